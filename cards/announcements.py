@@ -1,0 +1,112 @@
+"""Programme announcements: the coordinators' composer, the announcement itself, and the delivery result."""
+
+from __future__ import annotations
+
+from cards.common import (
+    MAX_TITLE,
+    CardJson,
+    card,
+    choice_set,
+    container,
+    execute,
+    facts,
+    heading,
+    text,
+    text_input,
+)
+from cards.protocol import ANNOUNCE_AUDIENCE, ANNOUNCE_AUDIENCE_VALUE, ANNOUNCE_TEXT, ANNOUNCE_TITLE, Verb
+from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView
+from programme.announcements import AudienceKind
+
+AUDIENCE_LABELS = {
+    AudienceKind.EVERYONE: "Everyone",
+    AudienceKind.ROLE: "Everyone in a role",
+    AudienceKind.WEEKDAY: "The groups of a weekday",
+    AudienceKind.GROUP: "One group",
+    AudienceKind.FACILITATORS: "The facilitators",
+}
+
+
+def build_announcement_composer_card(
+    draft: AnnouncementDraft | None = None, *, preview_recipients: int | None = None
+) -> CardJson:
+    """The composer; with a draft it is prefilled, and with `preview_recipients` it shows the preview."""
+    body: list[CardJson] = [heading("New announcement")]
+    if draft is not None and preview_recipients is not None:
+        body.append(
+            container(
+                [
+                    text("Preview", bold=True),
+                    text(draft.title, bold=True),
+                    text(draft.text),
+                    text(f"Would go to {preview_recipients} people.", color="accent"),
+                ],
+                style="emphasis",
+            )
+        )
+    body += [
+        text_input(
+            ANNOUNCE_TITLE, "Title", value=draft.title if draft else "", required=True, max_length=MAX_TITLE
+        ),
+        text_input(
+            ANNOUNCE_TEXT, "Message", multiline=True, value=draft.text if draft else "", required=True
+        ),
+        choice_set(
+            ANNOUNCE_AUDIENCE,
+            "Send to",
+            [(kind.value, label) for kind, label in AUDIENCE_LABELS.items()],
+            value=(draft.audience if draft else AudienceKind.EVERYONE).value,
+            required=True,
+            compact=True,
+        ),
+        text_input(
+            ANNOUNCE_AUDIENCE_VALUE,
+            "Which role, weekday or group (for those choices)",
+            placeholder="e.g. Health Coach, Tuesday, or a group's name",
+            value=draft.audience_value if draft else "",
+            max_length=MAX_TITLE,
+        ),
+    ]
+    return card(
+        body,
+        actions=[
+            execute("Preview", Verb.ANNOUNCE_PREVIEW, {}),
+            execute("Send", Verb.ANNOUNCE_SEND, {}, style="positive"),
+        ],
+        fallback_text="Compose an announcement: open this message in Teams.",
+        full_width=True,
+    )
+
+
+def build_announcement_card(view: AnnouncementView) -> CardJson:
+    """The announcement as staff receive it."""
+    return card(
+        [heading(view.title), text(view.text), text(f"From {view.sender}", subtle=True, separator=True)],
+        fallback_text=f"Announcement from {view.sender}: {view.title}",
+    )
+
+
+def build_announcement_result_card(view: AnnouncementResultView) -> CardJson:
+    """Delivery counts for the coordinator who sent an announcement."""
+    body = [
+        heading(f"Announcement sent: {view.title}"),
+        text(f"To {view.audience}.", subtle=True),
+        facts(
+            [
+                ("Sent", str(view.sent)),
+                ("Failed", str(view.failed)),
+                ("Unreachable", str(view.unreachable)),
+            ]
+        ),
+    ]
+    if view.failed:
+        body.append(text("Some deliveries failed even after retrying.", color="attention"))
+    if view.unreachable:
+        body.append(
+            text("Unreachable people have not installed the app in Teams or have blocked it.", subtle=True)
+        )
+    return card(
+        body,
+        fallback_text=f'Announcement "{view.title}": {view.sent} sent, {view.failed} failed, '
+        f"{view.unreachable} unreachable.",
+    )

@@ -1,0 +1,168 @@
+"""What the service hands the card builders: small frozen records of display-ready values.
+
+Dates and times arrive preformatted in the reader's local time (`when`), so builders never read
+a clock or a time zone; whether an answer is still open is decided by the service (`closed`,
+`correct_until`). Names are display names; emails appear only where an input must be keyed by
+member (the attendance register, read by the group's own facilitator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from programme.announcements import AudienceKind
+from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer
+
+
+class Role(StrEnum):
+    PARTICIPANT = "participant"
+    FACILITATOR = "facilitator"
+    COORDINATOR = "coordinator"
+
+
+@dataclass(frozen=True)
+class WelcomeView:
+    name: str
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One group's session in a programme month, as shown to its reader."""
+
+    group_id: str
+    group_name: str
+    month: str  # "2026-11"
+    when: str  # e.g. "Thursday 12 November 2026, 10:00-11:30"
+    place: str = ""  # in-person location; empty for online sessions
+    teams_link: str | None = None
+
+
+@dataclass(frozen=True)
+class RsvpView:
+    """A person's own RSVP for a session; `reason` is theirs to see, nobody else's on this card."""
+
+    session: SessionInfo
+    answer: RsvpAnswer | None = None
+    reason: AbsenceReason | None = None
+    closed: bool = False  # the session has started: read-only
+
+
+@dataclass(frozen=True)
+class IntroductionView:
+    facilitator_name: str
+    message: str
+    rsvp: RsvpView
+
+
+@dataclass(frozen=True)
+class ConsoleGroup:
+    name: str
+    next_session: str
+    members: int
+
+
+@dataclass(frozen=True)
+class IntroConsoleView:
+    groups: tuple[ConsoleGroup, ...]
+    queued: int | None = None  # introductions queued by the last send; None before any send
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One member's answer; reason and note are shown only on the coordinator variant."""
+
+    name: str
+    answer: RsvpAnswer | None
+    reason: AbsenceReason | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RosterView:
+    session: SessionInfo
+    entries: tuple[RosterEntry, ...]
+
+
+@dataclass(frozen=True)
+class AttendanceMember:
+    email: str
+    name: str
+    rsvp: RsvpAnswer | None = None
+    present: bool | None = None  # as recorded; None before the register is taken
+
+
+@dataclass(frozen=True)
+class AttendanceView:
+    session: SessionInfo
+    members: tuple[AttendanceMember, ...]
+    recorded: bool = False
+    correct_until: str | None = None  # shown and correctable while set; None once the 7 days are over
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """Only who, about whom, where from, which flags, when and status: no free text by design."""
+
+    id: str
+    raised_by: str
+    about: str
+    source: Literal["checkout", "peer"]
+    flags: frozenset[Flag]
+    raised_when: str
+    status: EscalationStatus = EscalationStatus.OPEN
+    handled_by: str | None = None
+
+
+@dataclass(frozen=True)
+class PeerCheckView:
+    round: int
+    month: str
+    peers: tuple[str, ...]  # names of the person's peer(s)
+
+
+@dataclass(frozen=True)
+class GoalsView:
+    quarter: str  # "2027-Q1"
+    peers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PairPeer:
+    name: str
+    role: str = ""
+    receives_only: bool = False  # in probation: receives support from this person, gives none
+
+
+@dataclass(frozen=True)
+class PairIntroView:
+    round: int
+    peers: tuple[PairPeer, ...]
+    receives_only: bool  # the reader is in probation
+    until: str  # when the round ends, e.g. "May 2027"
+
+
+@dataclass(frozen=True)
+class AnnouncementDraft:
+    title: str
+    text: str
+    audience: AudienceKind
+    audience_value: str = ""
+
+
+@dataclass(frozen=True)
+class AnnouncementView:
+    title: str
+    text: str
+    sender: str
+
+
+@dataclass(frozen=True)
+class AnnouncementResultView:
+    title: str
+    audience: str  # described, e.g. "the facilitators"
+    sent: int
+    failed: int
+    unreachable: int

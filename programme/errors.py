@@ -1,0 +1,21 @@
+"""Typed errors of the programme core, so callers never match on message text."""
+
+
+class ProgrammeError(Exception):
+    """Base of every error the programme reports to a user."""
+
+
+class SettingsError(ProgrammeError):
+    """The settings file is missing a value or holds an invalid one."""
+
+
+class RosterError(ProgrammeError):
+    """A roster file has problems; `problems` holds one `FILE:LINE: message` each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the roster")
+        self.problems = problems
+
+
+class NotFoundError(ProgrammeError):
+    """A person, group or record the command names does not exist."""

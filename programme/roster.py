@@ -1,0 +1,252 @@
+"""Parse and validate an HR roster export, and work out what an import changes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from programme.errors import RosterError
+from programme.model import Person
+from programme.weekdays import parse_weekday, split_weekdays
+
+REQUIRED_COLUMNS = ("email", "name", "role")
+OPTIONAL_COLUMNS = (
+    "service",
+    "working_days",
+    "hours_per_week",
+    "start_date",
+    "probation_end",
+    "facilitator",
+    "coordinator",
+    "aad_object_id",
+    "timezone",
+)
+_TRUE = {"yes", "true", "1"}
+_FALSE = {"no", "false", "0", ""}
+# Deliberately simple: one @, no spaces, a dot in the domain. HR exports fail this only on typos.
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+class _RowProblems(Exception):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Column index by canonical name, and header problems."""
+    problems: list[str] = []
+    index: dict[str, int] = {}
+    for position, raw in enumerate(header):
+        name = raw.strip().lower().replace(" ", "_")
+        if not name:
+            continue
+        if name in index:
+            problems.append(f"column {name!r} appears twice in the header")
+        index[name] = position
+    for name in REQUIRED_COLUMNS:
+        if name not in index:
+            problems.append(f"missing required column {name!r} (header: {', '.join(header)})")
+    return index, problems
+
+
+def _parse_bool(column: str, value: str, problems: list[str]) -> bool:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word not in _FALSE:
+        problems.append(f"{column}: expected yes/no/true/false/1/0, got {value!r}")
+    return False
+
+
+def _parse_date(column: str, value: str, problems: list[str]) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        problems.append(f"{column}: expected an ISO date like 2026-01-31, got {value!r}")
+        return None
+
+
+def _parse_hours(value: str, problems: list[str]) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        hours = float(value.strip())
+    except ValueError:
+        problems.append(f"hours_per_week: expected a number, got {value!r}")
+        return None
+    if not 0 < hours <= 60:  # also rejects nan
+        problems.append(f"hours_per_week: must be more than 0 and at most 60, got {value!r}")
+        return None
+    return hours
+
+
+def _parse_days(value: str, problems: list[str]) -> frozenset[int]:
+    days: set[int] = set()
+    for token in split_weekdays(value):
+        day = parse_weekday(token)
+        if day is None:
+            problems.append(f"working_days: {token!r} is not a weekday")
+        else:
+            days.add(day)
+    return frozenset(days)
+
+
+def _parse_aad_id(value: str, problems: list[str]) -> str | None:
+    if not value.strip():
+        return None
+    try:
+        return str(UUID(value.strip()))
+    except ValueError:
+        problems.append(f"aad_object_id: expected a GUID, got {value!r}")
+        return None
+
+
+def _parse_timezone(value: str, problems: list[str]) -> str | None:
+    if not value.strip():
+        return None
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"timezone: {value!r} is not an IANA time zone name")
+        return None
+    return value.strip()
+
+
+def _person_from_row(fields: Mapping[str, str]) -> Person:
+    problems: list[str] = []
+    email = fields.get("email", "").strip().lower()
+    if not email:
+        problems.append("email: required")
+    elif not _EMAIL.match(email):
+        problems.append(f"email: {email!r} is not an email address")
+    for column in ("name", "role"):
+        if not fields.get(column, "").strip():
+            problems.append(f"{column}: required")
+    start = _parse_date("start_date", fields.get("start_date", ""), problems)
+    probation_end = _parse_date("probation_end", fields.get("probation_end", ""), problems)
+    if start and probation_end and probation_end < start:
+        problems.append("probation_end: is before start_date")
+    person = Person(
+        email=email,
+        name=" ".join(fields.get("name", "").split()),
+        role=" ".join(fields.get("role", "").split()),
+        service=fields.get("service", "").strip(),
+        working_days=_parse_days(fields.get("working_days", ""), problems),
+        hours_per_week=_parse_hours(fields.get("hours_per_week", ""), problems),
+        start_date=start,
+        probation_end=probation_end,
+        facilitator=_parse_bool("facilitator", fields.get("facilitator", ""), problems),
+        coordinator=_parse_bool("coordinator", fields.get("coordinator", ""), problems),
+        aad_object_id=_parse_aad_id(fields.get("aad_object_id", ""), problems),
+        timezone=_parse_timezone(fields.get("timezone", ""), problems),
+    )
+    if problems:
+        raise _RowProblems(problems)
+    return person
+
+
+def _decode(raw: bytes, filename: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise RosterError([f"{filename}:{line}: not valid UTF-8 (byte {error.start})"]) from None
+
+
+def parse_roster(raw: bytes, filename: str) -> list[Person]:
+    """People from a roster CSV, or RosterError with one `FILE:LINE: message` per problem."""
+    text = _decode(raw, filename)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise RosterError(
+                [f"{filename}:1: empty file: expected a header row with {', '.join(REQUIRED_COLUMNS)}"]
+            )
+        index, problems = _header_columns(header)
+        problems = [f"{filename}:1: {message}" for message in problems]
+        if problems:
+            raise RosterError(problems)
+        people: list[Person] = []
+        first_line: dict[str, int] = {}
+        first_aad: dict[str, int] = {}
+        line = reader.line_num + 1
+        for row in reader:
+            start_line, line = line, reader.line_num + 1
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                problems.append(f"{filename}:{start_line}: expected {len(header)} fields, found {len(row)}")
+                continue
+            fields = {name: row[position] for name, position in index.items()}
+            try:
+                person = _person_from_row(fields)
+            except _RowProblems as bad:
+                problems.extend(f"{filename}:{start_line}: {message}" for message in bad.messages)
+                continue
+            if person.email in first_line:
+                problems.append(
+                    f"{filename}:{start_line}: duplicate email {person.email!r} "
+                    f"(first on line {first_line[person.email]})"
+                )
+                continue
+            if person.aad_object_id and person.aad_object_id in first_aad:
+                problems.append(
+                    f"{filename}:{start_line}: aad_object_id {person.aad_object_id} already used "
+                    f"on line {first_aad[person.aad_object_id]}"
+                )
+                continue
+            first_line[person.email] = start_line
+            if person.aad_object_id:
+                first_aad[person.aad_object_id] = start_line
+            people.append(person)
+    except csv.Error as error:
+        raise RosterError([f"{filename}:{reader.line_num}: unreadable CSV: {error}"]) from None
+    if problems:
+        raise RosterError(problems)
+    if not people:
+        raise RosterError([f"{filename}:2: no people in the file (an import is the full roster)"])
+    return people
+
+
+@dataclass(frozen=True)
+class RosterChange:
+    """What an import does: the new state of everyone known, and who was added/updated/left."""
+
+    people: dict[str, Person]
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    left: tuple[str, ...]
+    unchanged: int
+
+
+def apply_roster(current: Mapping[str, Person], incoming: list[Person], today: date) -> RosterChange:
+    """Merge a full roster into the known people: missing people leave, their history kept."""
+    people = dict(current)
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged = 0
+    seen = set()
+    for person in incoming:
+        seen.add(person.email)
+        before = current.get(person.email)
+        if before is None or not before.active:
+            added.append(person.email)  # a returning leaver counts as added again
+        elif before != person:
+            updated.append(person.email)
+        else:
+            unchanged += 1
+        people[person.email] = person
+    left = sorted(email for email, person in current.items() if person.active and email not in seen)
+    for email in left:
+        people[email] = replace(current[email], left_on=today)
+    return RosterChange(people, tuple(sorted(added)), tuple(sorted(updated)), tuple(left), unchanged)

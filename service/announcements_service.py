@@ -1,0 +1,121 @@
+"""Programme announcements: coordinators compose, preview to themselves, send, and see the counts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cards.actions import AnnounceCommand
+from cards.announcements import (
+    build_announcement_card,
+    build_announcement_composer_card,
+    build_announcement_result_card,
+)
+from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView
+from programme.announcements import Audience, resolve_audience
+from programme.policies import Actor, require_coordinator
+from programme.sessions import month_key
+from service.month_service import Card, Clock
+from service.outbox import OutboundMessage, Outbox
+from service.programme_service import ProgrammeService
+
+ANNOUNCEMENTS = "announcements"  # collection: id -> what was sent, to whom (described) and how many
+
+
+@dataclass(frozen=True)
+class AnnouncementsService:
+    """Use cases of announcements; every one is for coordinators only."""
+
+    programme: ProgrammeService
+    outbox: Outbox
+    clock: Clock
+
+    def composer(self, actor: Actor) -> Card:
+        """An empty composer."""
+        require_coordinator(actor)
+        return build_announcement_composer_card()
+
+    def announce(self, actor: Actor, command: AnnounceCommand) -> Card:
+        """Preview (to the coordinator themself) or send to the audience, through the outbox."""
+        require_coordinator(actor)
+        audience = Audience(command.audience, command.audience_value)
+        recipients = resolve_audience(
+            audience, self.programme.people().values(), self.programme.current_allocation().groups
+        )
+        now = self.clock()
+        period = month_key(now.astimezone(self.programme.settings.zone).date())
+        body = build_announcement_card(AnnouncementView(command.title, command.text, actor.person.name))
+        draft = AnnouncementDraft(command.title, command.text, command.audience, command.audience_value)
+        digest = hashlib.sha256(
+            "\n".join([actor.email, command.title, command.text, audience.kind, audience.value]).encode()
+        ).hexdigest()[:12]
+        if command.preview:
+            self.outbox.enqueue(
+                [
+                    OutboundMessage(
+                        key=f"announce_preview:{digest}:{now.isoformat()}",
+                        period=period,
+                        recipient=actor.email,
+                        kind="announcement_preview",
+                        card=body,
+                        text=command.title,
+                    )
+                ],
+                now,
+            )
+            return build_announcement_composer_card(draft, preview_recipients=len(recipients))
+        # The same announcement pressed twice (a double click, a retried invoke) is sent once.
+        ident = f"ann-{period}-{digest}"
+        with self.programme.store.transaction():
+            if self.programme.store.collection(ANNOUNCEMENTS).get(ident) is None:
+                self.programme.store.collection(ANNOUNCEMENTS).put(
+                    ident,
+                    {
+                        "title": command.title,
+                        "audience": audience.describe(),
+                        "sender": actor.email,
+                        "sent_at": now.isoformat(),
+                        "recipients": len(recipients),
+                        "period": period,
+                    },
+                )
+            self.outbox.enqueue(
+                [
+                    OutboundMessage(
+                        key=f"announcement:{ident}:{email}",
+                        period=period,
+                        recipient=email,
+                        kind="announcement",
+                        card=body,
+                        text=command.title,
+                        batch=ident,
+                    )
+                    for email in recipients
+                ],
+                now,
+            )
+        return self.result(actor, ident)
+
+    def result(self, actor: Actor, ident: str) -> Card:
+        """Delivery counts of one announcement so far."""
+        require_coordinator(actor)
+        doc = self.programme.store.collection(ANNOUNCEMENTS).get(ident)
+        counts = self.outbox.batch_counts(ident)
+        return build_announcement_result_card(
+            AnnouncementResultView(
+                title=doc["title"] if doc else "",
+                audience=doc["audience"] if doc else "",
+                sent=counts.get("sent", 0),
+                failed=counts.get("failed", 0),
+                unreachable=counts.get("unreachable", 0),
+            )
+        )
+
+    def latest_result(self, actor: Actor) -> Card:
+        """The counts of the most recent announcement."""
+        require_coordinator(actor)
+        docs = self.programme.store.collection(ANNOUNCEMENTS).all()
+        if not docs:
+            return build_announcement_composer_card()
+        ident = max(docs, key=lambda key: docs[key]["sent_at"])
+        return self.result(actor, ident)

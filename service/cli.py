@@ -1,0 +1,288 @@
+"""The `reflect` command line: coordinators' tools over the programme service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from programme.errors import ProgrammeError, RosterError
+from programme.model import Allocation, PairRound, Session, weekday_name
+from service.config import db_path, load_settings, settings_path
+from service.programme_service import ProgrammeService
+from service.records import unplaced_to_doc
+from store import Store, StoreError
+
+Handler = Callable[[argparse.Namespace, ProgrammeService], int]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _today(args: argparse.Namespace, service: ProgrammeService) -> date:
+    if getattr(args, "today", None):
+        return date.fromisoformat(args.today)
+    return datetime.now(UTC).astimezone(service.settings.zone).date()
+
+
+def allocation_json(allocation: Allocation) -> dict[str, Any]:
+    """The `groups allocate|show --json` document of PRODUCT.md."""
+    return {
+        "groups": [
+            {
+                "id": g.id,
+                "name": g.name,
+                "weekday": weekday_name(g.weekday),
+                "facilitator": g.facilitator,
+                "cohort": g.cohort,
+                "members": list(g.members),
+            }
+            for g in allocation.groups
+        ],
+        "unplaced": [unplaced_to_doc(u) for u in allocation.unplaced],
+        "facilitators_needed": {
+            weekday_name(d): n for d, n in sorted(allocation.facilitators_needed.items())
+        },
+    }
+
+
+def round_json(round_: PairRound) -> dict[str, Any]:
+    """The `pairs rotate|show --json` document of PRODUCT.md."""
+    return {
+        "round": round_.number,
+        "started_on": round_.started_on.isoformat(),
+        "pairs": [{"peers": list(p.peers), "receives_only": list(p.receives_only)} for p in round_.pairs],
+        "unpaired": [unplaced_to_doc(u) for u in round_.unpaired],
+    }
+
+
+def sessions_json(sessions: Sequence[Session]) -> dict[str, Any]:
+    """The `schedule --json` document: ISO 8601 datetimes with their UTC offset."""
+    return {
+        "sessions": [
+            {"group": s.group_id, "start": s.start.isoformat(), "end": s.end.isoformat()} for s in sessions
+        ]
+    }
+
+
+def _print_allocation(allocation: Allocation) -> None:
+    for g in allocation.groups:
+        lead = g.facilitator or "rotating facilitation"
+        print(f"{g.id}  {g.name}  ({len(g.members)} members, {lead})")
+        for member in g.members:
+            print(f"    {member}")
+    for entry in allocation.unplaced:
+        print(f"unplaced: {entry.email}: {entry.reason}")
+    for day, needed in sorted(allocation.facilitators_needed.items()):
+        print(f"{weekday_name(day)} needs {needed} more facilitator(s)")
+    print(f"{len(allocation.groups)} groups, {len(allocation.unplaced)} unplaced")
+
+
+def _print_round(round_: PairRound) -> None:
+    print(f"Pairing round {round_.number} (from {round_.started_on.isoformat()})")
+    for pair in round_.pairs:
+        names = ", ".join(f"{p} (receives only)" if p in pair.receives_only else p for p in pair.peers)
+        print(f"    {names}")
+    for entry in round_.unpaired:
+        print(f"unpaired: {entry.email}: {entry.reason}")
+
+
+def cmd_roster_import(args: argparse.Namespace, service: ProgrammeService) -> int:
+    path = Path(args.file)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
+        return 1
+    now = datetime.now(UTC)
+    if args.today:
+        now = datetime.combine(date.fromisoformat(args.today), now.timetz())
+    try:
+        change = service.import_roster(raw, str(path), now)
+    except RosterError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(error.problems)} problem(s); nothing was imported", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(
+            {
+                "added": list(change.added),
+                "updated": list(change.updated),
+                "left": list(change.left),
+                "unchanged": change.unchanged,
+            }
+        )
+    else:
+        print(
+            f"Imported {path}: {len(change.added)} added, {len(change.updated)} updated, "
+            f"{len(change.left)} left, {change.unchanged} unchanged"
+        )
+    return 0
+
+
+def cmd_roster_list(args: argparse.Namespace, service: ProgrammeService) -> int:
+    people = sorted(service.people().values(), key=lambda p: p.email)
+    if not args.all:
+        people = [p for p in people if p.active]
+    if args.json:
+        _print_json(
+            {
+                "people": [
+                    {"email": p.email, "name": p.name, "role": p.role, "left_on": p.left_on} for p in people
+                ]
+            }
+        )
+        return 0
+    for p in people:
+        left = f"  left {p.left_on.isoformat()}" if p.left_on else ""
+        print(f"{p.email}  {p.name}  {p.role}{left}")
+    print(f"{len(people)} people")
+    return 0
+
+
+def cmd_groups_allocate(args: argparse.Namespace, service: ProgrammeService) -> int:
+    allocation = service.allocate()
+    _print_json(allocation_json(allocation)) if args.json else _print_allocation(allocation)
+    return 0
+
+
+def cmd_groups_show(args: argparse.Namespace, service: ProgrammeService) -> int:
+    allocation = service.current_allocation()
+    _print_json(allocation_json(allocation)) if args.json else _print_allocation(allocation)
+    return 0
+
+
+def cmd_pairs_rotate(args: argparse.Namespace, service: ProgrammeService) -> int:
+    round_ = service.rotate_pairs(_today(args, service))
+    _print_json(round_json(round_)) if args.json else _print_round(round_)
+    return 0
+
+
+def cmd_pairs_show(args: argparse.Namespace, service: ProgrammeService) -> int:
+    rounds = service.pair_rounds()
+    if not rounds:
+        if args.json:
+            _print_json({"round": None, "pairs": [], "unpaired": []})
+        else:
+            print("No pairing round yet: run `reflect pairs rotate`.")
+        return 0
+    _print_json(round_json(rounds[-1])) if args.json else _print_round(rounds[-1])
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace, service: ProgrammeService) -> int:
+    if args.start:
+        first = date.fromisoformat(f"{args.start}-01")
+    else:
+        first = _today(args, service)
+    sessions = service.schedule(first, args.months)
+    if args.json:
+        _print_json(sessions_json(sessions))
+        return 0
+    names = {g.id: g.name for g in service.current_allocation().groups}
+    for s in sessions:
+        print(f"{s.start:%a %d %b %Y %H:%M}-{s.end:%H:%M %Z}  {names.get(s.group_id, s.group_id)}")
+    return 0
+
+
+def _month(text: str) -> str:
+    try:
+        date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month like 2027-03, got {text!r}") from None
+    return text
+
+
+def _iso_date(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-23, got {text!r}") from None
+    return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 120:
+        raise argparse.ArgumentTypeError(f"expected a number of months from 1 to 120, got {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: one sub-command per coordinator task."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="data file (default: $REFLECT_DB, else ./data/reflect.json)")
+    common.add_argument("--settings", help="settings file (default: $REFLECT_SETTINGS, else ./reflect.toml)")
+    data = argparse.ArgumentParser(add_help=False, parents=[common])
+    data.add_argument("--json", action="store_true", help="machine-readable output")
+
+    parser = argparse.ArgumentParser(prog="reflect", description="Run a peer reflection programme.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    roster = commands.add_parser("roster", help="staff roster").add_subparsers(dest="action", required=True)
+    imp = roster.add_parser("import", parents=[data], help="import the full roster from an HR CSV export")
+    imp.add_argument("file", help="CSV file")
+    imp.add_argument("--today", type=_iso_date, help="date to record leavers on (default: today)")
+    imp.set_defaults(handler=cmd_roster_import)
+    lst = roster.add_parser("list", parents=[data], help="list people on the roster")
+    lst.add_argument("--all", action="store_true", help="include people who have left")
+    lst.set_defaults(handler=cmd_roster_list)
+
+    groups = commands.add_parser("groups", help="reflection groups").add_subparsers(
+        dest="action", required=True
+    )
+    groups.add_parser("allocate", parents=[data], help="allocate (or re-allocate) groups").set_defaults(
+        handler=cmd_groups_allocate
+    )
+    groups.add_parser("show", parents=[data], help="show the current groups").set_defaults(
+        handler=cmd_groups_show
+    )
+
+    pairs = commands.add_parser("pairs", help="peer pairs").add_subparsers(dest="action", required=True)
+    rotate = pairs.add_parser("rotate", parents=[data], help="start a new pairing round")
+    rotate.add_argument("--today", type=_iso_date, help="date of the round (probation is judged on it)")
+    rotate.set_defaults(handler=cmd_pairs_rotate)
+    pairs.add_parser("show", parents=[data], help="show the current pairing round").set_defaults(
+        handler=cmd_pairs_show
+    )
+
+    sched = commands.add_parser("schedule", parents=[data], help="list the coming sessions")
+    sched.add_argument("--months", type=_positive, default=3, help="how many months (default 3)")
+    sched.add_argument("--from", dest="start", type=_month, help="first month, YYYY-MM (default: this month)")
+    sched.set_defaults(handler=cmd_schedule, today=None)
+
+    commands.add_parser(
+        "serve", parents=[common], help="run the Teams bot (127.0.0.1:3978, /api/messages, /healthz)"
+    ).set_defaults(handler=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `reflect` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from app import serve  # the composition root; imported late so data commands stay light
+
+        try:
+            return serve(args.db, args.settings)
+        except (ProgrammeError, StoreError) as error:
+            print(f"reflect: {error}", file=sys.stderr)
+            return 1
+    try:
+        settings = load_settings(settings_path(args.settings))
+        with Store(db_path(args.db)) as store:
+            handler: Handler = args.handler
+            return handler(args, ProgrammeService(store, settings.programme))
+    except (ProgrammeError, StoreError) as error:
+        print(f"reflect: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Loading the settings file once, at the edge: `[programme]` now, more tables as adapters arrive."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from programme.errors import SettingsError
+from programme.settings import ProgrammeSettings, parse_programme_settings
+
+DEFAULT_SETTINGS_FILE = Path("reflect.toml")
+DEFAULT_DB = Path("data") / "reflect.json"
+KNOWN_TABLES = {"programme", "bot"}
+BOT_KEYS = ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType", "MicrosoftAppTenantId")
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The Bot Framework registration, under its usual names; no app id means local, unauthenticated use."""
+
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    app_type: str = "MultiTenant"
+    app_tenant_id: str = ""
+    host: str = "127.0.0.1"
+    port: int = 3978
+
+
+def _bot_settings(table: dict[str, object], path: Path | None) -> BotSettings:
+    """[bot] values, each overridable by the environment variable of the same Bot Framework name."""
+    unknown = sorted(set(table) - {*BOT_KEYS, "host", "port"})
+    if unknown:
+        raise SettingsError(f"{path}: [bot] unknown setting(s): {', '.join(unknown)}")
+    values = {key: str(os.environ.get(key) or table.get(key) or "") for key in BOT_KEYS}
+    port = table.get("port", 3978)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise SettingsError(f"{path}: [bot] port: expected a TCP port number, got {port!r}")
+    app_type = values["MicrosoftAppType"] or "MultiTenant"
+    if app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
+        raise SettingsError(
+            f"MicrosoftAppType: expected MultiTenant, SingleTenant or UserAssignedMSI, got {app_type!r}"
+        )
+    return BotSettings(
+        app_id=values["MicrosoftAppId"],
+        app_password=values["MicrosoftAppPassword"],
+        app_type=app_type,
+        app_tenant_id=values["MicrosoftAppTenantId"],
+        host=str(table.get("host", "127.0.0.1")),
+        port=port,
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything read from the settings file."""
+
+    programme: ProgrammeSettings = field(default_factory=ProgrammeSettings)
+    bot: BotSettings = field(default_factory=BotSettings)
+    source: Path | None = None
+
+
+def settings_path(explicit: str | None) -> Path | None:
+    """--settings, else $REFLECT_SETTINGS, else ./reflect.toml when it exists, else none (defaults)."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("REFLECT_SETTINGS"):
+        return Path(os.environ["REFLECT_SETTINGS"])
+    return DEFAULT_SETTINGS_FILE if DEFAULT_SETTINGS_FILE.exists() else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from a TOML file, or the defaults when there is none."""
+    if path is None:
+        return Settings(bot=_bot_settings({}, None))
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"{path}: settings file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: not valid TOML: {error}") from None
+    unknown = sorted(set(data) - KNOWN_TABLES)
+    if unknown:
+        raise SettingsError(f"{path}: unknown section(s): {', '.join(unknown)}")
+    try:
+        programme = parse_programme_settings(data.get("programme", {}))
+    except SettingsError as error:
+        raise SettingsError(f"{path}: [programme] {error}") from None
+    return Settings(programme=programme, bot=_bot_settings(data.get("bot", {}), path), source=path)
+
+
+def db_path(explicit: str | None) -> Path:
+    """--db, else $REFLECT_DB, else ./data/reflect.json."""
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("REFLECT_DB") or DEFAULT_DB)

@@ -1,0 +1,549 @@
+"""The outbox: every outbound message is recorded before it is sent, then delivered by the drainer.
+
+A decision made twice is recorded once (the key is an idempotency key), and a crash between
+"decided" and "sent" loses nothing: the entry stays pending until its outcome is durable, so a
+restart re-sends at most the entries that were in flight.
+
+Store layout, every log partitioned by the message's period (programme month):
+- log "outbox": one small status record per key, rewritten on each delivery attempt;
+- log "outbox_bodies": card and text, keyed by a hash of their content and never rewritten, so
+  recording an attempt does not rewrite cards, and a 20,000-recipient broadcast stores its card once;
+- log "outbox_changes": a counter per period bumped by every enqueue, so an Outbox notices what
+  another process enqueued by reading one small file, not every period.
+`<db>.outbox.lock` is the delivery lease: one drainer per store at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import heapq
+import logging
+import os
+import random
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+import orjson
+
+from service.rate_limit import RateLimiter
+from service.retry import RetryPolicy
+from store import Store
+
+logger = logging.getLogger(__name__)
+
+_ENTRIES = "outbox"
+_BODIES = "outbox_bodies"
+_CHANGES = "outbox_changes"
+_CHANGES_PERIOD = "periods"  # the one partition of the changes log: key = period, doc = {"seq": n}
+
+
+class Status(StrEnum):
+    """Where an outbox entry stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to one person, decided by the core; `key` makes deciding it twice harmless."""
+
+    key: str  # idempotency key, e.g. "intro:2026-11:thu-coach-1:ann@x.org"
+    period: str  # programme month it belongs to, e.g. "2026-11": the store partition
+    recipient: str  # the person's email
+    kind: str  # "intro", "rsvp_reminder", "checkout", "escalation", "announcement", ...
+    channel: str = "teams"
+    card: dict[str, Any] | None = None  # Adaptive Card
+    text: str = ""  # plain text, or the fallback and notification summary of the card
+    batch: str | None = None  # groups the messages of e.g. one announcement, for counts
+
+    def __post_init__(self) -> None:
+        if not (self.key and self.period and self.recipient and self.kind and self.channel):
+            raise ValueError("a message needs a key, period, recipient, kind and channel")
+        if self.card is None and not self.text:
+            raise ValueError(f"message {self.key!r} has neither a card nor text")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A recorded message and its delivery state. `last_error` is a status code or fixed reason."""
+
+    message: OutboundMessage
+    status: Status
+    attempts: int
+    not_before: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+    activity_id: str | None = None
+    last_error: str | None = None
+    body_key: str = field(default="", repr=False)  # where the card and text are stored
+
+    def sent(self, activity_id: str, now: datetime) -> OutboxEntry:
+        """This entry after a successful delivery."""
+        return replace(
+            self,
+            status=Status.SENT,
+            attempts=self.attempts + 1,
+            sent_at=_aware(now, "now"),
+            activity_id=activity_id,
+        )
+
+    def retry(self, not_before: datetime, error_code: str) -> OutboxEntry:
+        """This entry after a failed attempt worth repeating at `not_before`."""
+        return replace(
+            self,
+            status=Status.PENDING,
+            attempts=self.attempts + 1,
+            not_before=_aware(not_before, "not_before"),
+            last_error=error_code,
+        )
+
+    def failed(self, error_code: str) -> OutboxEntry:
+        """This entry after a final failure."""
+        return replace(self, status=Status.FAILED, attempts=self.attempts + 1, last_error=error_code)
+
+    def unreachable(self, error_code: str) -> OutboxEntry:
+        """This entry when the recipient cannot be reached on its channel."""
+        return replace(self, status=Status.UNREACHABLE, attempts=self.attempts + 1, last_error=error_code)
+
+
+def _body(message: OutboundMessage) -> tuple[str, dict[str, Any]]:
+    body = {"card": message.card, "text": message.text}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest(), body
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _status_doc(entry: OutboxEntry) -> dict[str, Any]:
+    message = entry.message
+    return {
+        "kind": message.kind,
+        "recipient": message.recipient,
+        "channel": message.channel,
+        "batch": message.batch,
+        "body": entry.body_key,
+        "status": entry.status.value,
+        "attempts": entry.attempts,
+        "not_before": _iso(entry.not_before),
+        "created_at": _iso(entry.created_at),
+        "sent_at": _iso(entry.sent_at),
+        "activity_id": entry.activity_id,
+        "last_error": entry.last_error,
+    }
+
+
+def _entry_from_docs(period: str, key: str, doc: Mapping[str, Any], body: Mapping[str, Any]) -> OutboxEntry:
+    message = OutboundMessage(
+        key=key,
+        period=period,
+        recipient=doc["recipient"],
+        kind=doc["kind"],
+        channel=doc["channel"],
+        card=body["card"],
+        text=body["text"],
+        batch=doc["batch"],
+    )
+    return OutboxEntry(
+        message=message,
+        status=Status(doc["status"]),
+        attempts=doc["attempts"],
+        not_before=datetime.fromisoformat(doc["not_before"]),
+        created_at=datetime.fromisoformat(doc["created_at"]),
+        sent_at=_time(doc["sent_at"]),
+        activity_id=doc["activity_id"],
+        last_error=doc["last_error"],
+        body_key=doc["body"],
+    )
+
+
+class Outbox:
+    """Durable record of outbound messages, with an in-memory index of the pending ones.
+
+    Safe to share between threads (every method holds the store's lock) and between processes
+    on the same store (the index follows other processes' enqueues through the change counters).
+    Only the `recent_periods` latest periods are scanned for pending entries and batch counts.
+    """
+
+    def __init__(self, store: Store, *, recent_periods: int = 3) -> None:
+        if recent_periods < 1:
+            raise ValueError("recent_periods must be at least 1")
+        self._store = store
+        self._entries = store.log(_ENTRIES)
+        self._bodies = store.log(_BODIES)
+        self._changes = store.log(_CHANGES, shards=1)
+        self._recent_periods = recent_periods
+        # period -> key -> not_before (POSIX seconds) of every pending entry of the indexed periods
+        self._pending: dict[str, dict[str, float]] = {}
+        # period -> change counter the index of that period reflects
+        self._seen: dict[str, int] = {}
+
+    def enqueue(self, messages: Iterable[OutboundMessage], now: datetime) -> list[str]:
+        """Record messages as pending, skipping keys already recorded; returns the keys recorded."""
+        now = _aware(now, "now")
+        by_period: dict[str, dict[str, OutboundMessage]] = {}
+        for message in messages:
+            by_period.setdefault(message.period, {}).setdefault(message.key, message)
+        recorded: list[str] = []
+        with self._store.transaction():  # check-then-write must not interleave with another writer
+            changes = self._changes.all(_CHANGES_PERIOD)
+            for period, batch in by_period.items():
+                fresh = [m for key, m in batch.items() if self._entries.get(period, key) is None]
+                if not fresh:
+                    continue
+                bodies: dict[str, dict[str, Any]] = {}
+                docs: dict[str, dict[str, Any]] = {}
+                for message in fresh:
+                    body_key, body = _body(message)
+                    bodies[body_key] = body
+                    entry = OutboxEntry(message, Status.PENDING, 0, now, now, body_key=body_key)
+                    docs[message.key] = _status_doc(entry)
+                # Bodies first: an entry must never point at a body that is not there yet.
+                self._bodies.put_many(
+                    period, {k: b for k, b in bodies.items() if self._bodies.get(period, k) is None}
+                )
+                self._entries.put_many(period, docs)
+                seq = changes.get(period, {}).get("seq", 0)
+                self._changes.put(_CHANGES_PERIOD, period, {"seq": seq + 1})
+                # If the index was current before this write, this write is all that changed.
+                if self._seen.get(period, 0) == seq:
+                    self._seen[period] = seq + 1
+                    self._pending.setdefault(period, {}).update(dict.fromkeys(docs, now.timestamp()))
+                recorded.extend(docs)
+        return recorded
+
+    def _recent(self, changes: Mapping[str, Any]) -> list[str]:
+        return sorted(changes)[-self._recent_periods :]
+
+    def _sync_index(self) -> None:
+        changes = self._changes.all(_CHANGES_PERIOD)
+        recent = self._recent(changes)
+        for period in set(self._pending) - set(recent):
+            del self._pending[period]
+            self._seen.pop(period, None)
+        for period in recent:
+            seq = changes[period]["seq"]
+            if self._seen.get(period) != seq:
+                self._pending[period] = {
+                    key: datetime.fromisoformat(doc["not_before"]).timestamp()
+                    for key, doc in self._entries.all(period).items()
+                    if doc["status"] == Status.PENDING
+                }
+                self._seen[period] = seq
+
+    def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        """Up to `limit` pending entries whose not_before has come, oldest first."""
+        cutoff = _aware(now, "now").timestamp()
+        entries: list[OutboxEntry] = []
+        bodies: dict[tuple[str, str], dict[str, Any] | None] = {}  # a broadcast's card is read once
+        with self._store.transaction():
+            self._sync_index()
+            candidates = heapq.nsmallest(
+                limit,
+                (
+                    (not_before, period, key)
+                    for period, keys in self._pending.items()
+                    for key, not_before in keys.items()
+                    if not_before <= cutoff
+                ),
+            )
+            for _, period, key in candidates:
+                # The record is the truth: another process may have sent or rescheduled it.
+                doc = self._entries.get(period, key)
+                index = self._pending[period]
+                if doc is None or doc["status"] != Status.PENDING:
+                    index.pop(key, None)
+                    continue
+                not_before = datetime.fromisoformat(doc["not_before"]).timestamp()
+                if not_before > cutoff:
+                    index[key] = not_before
+                    continue
+                body_at = (period, doc["body"])
+                if body_at not in bodies:
+                    bodies[body_at] = self._bodies.get(*body_at)
+                body = bodies[body_at]
+                if body is None:
+                    # Only a damaged or hand-edited bodies file gets here: fail the entry, not the outbox.
+                    self._entries.put(
+                        period, key, {**doc, "status": Status.FAILED.value, "last_error": "body missing"}
+                    )
+                    index.pop(key, None)
+                    continue
+                entries.append(_entry_from_docs(period, key, doc, body))
+        return entries
+
+    @contextlib.contextmanager
+    def delivery_lease(self) -> Iterator[bool]:
+        """Hold the store's one delivery lease if it is free: yields True if the caller may deliver.
+
+        Two drainers on one store (the bot and a CLI run, say) would both send the entries the
+        other has in flight; the lease (a non-blocking lock on `<db>.outbox.lock`) lets one drain
+        while the other skips its turn. Held per drain pass, so a crashed holder frees it at once.
+        """
+        fd = os.open(self._store.path + ".outbox.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def record(self, entries: Iterable[OutboxEntry]) -> None:
+        """Durably store updated entries: one write per period and shard touched."""
+        by_period: dict[str, dict[str, OutboxEntry]] = {}
+        for entry in entries:
+            by_period.setdefault(entry.message.period, {})[entry.message.key] = entry
+        with self._store.transaction():
+            for period, updates in by_period.items():
+                self._entries.put_many(period, {key: _status_doc(e) for key, e in updates.items()})
+                index = self._pending.get(period)
+                if index is None:
+                    continue  # not indexed (yet): the next sync reads it from the store
+                for key, entry in updates.items():
+                    if entry.status is Status.PENDING:
+                        index[key] = entry.not_before.timestamp()
+                    else:
+                        index.pop(key, None)
+
+    def mark_sent(self, entry: OutboxEntry, activity_id: str, now: datetime) -> OutboxEntry:
+        """Record a successful delivery."""
+        updated = entry.sent(activity_id, now)
+        self.record([updated])
+        return updated
+
+    def mark_retry(self, entry: OutboxEntry, not_before: datetime, error_code: str) -> OutboxEntry:
+        """Record a failed attempt to repeat at `not_before`."""
+        updated = entry.retry(not_before, error_code)
+        self.record([updated])
+        return updated
+
+    def mark_failed(self, entry: OutboxEntry, error_code: str) -> OutboxEntry:
+        """Record a final failure."""
+        updated = entry.failed(error_code)
+        self.record([updated])
+        return updated
+
+    def mark_unreachable(self, entry: OutboxEntry, error_code: str) -> OutboxEntry:
+        """Record that the recipient cannot be reached on the entry's channel."""
+        updated = entry.unreachable(error_code)
+        self.record([updated])
+        return updated
+
+    def get(self, period: str, key: str) -> OutboxEntry | None:
+        """The entry recorded under `key` in `period`, or None."""
+        with self._store.transaction():
+            doc = self._entries.get(period, key)
+            body = self._bodies.get(period, doc["body"]) if doc else None
+        if doc is None or body is None:
+            return None
+        return _entry_from_docs(period, key, doc, body)
+
+    def batch_counts(self, batch: str) -> dict[str, int]:
+        """How many of a batch's messages are sent, failed, unreachable and pending (recent periods)."""
+        counts = dict.fromkeys((status.value for status in Status), 0)
+        with self._store.transaction():
+            for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
+                for doc in self._entries.all(period).values():
+                    if doc["batch"] == batch:
+                        counts[doc["status"]] += 1
+        return counts
+
+
+class DeliveryKind(StrEnum):
+    """What to do about a delivery that did not happen."""
+
+    RETRY = "retry"  # transient: throttled, server busy, connection lost
+    UNREACHABLE = "unreachable"  # the person cannot be reached on this channel
+    FAIL = "fail"  # the request itself is wrong: repeating it cannot help
+
+
+class DeliveryError(Exception):
+    """A delivery attempt that did not deliver; `reason` is short and fixed, never message content."""
+
+    def __init__(
+        self,
+        kind: DeliveryKind,
+        status: int | None = None,
+        retry_after: float | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.reason = reason or (f"http {status}" if status is not None else kind.value)
+        super().__init__(self.reason)
+
+
+class Deliverer(Protocol):
+    """Sends one outbox entry on its channel."""
+
+    async def deliver(self, entry: OutboxEntry) -> str:
+        """Deliver `entry`; returns the channel's id for the sent message; raises DeliveryError."""
+        ...
+
+
+class _GroupCommit:
+    """Records outcomes in as few durable writes as the store allows.
+
+    One write runs at a time; the outcomes that arrive during it go together in the next, so at
+    50 sends/s a write covers a few outcomes and at 2,000/s a hundred or more, with no timer to tune.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._queue: asyncio.Queue[tuple[OutboxEntry, asyncio.Future[None]] | None] = asyncio.Queue()
+
+    async def record(self, entry: OutboxEntry) -> None:
+        """Return once `entry` is durable."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((entry, done))
+        await done
+
+    def close(self) -> None:
+        """Let `run` return once everything queued so far is written."""
+        self._queue.put_nowait(None)
+
+    async def run(self) -> None:
+        """Write queued outcomes until closed."""
+        closed = False
+        while not closed:
+            items = [await self._queue.get()]
+            while not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            closed = None in items
+            batch = [item for item in items if item is not None]
+            if batch:
+                # The store blocks on fsync: keep it off the event loop.
+                await asyncio.to_thread(self._outbox.record, [entry for entry, _ in batch])
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+class OutboxDrainer:
+    """Delivers due entries concurrently within the rate limits, retrying with the retry policy.
+
+    At most `concurrency` entries are in flight, and an entry stays in flight until its outcome
+    is durable: that is the most a crash can make it send twice. Each pass holds the outbox's
+    delivery lease, so a second drainer on the same store skips its turn instead of racing.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        deliverer: Deliverer,
+        limiter: RateLimiter,
+        retry_policy: RetryPolicy,
+        clock: Callable[[], datetime],
+        *,
+        on_unreachable: Callable[[str], Awaitable[None]] | None = None,
+        concurrency: int = 32,
+        batch_size: int = 500,
+        rng: random.Random | None = None,
+    ) -> None:
+        if concurrency < 1 or batch_size < 1:
+            raise ValueError("concurrency and batch_size must be at least 1")
+        self._outbox = outbox
+        self._deliverer = deliverer
+        self._limiter = limiter
+        self._policy = retry_policy
+        self._clock = clock
+        self._on_unreachable = on_unreachable
+        self._concurrency = concurrency
+        self._batch_size = batch_size
+        self._rng = rng or random.Random()
+
+    async def drain_once(self, now: datetime) -> int:
+        """Attempt the entries due at `now` (at most batch_size); returns how many were attempted."""
+        return await self._drain(now, None)
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+        """Drain until `stop` is set; sends under way then finish and are recorded, the rest wait."""
+        while not stop.is_set():
+            try:
+                attempted = await self._drain(self._clock(), stop)
+            except Exception:
+                # A full disk or a locked store should not end delivery for good: try again later.
+                logger.exception("outbox drain failed; retrying in %s s", poll_seconds)
+                attempted = 0
+            if attempted == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), poll_seconds)
+
+    async def _drain(self, now: datetime, stop: asyncio.Event | None) -> int:
+        with self._outbox.delivery_lease() as mine:
+            if not mine:
+                return 0  # another drainer is delivering this store's outbox
+            entries = await asyncio.to_thread(self._outbox.due, now, self._batch_size)
+            if not entries:
+                return 0
+            commit = _GroupCommit(self._outbox)
+            slots = asyncio.Semaphore(self._concurrency)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(commit.run())
+                async with asyncio.TaskGroup() as workers:
+                    attempts = [workers.create_task(self._attempt(e, slots, commit, stop)) for e in entries]
+                commit.close()
+            return sum(task.result() for task in attempts)
+
+    async def _attempt(
+        self, entry: OutboxEntry, slots: asyncio.Semaphore, commit: _GroupCommit, stop: asyncio.Event | None
+    ) -> bool:
+        async with slots:  # held until the outcome is durable: this bounds what a crash re-sends
+            if stop is not None and stop.is_set():
+                return False
+            try:
+                activity_id = await self._deliverer.deliver(entry)
+            except DeliveryError as exc:
+                outcome = self._after_failure(entry, exc)
+            except Exception:
+                # A bug in a deliverer must not sink the whole broadcast: retry it, bounded.
+                logger.exception("delivering outbox entry %s raised", entry.message.key)
+                outcome = self._after_failure(
+                    entry, DeliveryError(DeliveryKind.RETRY, reason="internal error")
+                )
+            else:
+                outcome = entry.sent(activity_id, self._clock())
+            await commit.record(outcome)
+        if outcome.status is Status.UNREACHABLE and self._on_unreachable is not None:
+            try:
+                await self._on_unreachable(entry.message.recipient)
+            except Exception:
+                logger.exception("on_unreachable hook failed for outbox entry %s", entry.message.key)
+        return True
+
+    def _after_failure(self, entry: OutboxEntry, error: DeliveryError) -> OutboxEntry:
+        if error.kind is DeliveryKind.UNREACHABLE:
+            return entry.unreachable(error.reason)
+        if error.kind is DeliveryKind.FAIL:
+            return entry.failed(error.reason)
+        if error.status == 429:
+            # Throttled: the whole app waits, not only this entry.
+            pause = error.retry_after if error.retry_after is not None else self._policy.base_delay
+            self._limiter.pause_until(self._limiter.now() + pause)
+        delay = self._policy.delay(entry.attempts + 1, error.retry_after, rng=self._rng)
+        if delay is None:
+            return entry.failed(error.reason)
+        return entry.retry(self._clock() + timedelta(seconds=delay), error.reason)

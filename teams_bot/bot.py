@@ -1,0 +1,171 @@
+"""The Teams activity handler: recognise the sender, route text and card verbs, answer with cards.
+
+Nothing here decides programme rules; it translates activities into use-case calls. Use cases do
+durable writes, so they run in a worker thread to keep the event loop answering. Logs carry event
+kinds and error classes only: never message text, card values or tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
+
+from cards.actions import parse_action
+from cards.views import WelcomeView
+from cards.welcome import build_error_card, build_not_on_roster_card, build_refused_card, build_welcome_card
+from programme.errors import ProgrammeError
+from programme.policies import Actor, NotAllowedError
+from service.identity import ConversationReference, TeamsUser, match_person
+from service.services import Services
+from teams_bot.routes import CARD_VERBS, Card, Reply, find_text_command, help_card, roles_of
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+MEETING_END = "application/vnd.microsoft.meetingEnd"
+log = logging.getLogger(__name__)
+
+
+def _card_activity(card: Card) -> Activity:
+    return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+
+def _tenant_id(activity: Activity) -> str | None:
+    # botbuilder 4.17 maps conversation.tenantId to "tenantID" and drops it: channelData has it.
+    channel_data = activity.channel_data or {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
+    return tenant.get("id") if isinstance(tenant, dict) else None
+
+
+def _problem_card(error: ProgrammeError) -> Card:
+    if isinstance(error, NotAllowedError):
+        return build_refused_card(str(error))
+    return build_error_card(str(error))
+
+
+class ReflectionBot(ActivityHandler):
+    """Routes Teams activities to the programme's use cases."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    # -- who is this -----------------------------------------------------------------------
+    async def _recognise(self, context: TurnContext) -> Actor | None:
+        """The roster person behind the activity (by aad_object_id, then email/UPN), or None."""
+        activity = context.activity
+        sender: ChannelAccount = activity.from_property
+        user = TeamsUser(sender.id, sender.aad_object_id, sender.name or "", _tenant_id(activity))
+        services = self._services
+        people = await asyncio.to_thread(services.programme.people)
+        person = match_person(people.values(), user)
+        if person is None:
+            known = await asyncio.to_thread(services.directory.known_email, sender.id)
+            if known:
+                person = match_person(people.values(), replace(user, email=known))
+        if person is None:
+            person = match_person(people.values(), replace(user, email=await self._member_email(context)))
+        if person is None:
+            return None
+        reference = None
+        if activity.conversation is not None and activity.conversation.conversation_type == "personal":
+            reference = ConversationReference(
+                tenant_id=user.tenant_id,
+                service_url=activity.service_url,
+                conversation_id=activity.conversation.id,
+                bot_id=activity.recipient.id,
+                user_id=sender.id,
+            )
+        await asyncio.to_thread(services.directory.link, user, person, reference)
+        return await asyncio.to_thread(services.month.actor, person)
+
+    async def _member_email(self, context: TurnContext) -> str | None:
+        """Email or UPN of the sender from the Teams roster of the conversation."""
+        try:
+            member = await TeamsInfo.get_member(context, context.activity.from_property.id)
+        except Exception as error:  # noqa: BLE001 - any lookup failure just means "not recognised"
+            log.info("member lookup failed: %s", type(error).__name__)
+            return None
+        return member.email or member.user_principal_name
+
+    # -- activities -------------------------------------------------------------------------
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        # Teams also sends conversationUpdate on install; greeting here alone avoids a double welcome.
+        await self._greet(turn_context)
+
+    async def _greet(self, context: TurnContext) -> None:
+        actor = await self._recognise(context)
+        if actor is None:
+            await context.send_activity(_card_activity(build_not_on_roster_card()))
+            return
+        view = WelcomeView(actor.person.name, roles_of(actor))
+        await context.send_activity(_card_activity(build_welcome_card(view)))
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        actor = await self._recognise(turn_context)
+        if actor is None:
+            await turn_context.send_activity(_card_activity(build_not_on_roster_card()))
+            return
+        text = TurnContext.remove_recipient_mention(turn_context.activity) or ""
+        command, argument = find_text_command(text)
+        if command is None or not command.allowed(actor):
+            # Unknown text (or a command of another role) gets this person's help, not silence.
+            await turn_context.send_activity(_card_activity(help_card(actor)))
+            return
+        try:
+            reply: Reply = await asyncio.to_thread(command.run, self._services, actor, argument)
+        except ProgrammeError as error:
+            reply = [_problem_card(error)]
+        if isinstance(reply, str):
+            await turn_context.send_activity(MessageFactory.text(reply))
+            return
+        for card in reply:
+            await turn_context.send_activity(_card_activity(card))
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        card = await self._card_action(turn_context)
+        # CloudAdapter serialises the body itself, so it must be the msrest model, not a dict.
+        body = AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD, value=card)
+        return InvokeResponse(status=200, body=body)
+
+    async def _card_action(self, context: TurnContext) -> Card:
+        value: Any = context.activity.value
+        action = value.get("action") if isinstance(value, dict) else None
+        if not isinstance(action, dict):
+            return build_error_card("The card sent nothing I could read.")
+        actor = await self._recognise(context)
+        if actor is None:
+            return build_not_on_roster_card()
+        raw_verb = action.get("verb")
+        verb = raw_verb if isinstance(raw_verb, str) else ""
+        try:
+            command = parse_action(verb, action.get("data") or {})
+            handler = CARD_VERBS[verb]
+            return await asyncio.to_thread(handler, self._services, actor, command)
+        except ProgrammeError as error:
+            log.info(
+                "card action %s refused: %s", verb if verb in CARD_VERBS else "unknown", type(error).__name__
+            )
+            return _problem_card(error)
+
+    async def on_event_activity(self, turn_context: TurnContext) -> None:
+        if turn_context.activity.name == MEETING_END:
+            await self._meeting_ended(turn_context)
+
+    async def _meeting_ended(self, context: TurnContext) -> None:
+        """At a meeting's end each attendee's check-out goes to their own chat; the meeting chat says so."""
+        conversation_id = context.activity.conversation.id
+        count = await asyncio.to_thread(self._services.month.checkouts_for_meeting_chat, conversation_id)
+        if count is None:
+            return
+        await context.send_activity(
+            MessageFactory.text(
+                "Thank you all. Your check-out has arrived in your chat with me: two minutes, and only "
+                "the people circle sees any flags."
+            )
+        )
