@@ -1,17 +1,36 @@
-"""Composition root: settings, store, use cases and the web app; `python app.py` = `reflect serve`."""
+"""Composition root: settings, store, use cases, mailer and the web app.
+
+`python app.py` is `reflect serve`: the bot with the outbox drainer and the programme clock inside.
+`reflect run-due` runs the clock once (for cron) and delivers what it queued.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+import orjson
 from aiohttp import web
 
-from service.config import db_path, load_settings, settings_path
-from service.services import Services
+from service.config import Settings, db_path, load_settings, settings_path
+from service.invites_service import InvitesService, MailSettings
+from service.mail_factory import build_mailer
+from service.scheduler import JobReport, Scheduler
+from service.services import Services, system_clock
 from store import Store
+from teams_bot.sending import outbox_drainer
 from teams_bot.web import create_app
+
+# A one-shot run delivers what it queued, but never loops for ever on a failing backend.
+RUN_DUE_PASSES = 20
+
+
+def _scheduler(services: Services, settings: Settings) -> Scheduler:
+    mail = MailSettings(mailbox=settings.mail.mailbox, domain=settings.mail.domain)
+    return Scheduler(services, InvitesService(services.programme, services.outbox, services.clock, mail))
 
 
 def serve(db: str | None = None, settings_file: str | None = None) -> int:
@@ -20,12 +39,78 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
     settings = load_settings(settings_path(settings_file))
     with Store(db_path(db)) as store:
         services = Services.build(store, settings.programme)
-        app = create_app(services, settings.bot)
+        mailer = build_mailer(settings.mail, services.clock)
+        app = create_app(services, settings.bot, mailer=mailer, scheduler=_scheduler(services, settings))
         mode = "authenticated" if settings.bot.app_id else "local, unauthenticated (no MicrosoftAppId)"
         logging.getLogger("app").info(
-            "bot on http://%s:%d/api/messages, %s", settings.bot.host, settings.bot.port, mode
+            "bot on http://%s:%d/api/messages, %s; mail: %s",
+            settings.bot.host,
+            settings.bot.port,
+            mode,
+            settings.mail.backend,
         )
         web.run_app(app, host=settings.bot.host, port=settings.bot.port, print=None)
+    return 0
+
+
+def _report_line(report: JobReport) -> str:
+    note = f" ({report.note})" if report.note else ""
+    return f"{report.job.key}: {report.queued} message(s) queued{note}"
+
+
+async def _deliver(services: Services, settings: Settings) -> dict[str, int]:
+    """Drain the outbox until nothing more is due now; returns what happened, by status."""
+    mailer = build_mailer(settings.mail, services.clock)
+    try:
+        async with outbox_drainer(services, settings.bot, mailer) as drainer:
+            delivered = 0
+            for _ in range(RUN_DUE_PASSES):
+                sent = await drainer.drain_once(services.clock())
+                delivered += sent
+                if sent == 0:
+                    break
+    finally:
+        await mailer.close()
+    return {"processed": delivered}
+
+
+def run_due(
+    db: str | None, settings_file: str | None, now: datetime | None, *, dry_run: bool, as_json: bool
+) -> int:
+    """Run every job due at `now` once, deliver what it queued, and print what was sent."""
+    settings = load_settings(settings_path(settings_file))
+    moment = now or datetime.now(UTC)
+    with Store(db_path(db)) as store:
+        services = Services.build(store, settings.programme, (lambda: moment) if now else system_clock)
+        scheduler = _scheduler(services, settings)
+        if dry_run:
+            pending = scheduler.pending(moment)
+            if as_json:
+                print(
+                    orjson.dumps(
+                        {"due": [{"job": j.key, "due": j.due.isoformat()} for j in pending]}
+                    ).decode()
+                )
+            else:
+                for job in pending:
+                    print(f"would run {job.key} (due {job.due.isoformat()})")
+                print(f"{len(pending)} job(s) due; nothing was changed or sent (dry run)")
+            return 0
+        reports = scheduler.run_due(moment)
+        delivery = asyncio.run(_deliver(services, settings))
+        if as_json:
+            print(
+                orjson.dumps(
+                    {
+                        "jobs": [{"job": r.job.key, "queued": r.queued, "note": r.note} for r in reports],
+                        "delivery": delivery,
+                    }
+                ).decode()
+            )
+        else:
+            for report in reports:
+                print(_report_line(report))
+            print(f"{len(reports)} job(s) run; {delivery['processed']} outbox message(s) processed")
     return 0
 
 

@@ -26,8 +26,9 @@ _STEPS = tuple(step for distance in range(1, _REACH + 1) for step in (-distance,
 _BREADTH = (12, 6, 4, 3, 2, 2)
 # Bounds the augmenting searches (in person-steps) so hopeless cases cannot take quadratic time.
 _SEARCH_BUDGET = 2_000_000
-# Every exchange strictly lowers the cost, so passes end on their own; these only bound the time
-# on rosters unlike any workplace's (most staff in probation, or history pairing nearly everyone).
+# Every exchange strictly lowers the cost, so passes end on their own. The pass limit and the budget
+# of chain steps (a floor plus a share per person) only bound the time on rosters unlike any
+# workplace's (most staff in probation, or history pairing nearly everyone).
 _MAX_PASSES = 8
 _CHAIN_STEPS = 300_000
 _CHAIN_STEPS_PER_PERSON = 20
@@ -77,6 +78,7 @@ class _Matcher:
         self.mate = [_ALONE] * self.n
         self.trio_extra: dict[int, int] = {}  # lower member of a pair -> the third person
         self.chain_steps_left = _CHAIN_STEPS + _CHAIN_STEPS_PER_PERSON * self.n
+        self.maximum = True  # whether the matching is known to be maximum (augment ran to the end)
 
     def allowed(self, a: int, b: int) -> bool:
         return b not in self.forbidden.get(a, _NOBODY)
@@ -121,15 +123,19 @@ class _Matcher:
         loose = [i for i in range(self.n) if self.mate[i] == _ALONE]
         # A person with no augmenting path now never gets one later (Edmonds), so one pass will do.
         for root in list(loose):
-            if budget <= 0 or len(loose) < 2 or not self._could_augment(loose):
+            if len(loose) < 2 or not self._could_augment(loose):
+                return
+            if budget <= 0:
+                self.maximum = False
                 return
             if self.mate[root] == _ALONE:
                 budget -= self._augment_from(root, loose, budget)
                 loose = [i for i in loose if self.mate[i] == _ALONE]
+        self.maximum = budget > 0
 
     def _could_augment(self, loose: list[int]) -> bool:
-        # Loose receivers need a giver at both ends of the path; with every pair giver+receiver
-        # the path would have to end receiver-receiver, so there is none.
+        # When everyone loose is in probation, a path between two of them must pass through a
+        # giver+giver pair; with every pair giver+receiver it would end receiver-receiver.
         return any(self.gives[i] for i in loose) or any(
             self.gives[a] and self.gives[b] for a, b in enumerate(self.mate) if b != _ALONE
         )
@@ -218,7 +224,8 @@ class _Matcher:
             touched: set[int] = set()
             for a in sorted(dirty):
                 b = self.mate[a]
-                # A pair of hours-order neighbours, or a costless pair, cannot start an improving exchange.
+                # Pairs of hours-order neighbours are locally optimal: any improving exchange also
+                # breaks a costly pair of non-neighbours, so chains start only from those.
                 if b <= a + 1 or self.cost(a, b) <= _EPS:
                     continue
                 chain = self._chain(b, a, self.cost(a, b), 0, [a, b]) or self._chain(
@@ -243,9 +250,11 @@ class _Matcher:
             best: tuple[float, int, int] | None = None
             for b in self._near(u):
                 a = self.mate[b]
-                # After a complete Edmonds search the swapped-out a cannot pair with anyone loose (that
-                # would be an augmenting path); the check covers a search cut short by its budget.
-                if a == _ALONE or not self.valid(u, b) or any(self.valid(a, w) for w in loose if w != u):
+                if a == _ALONE or not self.valid(u, b):
+                    continue
+                # In a maximum matching the swapped-out a cannot pair with anyone loose (that would be
+                # an augmenting path); only a search cut short by its budget needs the check.
+                if not self.maximum and any(self.valid(a, w) for w in loose if w != u):
                     continue
                 gain = self.cost(a, b) - self.cost(u, b)
                 if gain > _EPS and (best is None or gain > best[0]):
@@ -254,7 +263,7 @@ class _Matcher:
                 _, a, b = best
                 self.mate[a] = _ALONE
                 self.join(u, b)
-                loose[loose.index(u)] = a
+                loose[loose.index(u)] = a  # in u's slot, so this pass does not revisit a
                 changed += [a, b, u]
         return changed
 
@@ -362,9 +371,10 @@ def rotate_pairs(
     pairs: list[Pair] = []
     unpaired: list[Unplaced] = []
     extras = set(matcher.trio_extra.values())
+    givers = sum(matcher.gives)
     for a, b in enumerate(matcher.mate):
         if b == _ALONE and a not in extras:
-            unpaired.append(Unplaced(emails[a], _unpaired_reason(matcher, a)))
+            unpaired.append(Unplaced(emails[a], _unpaired_reason(matcher, a, givers)))
         elif b > a:
             members = [a, b] + ([matcher.trio_extra[a]] if a in matcher.trio_extra else [])
             pairs.append(
@@ -378,12 +388,12 @@ def rotate_pairs(
     return PairRound(number=number, started_on=today, pairs=tuple(pairs), unpaired=tuple(unpaired))
 
 
-def _unpaired_reason(matcher: _Matcher, u: int) -> str:
+def _unpaired_reason(matcher: _Matcher, u: int, givers: int) -> str:
     """Why nobody could be paired with u, in words a coordinator can act on."""
     if matcher.n == 1:
         return "nobody else is taking part in this round"
     receives = not matcher.gives[u]
-    candidates = sum(matcher.gives) if receives else matcher.n - 1
+    candidates = givers if receives else matcher.n - 1
     if receives and candidates == 0:
         return "in probation, and nobody out of probation is taking part to be their peer"
     seen = matcher.forbidden.get(u, _NOBODY)

@@ -51,3 +51,13 @@ def attendance_open(session: Session, now: datetime) -> bool:
 def attendance_deadline(session: Session) -> datetime:
     """The last moment the register can be corrected."""
     return session.end + timedelta(days=ATTENDANCE_CORRECTION_DAYS)
+
+
+def session_leader(group: Group, month: str) -> str | None:
+    """Who runs a session: the facilitator, or in a rotating group the member whose turn it is."""
+    if group.facilitator is not None:
+        return group.facilitator
+    if not group.members:
+        return None
+    year, number = parse_month(month)
+    return group.members[(year * 12 + number) % len(group.members)]

@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from programme.errors import SettingsError
-from programme.model import WEEKDAY_NAMES
 from programme.weekdays import parse_weekday
 
 
@@ -32,6 +31,11 @@ class ProgrammeSettings:
     closures: frozenset[date] = frozenset()
     # Used for pairing when the roster gives no hours.
     default_hours_per_week: float = 37.5
+    # The programme clock: when invites, reminders and prompts go out (local time, `send_time`).
+    invite_days_before: int = 14
+    reminder_days_before: int = 2
+    peer_check_day: int = 25  # day of the month the "did you meet your peer?" card goes out
+    send_time: time = time(9, 0)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -92,7 +96,7 @@ def _timezone(key: str, value: Any) -> str:
 def parse_programme_settings(table: Mapping[str, Any]) -> ProgrammeSettings:
     """Settings from a `[programme]` table (TOML names); unknown keys are errors, not ignored."""
     known = {f.name for f in fields(ProgrammeSettings)} | {"time"}
-    unknown = sorted(set(table) - known - {"session_time"})
+    unknown = sorted(set(table) - known)
     if unknown:
         raise SettingsError(f"unknown programme setting(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
@@ -121,6 +125,14 @@ def parse_programme_settings(table: Mapping[str, Any]) -> ProgrammeSettings:
             values[key] = tuple(sorted({_int(key, v, 1, 12) for v in _list(key, value)}))
         elif key == "closures":
             values[key] = frozenset(_parse_date(key, v) for v in _list(key, value))
+        elif key == "invite_days_before":
+            values[key] = _int(key, value, 1, 60)
+        elif key == "reminder_days_before":
+            values[key] = _int(key, value, 1, 14)
+        elif key == "peer_check_day":
+            values[key] = _int(key, value, 1, 28)
+        elif key == "send_time":
+            values[key] = _parse_time(key, value)
         elif key == "default_hours_per_week":
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
                 raise SettingsError(f"{key}: expected hours from 0 to 60, got {value!r}")
@@ -129,8 +141,3 @@ def parse_programme_settings(table: Mapping[str, Any]) -> ProgrammeSettings:
     if settings.min_group_size > settings.max_group_size:
         raise SettingsError("min_group_size is larger than max_group_size")
     return settings
-
-
-def describe_weekdays(days: tuple[int, ...]) -> str:
-    """ "Thursday, Tuesday" for display."""
-    return ", ".join(WEEKDAY_NAMES[d] for d in days)

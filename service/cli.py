@@ -208,6 +208,18 @@ def _iso_date(text: str) -> str:
     return text
 
 
+def _iso_datetime(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO datetime with offset like 2026-12-01T09:00+00:00, got {text!r}"
+        )
+    return moment
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 120:
         raise argparse.ArgumentTypeError(f"expected a number of months from 1 to 120, got {text!r}")
@@ -257,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     sched.add_argument("--from", dest="start", type=_month, help="first month, YYYY-MM (default: this month)")
     sched.set_defaults(handler=cmd_schedule, today=None)
 
+    due = commands.add_parser("run-due", parents=[data], help="run every programme job due now, once")
+    due.add_argument("--now", type=_iso_datetime, help="the moment to run for (ISO 8601 with offset)")
+    due.add_argument("--dry-run", action="store_true", help="list what is due; change and send nothing")
+    due.set_defaults(handler=None)
+
     commands.add_parser(
         "serve", parents=[common], help="run the Teams bot (127.0.0.1:3978, /api/messages, /healthz)"
     ).set_defaults(handler=None)
@@ -266,11 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reflect` console script."""
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        from app import serve  # the composition root; imported late so data commands stay light
+    if args.command in ("serve", "run-due"):
+        from app import run_due, serve  # the composition root; imported late so data commands stay light
 
         try:
-            return serve(args.db, args.settings)
+            if args.command == "serve":
+                return serve(args.db, args.settings)
+            return run_due(args.db, args.settings, args.now, dry_run=args.dry_run, as_json=args.json)
         except (ProgrammeError, StoreError) as error:
             print(f"reflect: {error}", file=sys.stderr)
             return 1

@@ -12,7 +12,21 @@ from programme.settings import ProgrammeSettings, parse_programme_settings
 
 DEFAULT_SETTINGS_FILE = Path("reflect.toml")
 DEFAULT_DB = Path("data") / "reflect.json"
-KNOWN_TABLES = {"programme", "bot"}
+KNOWN_TABLES = {"programme", "bot", "mail"}
+MAIL_BACKENDS = ("pickup", "ews", "graph")
+MAIL_KEYS = {
+    "backend",
+    "mailbox",
+    "domain",
+    "pickup_dir",
+    "ews_url",
+    "ews_auth",
+    "ews_username",
+    "ews_access",
+    "ews_autodiscover",
+    "tenant_id",
+    "client_id",
+}
 BOT_KEYS = ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType", "MicrosoftAppTenantId")
 
 
@@ -53,11 +67,60 @@ def _bot_settings(table: dict[str, object], path: Path | None) -> BotSettings:
 
 
 @dataclass(frozen=True)
+class MailConfig:
+    """The `[mail]` table; secrets come from the environment only (never the file, never logs)."""
+
+    backend: str = "pickup"
+    mailbox: str = "reflection@example.org"
+    domain: str = "reflect.local"
+    pickup_dir: str = "data/mail"
+    ews_url: str = ""
+    ews_auth: str = "ntlm"  # basic | ntlm | oauth
+    ews_username: str = ""
+    ews_access: str = "impersonation"  # impersonation | delegate (OAuth)
+    ews_autodiscover: bool = False
+    tenant_id: str = ""
+    client_id: str = ""
+    password: str = field(default="", repr=False)  # $REFLECT_MAIL_PASSWORD (EWS Basic/NTLM)
+    client_secret: str = field(default="", repr=False)  # $REFLECT_MAIL_CLIENT_SECRET (OAuth, Graph)
+
+
+def _mail_config(table: dict[str, object], path: Path | None) -> MailConfig:
+    unknown = sorted(set(table) - MAIL_KEYS)
+    if unknown:
+        raise SettingsError(f"{path}: [mail] unknown setting(s): {', '.join(unknown)}")
+    texts = {key: value for key, value in table.items() if key != "ews_autodiscover"}
+    wrong = sorted(key for key, value in texts.items() if not isinstance(value, str))
+    if wrong:
+        raise SettingsError(f"{path}: [mail] expected text for: {', '.join(wrong)}")
+    config = MailConfig(
+        **texts,  # type: ignore[arg-type]
+        ews_autodiscover=bool(table.get("ews_autodiscover", False)),
+        password=os.environ.get("REFLECT_MAIL_PASSWORD", ""),
+        client_secret=os.environ.get("REFLECT_MAIL_CLIENT_SECRET", ""),
+    )
+    if config.backend not in MAIL_BACKENDS:
+        raise SettingsError(
+            f"{path}: [mail] backend: expected one of {', '.join(MAIL_BACKENDS)}, got {config.backend!r}"
+        )
+    if config.ews_auth not in ("basic", "ntlm", "oauth"):
+        raise SettingsError(
+            f"{path}: [mail] ews_auth: expected basic, ntlm or oauth, got {config.ews_auth!r}"
+        )
+    if config.backend == "ews" and not (config.ews_url or config.ews_autodiscover):
+        raise SettingsError(f"{path}: [mail] ews needs ews_url (or ews_autodiscover = true)")
+    if config.backend == "graph" and not (config.tenant_id and config.client_id):
+        raise SettingsError(f"{path}: [mail] graph needs tenant_id and client_id")
+    return config
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything read from the settings file."""
 
     programme: ProgrammeSettings = field(default_factory=ProgrammeSettings)
     bot: BotSettings = field(default_factory=BotSettings)
+    mail: MailConfig = field(default_factory=MailConfig)
     source: Path | None = None
 
 
@@ -73,7 +136,7 @@ def settings_path(explicit: str | None) -> Path | None:
 def load_settings(path: Path | None) -> Settings:
     """Settings from a TOML file, or the defaults when there is none."""
     if path is None:
-        return Settings(bot=_bot_settings({}, None))
+        return Settings(bot=_bot_settings({}, None), mail=_mail_config({}, None))
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -88,7 +151,12 @@ def load_settings(path: Path | None) -> Settings:
         programme = parse_programme_settings(data.get("programme", {}))
     except SettingsError as error:
         raise SettingsError(f"{path}: [programme] {error}") from None
-    return Settings(programme=programme, bot=_bot_settings(data.get("bot", {}), path), source=path)
+    return Settings(
+        programme=programme,
+        bot=_bot_settings(data.get("bot", {}), path),
+        mail=_mail_config(data.get("mail", {}), path),
+        source=path,
+    )
 
 
 def db_path(explicit: str | None) -> Path:

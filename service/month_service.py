@@ -54,6 +54,7 @@ from programme.sessions import (
     next_session,
     rsvp_open,
     session_in_month,
+    session_leader,
 )
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
@@ -152,6 +153,10 @@ class MonthService:
         else:
             candidates = [g for g in self.groups() if g.facilitator == actor.email] or list(actor.member_of)
             candidates = [g for g in candidates if g.facilitator in (actor.email, None)]
+            if not candidates and actor.is_coordinator:
+                raise NotFoundError(
+                    "Say which group, by its id (as `reflect groups show` lists them): coming GROUP-ID."
+                )
             if not candidates:
                 raise NotFoundError("You don't lead a group at the moment.")
         options: list[tuple[Group, Session]] = []
@@ -329,6 +334,16 @@ class MonthService:
             emails = [e for e in group.members if (answers.get(e) or {}).get("answer") != "not_attending"]
         return self._queue_checkouts(group, session, emails, self.clock())
 
+    def link_meeting_chat(self, actor: Actor, conversation_id: str, group_id: str | None = None) -> str:
+        """Tie a Teams meeting chat to the next session of a group the actor leads (for meeting-end)."""
+        group, session = self._led_session(actor, group_id, started=False)
+        month = month_key(session.start.astimezone(self.programme.settings.zone).date())
+        key = f"{group.id}:{month}"
+        with self.store.transaction():
+            meeting = self.store.collection(MEETINGS).get(key) or {}
+            self.store.collection(MEETINGS).put(key, {**meeting, "chat_id": conversation_id})
+        return f"This chat is now linked to {group.name} on {when_text(session, self._zone(actor.person))}."
+
     def checkouts_for_meeting_chat(self, conversation_id: str) -> int | None:
         """Check-out prompts for the session whose Teams meeting chat just ended; None if not ours."""
         for key, doc in self.store.collection(MEETINGS).all().items():
@@ -344,6 +359,24 @@ class MonthService:
         """The facilitator's "send the check-out now" for their latest started session."""
         group, session = self._led_session(actor, group_id, started=True)
         return self.send_checkout_prompts(group, session)
+
+    def send_attendance_prompt(self, group: Group, session: Session) -> int:
+        """At a session's end, the register card to whoever ran it (facilitator or rotating member)."""
+        month = month_key(session.start.astimezone(self.programme.settings.zone).date())
+        leader = session_leader(group, month)
+        people = self._people()
+        if leader is None or leader not in people:
+            return 0
+        card = self._attendance_view_card(group, session, people[leader])
+        message = OutboundMessage(
+            key=f"attendance:{month}:{group.id}",
+            period=month,
+            recipient=leader,
+            kind="attendance",
+            card=card,
+            text=f"Register for {group.name}",
+        )
+        return len(self.outbox.enqueue([message], self.clock()))
 
     def send_rsvp_reminders(self, group: Group, session: Session) -> int:
         """Remind members who have not answered the session's RSVP yet."""
@@ -433,6 +466,10 @@ class MonthService:
         now = self.clock()
         if now < session.start:
             raise ClosedError("The check-out opens when the session starts.")
+        # Only the sessions checkout_card offers (this month's, last month's): a forged month must
+        # not file answers, or queue escalation messages, under periods far from now.
+        if command.month not in recent_months(now, self.programme.settings.zone):
+            raise ClosedError("The check-out for that session is closed.")
         source_key = f"checkout:{command.month}:{group.id}:{actor.email}"
         with self.store.transaction():
             self.store.log(CHECKOUTS).put(
@@ -536,6 +573,13 @@ class MonthService:
 
 def _reason(answer: dict[str, Any] | None) -> AbsenceReason | None:
     return AbsenceReason(answer["reason"]) if answer and answer.get("reason") else None
+
+
+def recent_months(now: datetime, zone: ZoneInfo) -> tuple[str, str]:
+    """This programme month and the one before, e.g. ("2026-11", "2026-10")."""
+    day = now.astimezone(zone).date()
+    year, month = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
+    return month_key(day), f"{year:04d}-{month:02d}"
 
 
 def _previous_month(session: Session) -> str:

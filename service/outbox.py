@@ -69,13 +69,14 @@ class OutboundMessage:
     channel: str = "teams"
     card: dict[str, Any] | None = None  # Adaptive Card
     text: str = ""  # plain text, or the fallback and notification summary of the card
+    data: dict[str, Any] | None = None  # structured payload of email messages (an invite, a mail)
     batch: str | None = None  # groups the messages of e.g. one announcement, for counts
 
     def __post_init__(self) -> None:
         if not (self.key and self.period and self.recipient and self.kind and self.channel):
             raise ValueError("a message needs a key, period, recipient, kind and channel")
-        if self.card is None and not self.text:
-            raise ValueError(f"message {self.key!r} has neither a card nor text")
+        if self.card is None and not self.text and self.data is None:
+            raise ValueError(f"message {self.key!r} has no card, text or data")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class OutboxEntry:
 
 
 def _body(message: OutboundMessage) -> tuple[str, dict[str, Any]]:
-    body = {"card": message.card, "text": message.text}
+    body = {"card": message.card, "text": message.text, "data": message.data}
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest(), body
 
 
@@ -161,6 +162,7 @@ def _entry_from_docs(period: str, key: str, doc: Mapping[str, Any], body: Mappin
         channel=doc["channel"],
         card=body["card"],
         text=body["text"],
+        data=body.get("data"),
         batch=doc["batch"],
     )
     return OutboxEntry(

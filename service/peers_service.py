@@ -20,7 +20,7 @@ from programme.errors import NotFoundError
 from programme.model import Pair, PairRound, Person
 from programme.policies import Actor
 from programme.sessions import month_key
-from service.month_service import Card, Clock, MonthService
+from service.month_service import Card, Clock, ClosedError, MonthService, recent_months
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 
@@ -106,6 +106,10 @@ class PeersService:
         if command.round != round_.number:
             raise NotFoundError("That pairing round has ended; your new peer is in your latest card.")
         now = self.clock()
+        # The cards ask about this month (late answers: last month). A forged month must not file
+        # records, or queue escalation messages, under periods far from now.
+        if command.month not in recent_months(now, self.programme.settings.zone):
+            raise ClosedError("That month's check is closed; the latest one is in your chat.")
         with self.programme.store.transaction():
             self.programme.store.log(PEER_MEETINGS).put(
                 command.month,

@@ -23,7 +23,7 @@ from programme.errors import ProgrammeError
 from programme.policies import Actor, NotAllowedError
 from service.identity import ConversationReference, TeamsUser, match_person
 from service.services import Services
-from teams_bot.routes import CARD_VERBS, Card, Reply, find_text_command, help_card, roles_of
+from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_text_command, help_card, roles_of
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 MEETING_END = "application/vnd.microsoft.meetingEnd"
@@ -39,6 +39,27 @@ def _tenant_id(activity: Activity) -> str | None:
     channel_data = activity.channel_data or {}
     tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
     return tenant.get("id") if isinstance(tenant, dict) else None
+
+
+def _is_private(activity: Activity) -> bool:
+    """Whether the activity comes from a 1:1 chat with the bot (not a group chat, channel or meeting)."""
+    conversation = activity.conversation
+    if conversation is None:
+        return False
+    return not conversation.is_group and conversation.conversation_type in (None, "", "personal")
+
+
+# Answers, cards and roles are personal (an RSVP shows its absence reason, a coordinator's list shows
+# escalations): outside a 1:1 chat the bot shows nothing of anyone's and points to the 1:1 chat.
+PRIVATE_ONLY = (
+    "I only work in our 1:1 chat, so that what you tell me stays between us and the people it is "
+    "meant for. Open a 1:1 chat with me and say hello there."
+)
+
+
+# The only text commands answered outside a 1:1 chat: they are about the conversation itself
+# (linking a session's meeting chat) and their replies show nothing personal.
+GROUP_CHAT_COMMANDS = frozenset({"link"})
 
 
 def _problem_card(error: ProgrammeError) -> Card:
@@ -97,6 +118,9 @@ class ReflectionBot(ActivityHandler):
         await self._greet(turn_context)
 
     async def _greet(self, context: TurnContext) -> None:
+        if not _is_private(context.activity):
+            await context.send_activity(MessageFactory.text(PRIVATE_ONLY))
+            return
         actor = await self._recognise(context)
         if actor is None:
             await context.send_activity(_card_activity(build_not_on_roster_card()))
@@ -105,18 +129,27 @@ class ReflectionBot(ActivityHandler):
         await context.send_activity(_card_activity(build_welcome_card(view)))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        private = _is_private(turn_context.activity)
+        text = TurnContext.remove_recipient_mention(turn_context.activity) or ""
+        command, argument = find_text_command(text)
+        if not private and (command is None or command.words[0] not in GROUP_CHAT_COMMANDS):
+            await turn_context.send_activity(MessageFactory.text(PRIVATE_ONLY))
+            return
         actor = await self._recognise(turn_context)
         if actor is None:
             await turn_context.send_activity(_card_activity(build_not_on_roster_card()))
             return
-        text = TurnContext.remove_recipient_mention(turn_context.activity) or ""
-        command, argument = find_text_command(text)
         if command is None or not command.allowed(actor):
-            # Unknown text (or a command of another role) gets this person's help, not silence.
+            # Unknown text (or a command of another role) gets this person's help, not silence;
+            # outside a 1:1 chat the help would show the person's roles to everyone there.
+            if not private:
+                await turn_context.send_activity(MessageFactory.text(PRIVATE_ONLY))
+                return
             await turn_context.send_activity(_card_activity(help_card(actor)))
             return
         try:
-            reply: Reply = await asyncio.to_thread(command.run, self._services, actor, argument)
+            turn = Turn(argument, turn_context.activity.conversation.id)
+            reply: Reply = await asyncio.to_thread(command.run, self._services, actor, turn)
         except ProgrammeError as error:
             reply = [_problem_card(error)]
         if isinstance(reply, str):
@@ -138,6 +171,8 @@ class ReflectionBot(ActivityHandler):
         action = value.get("action") if isinstance(value, dict) else None
         if not isinstance(action, dict):
             return build_error_card("The card sent nothing I could read.")
+        if not _is_private(context.activity):
+            return build_refused_card(PRIVATE_ONLY)
         actor = await self._recognise(context)
         if actor is None:
             return build_not_on_roster_card()

@@ -54,6 +54,18 @@ def _coordinator(actor: Actor) -> bool:
     return actor.is_coordinator
 
 
+def _facilitator_or_coordinator(actor: Actor) -> bool:
+    return _facilitator(actor) or _coordinator(actor)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a text command gets besides the actor: the rest of the message and where it was typed."""
+
+    argument: str
+    conversation_id: str
+
+
 @dataclass(frozen=True)
 class TextCommand:
     """A typed command: its words, what it does, who may use it, and the use case it runs."""
@@ -61,23 +73,23 @@ class TextCommand:
     words: tuple[str, ...]
     description: str
     allowed: Callable[[Actor], bool]
-    run: Callable[[Services, Actor, str], Reply]
+    run: Callable[[Services, Actor, Turn], Reply]
 
 
-def _welcome(services: Services, actor: Actor, arg: str) -> Reply:
+def _welcome(services: Services, actor: Actor, turn: Turn) -> Reply:
     return [build_welcome_card(WelcomeView(actor.person.name, roles_of(actor)))]
 
 
-def _help(services: Services, actor: Actor, arg: str) -> Reply:
+def _help(services: Services, actor: Actor, turn: Turn) -> Reply:
     return [help_card(actor)]
 
 
-def _checkouts_sent(services: Services, actor: Actor, arg: str) -> Reply:
-    count = services.month.prompt_checkouts(actor, arg or None)
+def _checkouts_sent(services: Services, actor: Actor, turn: Turn) -> Reply:
+    count = services.month.prompt_checkouts(actor, turn.argument or None)
     return f"Check-out prompt queued for {count} people." if count else "Everyone already has the check-out."
 
 
-def _reminders(services: Services, actor: Actor, arg: str) -> Reply:
+def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
     total = 0
     for group in actor.facilitates:
         session = next_session(group, services.clock(), services.programme.settings)
@@ -122,20 +134,26 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
     ),
     TextCommand(
         ("coming", "who"),
-        "who is coming to your next session",
-        _facilitator,
-        lambda s, a, arg: [s.month.session_roster(a, arg or None)],
+        "who is coming to your next session (coordinators: coming GROUP-ID, with absence reasons)",
+        _facilitator_or_coordinator,
+        lambda s, a, t: [s.month.session_roster(a, t.argument or None)],
     ),
     TextCommand(
         ("attendance", "register"),
         "take the register of your session",
         _facilitator,
-        lambda s, a, arg: [s.month.attendance_card(a, arg or None)],
+        lambda s, a, t: [s.month.attendance_card(a, t.argument or None)],
     ),
     TextCommand(
         ("end", "checkouts"), "send the check-out prompt to everyone present", _facilitator, _checkouts_sent
     ),
     TextCommand(("remind",), "remind members who haven't answered", _facilitator, _reminders),
+    TextCommand(
+        ("link",),
+        "in your session's Teams meeting chat: check-outs arrive when the meeting ends",
+        _facilitator,
+        lambda s, a, t: s.month.link_meeting_chat(a, t.conversation_id, t.argument or None),
+    ),
     TextCommand(
         ("announce",), "compose an announcement", _coordinator, lambda s, a, _: [s.announcements.composer(a)]
     ),

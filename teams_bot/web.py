@@ -8,29 +8,22 @@ expired token) with a 500, so anything that fails before the bot's turn starts i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+from mailers.base import Mailer
 from service.config import BotSettings
-from service.outbox import OutboxDrainer
-from service.rate_limit import RateLimiter
-from service.retry import RetryPolicy
+from service.scheduler import Scheduler
 from service.services import Services
 from teams_bot.bot import ReflectionBot
-from teams_bot.connector import (
-    BotConnectorClient,
-    ClientCredentialsToken,
-    NoAuth,
-    TeamsDeliverer,
-    TokenProvider,
-)
+from teams_bot.sending import outbox_drainer
 
 log = logging.getLogger(__name__)
 SERVICES = web.AppKey("services", Services)
@@ -66,6 +59,9 @@ def create_app(
     token_url: str | None = None,
     app_rate_limit: int = 50,
     poll_seconds: float = 1.0,
+    mailer: Mailer | None = None,
+    scheduler: Scheduler | None = None,
+    tick_seconds: float = 60.0,
 ) -> web.Application:
     """The web app with its background outbox drainer tied to the app's lifecycle."""
     adapter = CloudAdapter(
@@ -107,35 +103,39 @@ def create_app(
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def drainer(app: web.Application) -> AsyncIterator[None]:
-        session = aiohttp.ClientSession()
-        tokens: TokenProvider = NoAuth()
-        if authenticated:
-            tokens = ClientCredentialsToken(
-                bot_settings.app_id,
-                bot_settings.app_password,
-                bot_settings.app_tenant_id or None,
-                session,
-                token_url=token_url,
-            )
-        limiter = RateLimiter(app_limits=((app_rate_limit, 1.0),))
-        deliverer = TeamsDeliverer(
-            BotConnectorClient(session, tokens), services.directory.reference_for, limiter
-        )
-        worker = OutboxDrainer(services.outbox, deliverer, limiter, RetryPolicy(), services.clock)
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop, poll_seconds))
-        yield
-        stop.set()
-        await task
-        await session.close()
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        # The outbox drainer and the programme clock live and die with the web app.
+        async with outbox_drainer(
+            services, bot_settings, mailer, token_url=token_url, app_rate_limit=app_rate_limit
+        ) as worker:
+            stop = asyncio.Event()
+            tasks = [asyncio.create_task(worker.run(stop, poll_seconds))]
+            if scheduler is not None:
+                tasks.append(asyncio.create_task(_tick(scheduler, services, stop, tick_seconds)))
+            yield
+            stop.set()
+            await asyncio.gather(*tasks)
 
     app = web.Application()
     app[SERVICES] = services
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
-    app.cleanup_ctx.append(drainer)
+    app.cleanup_ctx.append(background)
     return app
+
+
+async def _tick(scheduler: Scheduler, services: Services, stop: asyncio.Event, seconds: float) -> None:
+    """Run the programme clock's due jobs every `seconds` until stopped; a failed tick is retried."""
+    while not stop.is_set():
+        try:
+            reports = await asyncio.to_thread(scheduler.run_due, services.clock())
+        except Exception as error:  # noqa: BLE001 - the clock must outlive one bad tick
+            log.error("programme clock tick failed: %s", type(error).__name__)  # noqa: TRY400 - no traceback: it may quote data
+        else:
+            for report in reports:
+                log.info("job %s queued %d message(s)", report.job.key, report.queued)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 class _TurnBot:

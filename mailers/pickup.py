@@ -1,0 +1,208 @@
+"""The local `pickup` backend: one RFC 5322 `.eml` file per message in a directory (demos, local use)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email import policy
+from email.errors import MessageError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
+from mailers.ical import invite_cancel, invite_request, split_address
+
+# CRLF line ends (RFC 5322) and nothing but 7-bit ASCII on disk: non-ASCII headers become RFC 2047
+# words and non-ASCII bodies quoted-printable or base64, so the file is valid for any client or
+# for an SMTP pickup directory that does not speak 8BITMIME.
+_POLICY = policy.SMTP.clone(cte_type="7bit")
+_SLUG_MAX = 60
+
+
+class PickupMailer:
+    """Writes each invite, cancellation and mail as an `.eml` file into `directory`."""
+
+    def __init__(self, directory: Path, *, clock: Callable[[], datetime]) -> None:
+        self._directory = Path(directory)
+        self._clock = clock
+        # Serialises "already written?" + write between threads; _dir_lock does it across processes.
+        self._lock = threading.Lock()
+
+    async def send_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> MeetingResult:
+        """Write the METHOD:REQUEST email; a file cannot make a Teams link, so join_url stays None."""
+        await self._write_invite(invite, "REQUEST")
+        return existing if existing is not None else MeetingResult(item_id=None, join_url=None)
+
+    async def cancel_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> None:
+        """Write the METHOD:CANCEL email for every attendee."""
+        await self._write_invite(invite, "CANCEL")
+
+    async def send_mail(self, message: MailMessage) -> None:
+        """Write one plain-text email; the same message_id is written only once."""
+        now = self._now()
+        try:
+            sender = _address(message.sender)
+            msg = EmailMessage(policy=_POLICY)
+            msg["From"] = sender
+            msg["To"] = _addresses(message.to)
+            msg["Subject"] = message.subject
+            msg["Date"] = format_datetime(now)
+            msg["Message-ID"] = _message_id(message.message_id, sender.domain)
+            msg.set_content(message.body_text)
+            data = msg.as_bytes()
+        except (ValueError, MessageError) as exc:
+            raise MailError(MailFailure.FAIL, f"cannot build mail {message.message_id!r}: {exc}") from exc
+        await self._write(f"{_slug(message.message_id)}-mail", now, data)
+
+    async def close(self) -> None:
+        """Nothing to release: every write opens and closes its own files."""
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+    async def _write_invite(self, invite: MeetingInvite, method: str) -> None:
+        now = self._now()
+        try:
+            data = _invite_message(invite, method, now)
+        except (ValueError, MessageError) as exc:
+            raise MailError(MailFailure.FAIL, f"cannot build {method} for {invite.uid!r}: {exc}") from exc
+        # (uid, sequence, method) names one iTIP message; a repeat of it is the same message.
+        await self._write(f"{_slug(invite.uid)}-{invite.sequence:04d}-{method.lower()}", now, data)
+
+    async def _write(self, key: str, now: datetime, data: bytes) -> None:
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        try:
+            await asyncio.to_thread(self._write_once, key, f"{stamp}-{key}.eml", data)
+        except (PermissionError, FileExistsError, NotADirectoryError) as exc:
+            # A misconfigured path: retrying will not fix it.
+            raise MailError(MailFailure.FAIL, f"pickup directory not writable: {exc}") from exc
+        except OSError as exc:  # disk full, I/O hiccup: worth another go later
+            raise MailError(MailFailure.RETRY, f"pickup write failed: {exc}") from exc
+
+    def _write_once(self, key: str, name: str, data: bytes) -> bool:
+        """Write `name` unless a file for `key` exists (at any time stamp); True when written."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        with self._lock, _dir_lock(self._directory):
+            suffix = f"-{key}.eml"
+            # A scan, as the time stamp in the name differs between sends: fine for a demo directory.
+            with os.scandir(self._directory) as entries:
+                if any(entry.name.endswith(suffix) for entry in entries):
+                    return False
+            _atomic_write(self._directory / name, data)
+            return True
+
+
+def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
+    organizer = _address(invite.organizer)
+    cancel = method == "CANCEL"
+    ics = invite_cancel(invite, now=now) if cancel else invite_request(invite, now=now)
+    msg = EmailMessage(policy=_POLICY)
+    msg["From"] = organizer  # iMIP (RFC 6047): the organizer sends REQUEST and CANCEL
+    msg["To"] = _addresses(invite.attendees)
+    msg["Subject"] = f"Cancelled: {invite.subject}" if cancel else invite.subject
+    msg["Date"] = format_datetime(now)
+    # One Message-ID per iTIP message: each update and the cancellation are emails of their own.
+    msg["Message-ID"] = _message_id(f"{method.lower()}.{invite.sequence}.{invite.uid}", organizer.domain)
+    msg.set_content(_cancel_text(invite) if cancel else invite.body_text)
+    # multipart/alternative of text/plain + text/calendar;method=... and no separate .ics
+    # attachment: this is the shape Exchange itself writes for a meeting message ([MS-OXCMAIL]
+    # 2.2.3.1.5), Outlook turns it into a meeting request with Accept/Decline, and Thunderbird
+    # shows its invitation bar for the text/calendar part. A second copy as an attachment adds
+    # nothing for either and makes Outlook on the web list a stray ATT00001.ics.
+    msg.add_alternative(
+        ics.decode("utf-8"),
+        subtype="calendar",
+        charset="utf-8",
+        params={"method": method},
+    )
+    for part in msg.iter_parts():  # set_content stamps each part; only the top level needs it
+        del part["MIME-Version"]
+    return msg.as_bytes()
+
+
+def _cancel_text(invite: MeetingInvite) -> str:
+    # The invite's own body tells people how to RSVP, which is wrong for a cancellation.
+    start = invite.start.astimezone(ZoneInfo(invite.timezone))
+    when = f"{start:%A %d %B %Y, %H:%M} ({invite.timezone})"
+    return f"This meeting has been cancelled.\n\n{invite.subject}\n{when}\n"
+
+
+def _address(value: str) -> Address:
+    name, addr = split_address(value)
+    username, _, domain = addr.rpartition("@")
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def _addresses(values: tuple[str, ...]) -> list[Address]:
+    if not values:
+        raise ValueError("no recipients")
+    return [_address(value) for value in values]
+
+
+def _message_id(value: str, fallback_domain: str) -> str:
+    """A valid `<left@right>` msg-id from a stable identifier, so a repeat carries the same id."""
+    left, _, right = value.strip().strip("<>").rpartition("@")
+    if not left:  # no "@" at all: the whole value is the left part
+        left, right = right, fallback_domain
+    left = re.sub(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+", "-", left).strip(".") or "message"
+    left = re.sub(r"\.{2,}", ".", left)  # dot-atom: no empty atoms
+    right = re.sub(r"[^A-Za-z0-9.-]+", "-", right).strip(".") or "pickup.invalid"
+    return f"<{left}@{right}>"
+
+
+def _slug(value: str) -> str:
+    """File-name-safe, readable and unique: lower-case words, then a hash of the exact value."""
+    words = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:_SLUG_MAX].strip("-")
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]
+    return f"{words}-{digest}" if words else digest
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Readers see either no file or the whole file: temp file in the same directory, fsync, rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if sys.platform != "win32":  # make the rename itself durable (Windows cannot open a directory)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@contextmanager
+def _dir_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on the directory across processes (POSIX flock; released on close)."""
+    if sys.platform == "win32":  # no flock there; the thread lock still holds within the process
+        yield
+        return
+    import fcntl
+
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        # Another process (`reflect run-due` beside `reflect serve`) may write the same key.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

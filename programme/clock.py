@@ -1,0 +1,133 @@
+"""The programme clock: which jobs are due at a moment. Pure: the shell records and runs them.
+
+Every job has a key that names its one occurrence (e.g. "rsvp_reminder:2026-12:thu-coach-1");
+the shell runs a due job only if its key has no recorded run, so after downtime each missed job
+runs once and a second process finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from programme.calendar import month_sequence, session_for
+from programme.model import Group
+from programme.sessions import month_key
+from programme.settings import ProgrammeSettings
+
+# Jobs older than this are not caught up: a reminder for a session months ago helps nobody.
+CATCH_UP = timedelta(days=35)
+
+
+class JobKind(StrEnum):
+    INVITES = "invites"  # send or update the month's meeting requests
+    RSVP_REMINDER = "rsvp_reminder"  # remind a group's non-responders
+    SESSION_END = "session_end"  # register to the facilitator, check-out prompt to attendees
+    PEER_CHECK = "peer_check"  # "did you meet your peer this month?"
+    PEER_NUDGE = "peer_nudge"  # pairs with no meeting for 5 weeks (weekly, Mondays)
+    GOALS = "goals"  # quarterly goal-setting prompt
+    ROTATION = "rotation"  # a new pairing round
+
+
+@dataclass(frozen=True)
+class Job:
+    """One occurrence of a job."""
+
+    key: str
+    kind: JobKind
+    due: datetime
+    month: str | None = None
+    group_id: str | None = None
+
+
+def _at(day: date, settings: ProgrammeSettings) -> datetime:
+    return datetime.combine(day, settings.send_time, tzinfo=settings.zone)
+
+
+def _months_between(first: date, later: date) -> int:
+    return (later.year - first.year) * 12 + later.month - first.month
+
+
+def jobs_between(
+    groups: Iterable[Group],
+    settings: ProgrammeSettings,
+    start: datetime,
+    end: datetime,
+    last_round_start: date | None,
+) -> list[Job]:
+    """Every job due in (start, end], in due order."""
+    groups = sorted(groups, key=lambda g: g.id)
+    local_start = start.astimezone(settings.zone).date() - timedelta(days=1)
+    # Invites for a month go out before it starts, so look one month past the window's end too.
+    months = _months_between(local_start, end.astimezone(settings.zone).date()) + 3
+    jobs: list[Job] = []
+    for year, month in month_sequence(local_start.replace(day=1), months):
+        key = f"{year:04d}-{month:02d}"
+        sessions = {group.id: session_for(group, year, month, settings) for group in groups}
+        if sessions:
+            earliest = min(session.start for session in sessions.values()).astimezone(settings.zone).date()
+            invite_day = earliest - timedelta(days=settings.invite_days_before)
+            jobs.append(Job(f"invites:{key}", JobKind.INVITES, _at(invite_day, settings), key))
+        for group in groups:
+            session = sessions[group.id]
+            remind_day = session.start.astimezone(settings.zone).date() - timedelta(
+                days=settings.reminder_days_before
+            )
+            jobs.append(
+                Job(
+                    f"rsvp_reminder:{key}:{group.id}",
+                    JobKind.RSVP_REMINDER,
+                    _at(remind_day, settings),
+                    key,
+                    group.id,
+                )
+            )
+            jobs.append(Job(f"session_end:{key}:{group.id}", JobKind.SESSION_END, session.end, key, group.id))
+        if last_round_start is not None:
+            jobs.append(
+                Job(
+                    f"peer_check:{key}",
+                    JobKind.PEER_CHECK,
+                    _at(date(year, month, settings.peer_check_day), settings),
+                    key,
+                )
+            )
+            if month in settings.quarter_starts:
+                quarter = f"{year:04d}-Q{(month - 1) // 3 + 1}"
+                jobs.append(Job(f"goals:{quarter}", JobKind.GOALS, _at(date(year, month, 1), settings), key))
+            if _months_between(last_round_start, date(year, month, 1)) >= settings.rotation_months:
+                jobs.append(
+                    Job(f"rotation:{key}", JobKind.ROTATION, _at(date(year, month, 1), settings), key)
+                )
+    if last_round_start is not None:
+        monday = local_start - timedelta(days=local_start.weekday())
+        while monday <= end.astimezone(settings.zone).date():
+            iso_year, week, _ = monday.isocalendar()
+            jobs.append(
+                Job(
+                    f"peer_nudge:{iso_year}-W{week:02d}",
+                    JobKind.PEER_NUDGE,
+                    _at(monday, settings),
+                    month_key(monday),
+                )
+            )
+            monday += timedelta(days=7)
+    return sorted((j for j in jobs if start < j.due <= end), key=lambda j: (j.due, j.key))
+
+
+def due_jobs(
+    groups: Iterable[Group],
+    settings: ProgrammeSettings,
+    now: datetime,
+    last_round_start: date | None,
+    done: Iterable[str],
+) -> list[Job]:
+    """Jobs due by `now` (within the catch-up window) that have not run yet."""
+    finished = set(done)
+    candidates = jobs_between(groups, settings, now - CATCH_UP, now, last_round_start)
+    pending = [job for job in candidates if job.key not in finished]
+    # Only the latest rotation counts: a second one in the same catch-up would pair twice.
+    rotations = [job for job in pending if job.kind is JobKind.ROTATION]
+    return [job for job in pending if job.kind is not JobKind.ROTATION or job is rotations[-1]]

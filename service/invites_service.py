@@ -1,0 +1,156 @@
+"""Monthly meeting requests: one per group session, updated when time or membership change.
+
+The meeting's identity (iCalendar UID, SEQUENCE, the backend's item id and Teams link) lives in
+the `meetings` collection. Each version of a meeting is one outbox entry keyed by UID and
+SEQUENCE, so syncing the same month twice sends nothing and a change sends exactly one update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from programme.model import Group, Person, Session
+from programme.sessions import session_in_month
+from service.month_service import MEETINGS, Clock, when_text
+from service.outbox import OutboundMessage, Outbox
+from service.programme_service import ProgrammeService
+
+INVITE = "invite"
+CANCEL = "cancel"
+MAIL = "mail"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Who sends the programme's mail and which backend carries it."""
+
+    mailbox: str = "reflection@example.org"
+    domain: str = "reflect.local"  # right-hand side of iCalendar UIDs
+
+
+def invite_body(group: Group, session: Session, zone: ZoneInfo, facilitator: str | None) -> str:
+    """What the session is and how to answer, in plain text (nothing confidential)."""
+    lead = (
+        f"Facilitator: {facilitator}."
+        if facilitator
+        else "This group shares facilitation: one member keeps time."
+    )
+    return (
+        f"Monthly peer reflection: {group.name}, {when_text(session, zone)}.\n\n"
+        "A protected, confidential space to reflect on your work with peers in similar roles. "
+        f"{lead}\n\n"
+        "Please answer in Teams: the peer reflection bot sends you a card with Attending / Can't "
+        "attend / Maybe. If you can't come, choose the reason there; only the programme "
+        "coordinators see it. You can change your answer until the session starts."
+    )
+
+
+def _fingerprint(invite: dict[str, Any]) -> str:
+    parts = [invite["start"], invite["end"], *sorted(invite["attendees"]), invite["subject"]]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class InvitesService:
+    """Keeps every group's meeting for a month in line with the groups and the schedule."""
+
+    programme: ProgrammeService
+    outbox: Outbox
+    clock: Clock
+    mail: MailSettings
+
+    def desired(self, group: Group, month: str, people: dict[str, Person]) -> dict[str, Any]:
+        """The invite this group's session should have now."""
+        settings = self.programme.settings
+        session = session_in_month(group, month, settings)
+        attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
+        facilitator = people[group.facilitator].name if group.facilitator in people else None
+        return {
+            "uid": f"reflect-{group.id}-{month}@{self.mail.domain}",
+            "organizer": self.mail.mailbox,
+            "subject": f"Peer reflection: {group.name}",
+            "body_text": invite_body(group, session, settings.zone, facilitator),
+            "start": session.start.isoformat(),
+            "end": session.end.isoformat(),
+            "timezone": settings.timezone,
+            "attendees": attendees,
+            "location": "Microsoft Teams meeting",
+            "online": True,
+        }
+
+    def sync_month(self, month: str) -> int:
+        """Queue new invites, updates and cancellations for a month; returns how many were queued."""
+        store = self.programme.store
+        now = self.clock()
+        people = self.programme.people()
+        messages: list[OutboundMessage] = []
+        with store.transaction():
+            groups = {g.id: g for g in self.programme.current_allocation().groups}
+            stored = {
+                key.rpartition(":")[0]: doc
+                for key, doc in store.collection(MEETINGS).all().items()
+                if key.endswith(f":{month}") and "uid" in doc
+            }
+            for group_id, group in groups.items():
+                if session_in_month(group, month, self.programme.settings).start <= now:
+                    continue  # a session that has begun keeps the meeting it had
+                invite = self.desired(group, month, people)
+                fingerprint = _fingerprint(invite)
+                current = stored.get(group_id)
+                if current and current["fingerprint"] == fingerprint and current["status"] == "active":
+                    continue
+                sequence = current["sequence"] + 1 if current else 0
+                self._record(
+                    group_id, month, current, uid=invite["uid"], sequence=sequence, fingerprint=fingerprint
+                )
+                messages.append(self._message(INVITE, group_id, month, {**invite, "sequence": sequence}))
+            for group_id, current in stored.items():
+                started = datetime.fromisoformat(current["invite"]["start"]) <= now
+                if group_id not in groups and current["status"] == "active" and not started:
+                    sequence = current["sequence"] + 1
+                    self._record(group_id, month, current, sequence=sequence, status="cancelled")
+                    messages.append(
+                        self._message(CANCEL, group_id, month, {**current["invite"], "sequence": sequence})
+                    )
+            return len(self.outbox.enqueue(messages, now))
+
+    def _record(self, group_id: str, month: str, current: dict[str, Any] | None, **changes: Any) -> None:
+        doc = {**(current or {"status": "active"}), **changes}
+        self.programme.store.collection(MEETINGS).put(f"{group_id}:{month}", doc)
+
+    def _message(self, action: str, group_id: str, month: str, invite: dict[str, Any]) -> OutboundMessage:
+        # Remember the invite itself so a later cancellation can repeat its time and attendees.
+        key = f"{group_id}:{month}"
+        current = self.programme.store.collection(MEETINGS).get(key) or {}
+        self.programme.store.collection(MEETINGS).put(key, {**current, "invite": invite})
+        return OutboundMessage(
+            key=f"{action}:{invite['uid']}:{invite['sequence']}",
+            period=month,
+            recipient=f"group:{group_id}",
+            kind=action,
+            channel="email",
+            data={"type": action, "meeting": key, "invite": invite},
+        )
+
+    def mail_message(
+        self, key: str, period: str, to: list[str], subject: str, body: str, kind: str
+    ) -> OutboundMessage:
+        """A plain email through the outbox (one entry per logical message)."""
+        return OutboundMessage(
+            key=key,
+            period=period,
+            recipient=",".join(sorted(to)),
+            kind=kind,
+            channel="email",
+            data={
+                "type": MAIL,
+                "to": sorted(to),
+                "subject": subject,
+                "body_text": body,
+                "sender": self.mail.mailbox,
+            },
+        )

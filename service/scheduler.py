@@ -1,0 +1,128 @@
+"""Runs the programme clock's due jobs once each: from `reflect serve` and from `reflect run-due`.
+
+Jobs only decide and enqueue (the outbox delivers), so a whole run happens under the store's
+lock: a second process waits, then finds every job already recorded and sends nothing new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from programme.calendar import month_sequence
+from programme.clock import Job, JobKind, due_jobs
+from programme.sessions import session_in_month
+from service.invites_service import InvitesService
+from service.services import Services
+
+JOB_RUNS = "job_runs"  # log by month of the job: job key -> when it ran and what it did
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """One job run: what it was and how many messages it queued."""
+
+    job: Job
+    queued: int
+    note: str = ""
+
+
+GOALS_BODY = (
+    "It's the start of a new quarter: time for goal-setting with your peer.\n\n"
+    "Plan about two hours together: two 1-hour meetings, or one 2-hour meeting. Cover:\n"
+    "- personal goals for the quarter (each can stay private or be shared with the team),\n"
+    "- training needs,\n"
+    "- your capacity plans, working towards 80% for the next six weeks.\n\n"
+    "Record it on the goal-setting card the peer reflection bot sends you in Teams."
+)
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """The programme clock's shell."""
+
+    services: Services
+    invites: InvitesService
+
+    def pending(self, now: datetime) -> list[Job]:
+        """Jobs due at `now` that have not run yet."""
+        programme = self.services.programme
+        rounds = programme.pair_rounds()
+        groups = programme.current_allocation().groups
+        candidates = due_jobs(groups, programme.settings, now, rounds[-1].started_on if rounds else None, ())
+        log = programme.store.log(JOB_RUNS)
+        return [job for job in candidates if log.get(job.month or "none", job.key) is None]
+
+    def run_due(self, now: datetime) -> list[JobReport]:
+        """Run every due job once and record it; returns what ran."""
+        reports: list[JobReport] = []
+        store = self.services.programme.store
+        with store.transaction():
+            for job in self.pending(now):
+                report = self._run(job, now)
+                store.log(JOB_RUNS).put(
+                    job.month or "none",
+                    job.key,
+                    {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note},
+                )
+                reports.append(report)
+            reports.extend(self._keep_invites_current(now))
+        return reports
+
+    def _keep_invites_current(self, now: datetime) -> list[JobReport]:
+        """After a month's invites went out, changed times or groups update them (or cancel)."""
+        settings = self.services.programme.settings
+        today = now.astimezone(settings.zone).date()
+        reports = []
+        for year, month in month_sequence(today, 2):
+            key = f"{year:04d}-{month:02d}"
+            if self.services.programme.store.log(JOB_RUNS).get(key, f"invites:{key}") is None:
+                continue
+            queued = self.invites.sync_month(key)
+            if queued:
+                job = Job(f"invites_update:{key}", JobKind.INVITES, now, key)
+                reports.append(JobReport(job, queued, "meetings updated"))
+        return reports
+
+    def _run(self, job: Job, now: datetime) -> JobReport:
+        services = self.services
+        settings = services.programme.settings
+        if job.kind is JobKind.INVITES:
+            assert job.month is not None
+            return JobReport(job, self.invites.sync_month(job.month))
+        if job.kind in (JobKind.RSVP_REMINDER, JobKind.SESSION_END):
+            group = services.programme.group(job.group_id or "")
+            if group is None or job.month is None:
+                return JobReport(job, 0, "group no longer exists")
+            session = session_in_month(group, job.month, settings)
+            if job.kind is JobKind.RSVP_REMINDER:
+                return JobReport(job, services.month.send_rsvp_reminders(group, session))
+            queued = services.month.send_attendance_prompt(group, session)
+            return JobReport(job, queued + services.month.send_checkout_prompts(group, session))
+        if job.kind is JobKind.PEER_CHECK:
+            return JobReport(job, services.peers.send_monthly_checks())
+        if job.kind is JobKind.PEER_NUDGE:
+            return JobReport(job, services.peers.send_nudges())
+        if job.kind is JobKind.GOALS:
+            return JobReport(job, services.peers.send_goal_prompts() + self._goal_emails(job))
+        round_ = services.programme.rotate_pairs(now.astimezone(settings.zone).date())
+        return JobReport(job, services.peers.introduce_round(round_), f"round {round_.number}")
+
+    def _goal_emails(self, job: Job) -> int:
+        """One goal-setting email to each pair, saying what the session is for."""
+        rounds = self.services.programme.pair_rounds()
+        if not rounds or job.month is None:
+            return 0
+        quarter = job.key.partition(":")[2]
+        messages = [
+            self.invites.mail_message(
+                key=f"goals_mail:{quarter}:{'+'.join(pair.peers)}",
+                period=job.month,
+                to=list(pair.peers),
+                subject=f"Quarterly goal-setting with your peer ({quarter})",
+                body=GOALS_BODY,
+                kind="goals_mail",
+            )
+            for pair in rounds[-1].pairs
+        ]
+        return len(self.services.outbox.enqueue(messages, self.services.clock()))

@@ -1,0 +1,47 @@
+"""The outbox worker: one drainer delivering Teams messages and email, within the Teams limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from mailers.base import Mailer
+from service.config import BotSettings
+from service.delivery import ChannelDeliverer, MailDeliverer
+from service.outbox import OutboxDrainer
+from service.rate_limit import RateLimiter
+from service.retry import RetryPolicy
+from service.services import Services
+from teams_bot.connector import (
+    BotConnectorClient,
+    ClientCredentialsToken,
+    NoAuth,
+    TeamsDeliverer,
+    TokenProvider,
+)
+
+
+@asynccontextmanager
+async def outbox_drainer(
+    services: Services,
+    bot: BotSettings,
+    mailer: Mailer | None,
+    *,
+    token_url: str | None = None,
+    app_rate_limit: int = 50,
+) -> AsyncIterator[OutboxDrainer]:
+    """A drainer for the store's outbox, with its HTTP session open for as long as it is used."""
+    async with aiohttp.ClientSession() as session:
+        tokens: TokenProvider = NoAuth()
+        if bot.app_id:
+            tokens = ClientCredentialsToken(
+                bot.app_id, bot.app_password, bot.app_tenant_id or None, session, token_url=token_url
+            )
+        limiter = RateLimiter(app_limits=((app_rate_limit, 1.0),))
+        teams = TeamsDeliverer(BotConnectorClient(session, tokens), services.directory.reference_for, limiter)
+        email = MailDeliverer(mailer, services.programme.store) if mailer is not None else None
+        yield OutboxDrainer(
+            services.outbox, ChannelDeliverer(teams, email), limiter, RetryPolicy(), services.clock
+        )

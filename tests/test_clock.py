@@ -1,0 +1,140 @@
+"""The programme clock: every job once and on time over a simulated year, catch-up after downtime."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from programme.clock import CATCH_UP, JobKind, due_jobs, jobs_between
+from programme.model import Group
+from programme.settings import ProgrammeSettings
+from service.invites_service import InvitesService, MailSettings
+from service.scheduler import JOB_RUNS, Scheduler
+from service.services import Services
+from store import Store
+
+THU = Group(
+    "thu-coach-1", "Coach, Thursday 1", 3, "Coach", "fay@x.org", ("ann@x.org", "bo@x.org", "cy@x.org")
+)
+TUE = Group("tue-coach-1", "Coach, Tuesday 1", 1, "Coach", None, ("di@x.org", "ed@x.org", "flo@x.org"))
+SETTINGS = ProgrammeSettings()
+YEAR_START = datetime(2027, 1, 1, tzinfo=UTC)
+YEAR_END = datetime(2028, 1, 1, tzinfo=UTC)
+ROSTER = """email,name,role,working_days,facilitator,coordinator
+fay@x.org,Fay,Coach,Mon Tue Wed Thu Fri,yes,no
+ann@x.org,Ann,Coach,Mon Tue Wed Thu Fri,no,no
+bo@x.org,Bo,Coach,Mon Tue Wed Thu Fri,no,no
+cy@x.org,Cy,Coach,Mon Tue Wed Thu Fri,no,yes
+di@x.org,Di,Coach,Mon Tue Wed Fri,no,no
+ed@x.org,Ed,Coach,Mon Tue Fri,no,no
+flo@x.org,Flo,Coach,Tue,no,no
+"""
+
+
+def test_a_year_has_each_job_once_at_its_time() -> None:
+    jobs = jobs_between([THU, TUE], SETTINGS, YEAR_START, YEAR_END, date(2026, 12, 1))
+    keys = Counter(job.key for job in jobs)
+    assert all(n == 1 for n in keys.values())
+    kinds = Counter(job.kind for job in jobs)
+    assert kinds[JobKind.INVITES] == 12
+    assert kinds[JobKind.RSVP_REMINDER] == 24 and kinds[JobKind.SESSION_END] == 24
+    assert kinds[JobKind.PEER_CHECK] == 12 and kinds[JobKind.GOALS] == 4
+    assert kinds[JobKind.PEER_NUDGE] == 52
+    assert [j.key for j in jobs if j.kind is JobKind.ROTATION][0] == "rotation:2027-06"
+    by_key = {job.key: job for job in jobs}
+    # Session ends are the sessions' ends; reminders and invites at 09:00 London time.
+    assert by_key["session_end:2027-03:thu-coach-1"].due.isoformat() == "2027-03-11T11:30:00+00:00"
+    assert by_key["session_end:2027-04:thu-coach-1"].due.isoformat() == "2027-04-08T11:30:00+01:00"
+    assert by_key["rsvp_reminder:2027-04:tue-coach-1"].due.isoformat() == "2027-04-04T09:00:00+01:00"
+    assert (
+        by_key["invites:2027-04"].due.isoformat() == "2027-03-23T09:00:00+00:00"
+    )  # 14 days before Tue 6 Apr
+    assert by_key["goals:2027-Q2"].due.isoformat() == "2027-04-01T09:00:00+01:00"
+
+
+def test_due_jobs_skip_done_ones_and_old_ones() -> None:
+    now = datetime(2027, 3, 12, 12, 0, tzinfo=UTC)
+    due = due_jobs([THU], SETTINGS, now, None, {"session_end:2027-03:thu-coach-1"})
+    keys = {job.key for job in due}
+    assert "session_end:2027-03:thu-coach-1" not in keys
+    assert "rsvp_reminder:2027-03:thu-coach-1" in keys
+    assert all(now - CATCH_UP < job.due <= now for job in due)
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def programme(tmp_path: Path) -> Iterator[tuple[Scheduler, Clock, Store]]:
+    clock = Clock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    with Store(tmp_path / "reflect.json") as store:
+        services = Services.build(store, SETTINGS, clock)
+        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
+        services.programme.allocate()
+        services.programme.rotate_pairs(date(2026, 12, 1))
+        invites = InvitesService(services.programme, services.outbox, clock, MailSettings())
+        yield Scheduler(services, invites), clock, store
+
+
+def _simulate(scheduler: Scheduler, clock: Clock, until: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Tick at every job's due time, and again at once to prove nothing repeats."""
+    runs = []
+    groups = scheduler.services.programme.current_allocation().groups
+    while clock.now < until:
+        rounds = scheduler.services.programme.pair_rounds()
+        upcoming = jobs_between(groups, SETTINGS, clock.now, until, rounds[-1].started_on)
+        if not upcoming:
+            break
+        clock.now = upcoming[0].due
+        for report in scheduler.run_due(clock.now):
+            runs.append((report.job.key, report.job.due, clock.now))
+        assert scheduler.run_due(clock.now) == []
+        clock.now += timedelta(seconds=1)
+    return runs
+
+
+def test_a_simulated_year_fires_every_job_exactly_once_and_on_time(
+    programme: tuple[Scheduler, Clock, Store],
+) -> None:
+    scheduler, clock, store = programme
+    clock.now = YEAR_START
+    scheduler.run_due(clock.now)  # December's jobs, caught up: the programme started before the year
+    runs = _simulate(scheduler, clock, YEAR_END)
+    keys = Counter(key for key, _, _ in runs)
+    assert keys and all(n == 1 for n in keys.values())
+    assert all(ran == due for _, due, ran in runs)  # on time, not late
+    assert {key.split(":")[0] for key in keys} == {kind.value for kind in JobKind}
+    rounds = scheduler.services.programme.pair_rounds()
+    assert [r.started_on for r in rounds] == [date(2026, 12, 1), date(2027, 6, 1), date(2027, 12, 1)]
+    # Each month's invites went out once per group; the outbox holds one entry per meeting version.
+    invites = [e for e in scheduler.services.outbox.due(YEAR_END, 10_000) if e.message.kind == "invite"]
+    assert len({e.message.key for e in invites}) == len(invites)
+    assert store.log(JOB_RUNS).get("2027-03", "invites:2027-03") is not None
+
+
+def test_a_restart_after_downtime_catches_up_once(
+    tmp_path: Path, programme: tuple[Scheduler, Clock, Store]
+) -> None:
+    scheduler, clock, store = programme
+    clock.now = datetime(2027, 3, 1, tzinfo=UTC)
+    scheduler.run_due(clock.now)
+    first = _simulate(scheduler, clock, datetime(2027, 3, 9, tzinfo=UTC))
+    # Down from 9 to 20 March: the Tuesday/Thursday reminders and session ends were missed.
+    restart = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
+    again = Scheduler(Services.build(store, SETTINGS, lambda: restart), scheduler.invites)
+    caught_up = [r.job.key for r in again.run_due(restart)]
+    assert "session_end:2027-03:thu-coach-1" in caught_up
+    assert "rsvp_reminder:2027-03:thu-coach-1" in caught_up
+    assert not set(caught_up) & {key for key, _, _ in first}
+    assert again.run_due(restart) == []
+    assert again.run_due(restart + timedelta(minutes=5)) == []

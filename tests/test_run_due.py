@@ -1,0 +1,155 @@
+"""`reflect run-due` end to end with the pickup mailer: invites once, updates, concurrent runs."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from email.message import Message
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from service.cli import main
+from service.month_service import MEETINGS
+from service.outbox import Outbox
+from service.scheduler import JOB_RUNS
+from store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+ROSTER = """email,name,role,working_days,facilitator,coordinator
+fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,yes,no
+ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,no,no
+bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,no,no
+cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,no,yes
+di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,no,no
+"""
+# December 2026 sessions: Thursday 10th; invites are due 14 days before, on 26 November.
+INVITE_TIME = "2026-11-26T09:00:00+00:00"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    db, settings, mail = tmp_path / "reflect.json", tmp_path / "reflect.toml", tmp_path / "mail"
+    settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{mail}"\nmailbox = "reflect@x.org"\n')
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-20"]) == 0
+    assert main(["groups", "allocate", "--db", str(db)]) == 0
+    return db, settings, mail
+
+
+def invites(mail: Path) -> list[tuple[Message, icalendar.Calendar]]:
+    found = []
+    for path in sorted(mail.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes())
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                found.append((message, icalendar.Calendar.from_ical(part.get_payload(decode=True))))
+    return found
+
+
+def run_due(db: Path, settings: Path, now: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "run-due",
+            "--now",
+            now,
+            "--db",
+            str(db),
+            "--settings",
+            str(settings),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_dry_run_lists_and_changes_nothing(setup: tuple[Path, Path, Path]) -> None:
+    db, settings, mail = setup
+    result = run_due(db, settings, INVITE_TIME, "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    due = [job["job"] for job in json.loads(result.stdout)["due"]]
+    assert "invites:2026-12" in due
+    assert not mail.exists()
+    with Store(db) as store:
+        assert store.log(JOB_RUNS).periods() == []
+        assert store.collection(MEETINGS).all() == {}
+        assert Outbox(store).due(datetime(2027, 1, 1, tzinfo=UTC), 10) == []
+
+
+def test_invites_go_out_once_and_changes_update_them(setup: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    db, settings, mail = setup
+    first = run_due(db, settings, INVITE_TIME)
+    assert first.returncode == 0, first.stderr
+    assert "invites:2026-12: 1 message(s) queued" in first.stdout
+    sent = invites(mail)
+    assert len(sent) == 1
+    message, calendar = sent[0]
+    event = next(iter(calendar.walk("VEVENT")))
+    assert calendar["METHOD"] == "REQUEST" and int(event["SEQUENCE"]) == 0
+    attendees = sorted(str(a).removeprefix("mailto:").lower() for a in event.get("ATTENDEE"))
+    assert attendees == ["ann@x.org", "bo@x.org", "cy@x.org", "di@x.org", "fay@x.org"]
+    assert event["DTSTART"].dt.isoformat() == "2026-12-10T10:00:00+00:00"
+
+    # Same moment again: nothing new.
+    again = run_due(db, settings, INVITE_TIME)
+    assert again.returncode == 0 and "0 job(s) run" in again.stdout
+    assert len(invites(mail)) == 1
+
+    # Di leaves: the next run updates the meeting (higher SEQUENCE, Di no longer invited).
+    roster = tmp_path / "next.csv"
+    roster.write_text("\n".join(line for line in ROSTER.splitlines() if not line.startswith("di@")) + "\n")
+    assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-27"]) == 0
+    assert main(["groups", "allocate", "--db", str(db)]) == 0
+    update = run_due(db, settings, "2026-11-27T09:00:00+00:00")
+    assert update.returncode == 0, update.stderr
+    versions = invites(mail)
+    assert len(versions) == 2
+    events = sorted((next(iter(c.walk("VEVENT"))) for _, c in versions), key=lambda e: int(e["SEQUENCE"]))
+    latest = events[-1]
+    event = latest
+    assert int(event["SEQUENCE"]) == 1
+    assert "mailto:di@x.org" not in [str(a).lower() for a in event.get("ATTENDEE")]
+    assert str(event["UID"]) == str(next(iter(sent[0][1].walk("VEVENT")))["UID"])
+
+
+def test_two_concurrent_runs_send_each_invite_once(setup: tuple[Path, Path, Path]) -> None:
+    db, settings, mail = setup
+    command = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "run-due",
+        "--now",
+        INVITE_TIME,
+        "--db",
+        str(db),
+        "--settings",
+        str(settings),
+        "--json",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    jobs = [job["job"] for out, _ in outputs for job in json.loads(out)["jobs"]]
+    assert sorted(jobs).count("invites:2026-12") == 1  # one process ran it, the other found it done
+    assert len(invites(mail)) == 1

@@ -1,0 +1,176 @@
+"""Use cases over a real store with a movable clock: peers, goals, announcements, meeting chats."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cards.actions import AnnounceCommand, CheckoutCommand, GoalsCommand, PeerRecordCommand
+from programme.announcements import AudienceKind, UnknownAudienceError
+from programme.answers import Flag, Goal
+from programme.errors import NotFoundError
+from programme.policies import Actor, NotAllowedError
+from programme.settings import ProgrammeSettings
+from service.month_service import ESCALATIONS
+from service.peers_service import GOALS, PEER_MEETINGS
+from service.services import Services
+from store import Store
+
+ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
+fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
+ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
+bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,,no,no
+cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,,no,no
+di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
+"""
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
+    clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    with Store(tmp_path / "reflect.json") as store:
+        services = Services.build(store, ProgrammeSettings(), clock)
+        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
+        services.programme.allocate()
+        services.programme.rotate_pairs(date(2026, 12, 1))
+        yield services, clock
+
+
+def queued(services: Services, clock: Clock) -> list[tuple[str, str]]:
+    return sorted((e.message.kind, e.message.recipient) for e in services.outbox.due(clock.now, 1000))
+
+
+def actor(services: Services, email: str) -> Actor:
+    return services.month.actor(services.programme.people()[email])
+
+
+def test_pair_introductions_and_monthly_checks_reach_every_paired_person(
+    world: tuple[Services, Clock],
+) -> None:
+    services, clock = world
+    round_ = services.programme.pair_rounds()[-1]
+    paired = sorted(e for p in round_.pairs for e in p.peers)
+    assert services.peers.introduce_round(round_) == len(paired)
+    assert services.peers.introduce_round(round_) == 0  # idempotent
+    assert services.peers.send_monthly_checks() == len(paired)
+    kinds = queued(services, clock)
+    assert [r for k, r in kinds if k == "pair_intro"] == paired
+    assert [r for k, r in kinds if k == "peer_check"] == paired
+
+
+def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    round_ = services.programme.pair_rounds()[-1]
+    pair = next(p for p in round_.pairs if "ann@x.org" in p.peers)
+    command = PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset({Flag.STRESSED}))
+    card = services.peers.record_meeting(actor(services, "ann@x.org"), command)
+    assert card["type"] == "AdaptiveCard"
+    stored = services.programme.store.log(PEER_MEETINGS).get("2026-12", f"{round_.number}:ann@x.org")
+    assert stored is not None and stored["met"] is True
+    escalations = list(services.programme.store.collection(ESCALATIONS).all().values())
+    assert {e["about"] for e in escalations} == set(pair.peers) - {"ann@x.org"}
+    assert [r for k, r in queued(services, clock) if k == "escalation"] == ["di@x.org"] * len(escalations)
+
+
+def test_peer_record_for_an_old_round_is_refused(world: tuple[Services, Clock]) -> None:
+    services, _ = world
+    with pytest.raises(NotFoundError):
+        services.peers.record_meeting(
+            actor(services, "ann@x.org"), PeerRecordCommand(99, "2026-12", met=True, flags=frozenset())
+        )
+
+
+def test_nudges_only_after_five_weeks_without_a_meeting(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    round_ = services.programme.pair_rounds()[-1]
+    assert services.peers.send_nudges() == 0
+    clock.now += timedelta(weeks=5, days=1)
+    met = next(p for p in round_.pairs if "ann@x.org" in p.peers)
+    services.peers.record_meeting(
+        actor(services, "ann@x.org"), PeerRecordCommand(round_.number, "2027-01", met=True, flags=frozenset())
+    )
+    nudged = services.peers.send_nudges()
+    expected = sum(len(p.peers) for p in round_.pairs if p != met)
+    assert nudged == expected
+    assert not {r for k, r in queued(services, clock) if k == "peer_nudge"} & set(met.peers)
+
+
+def test_goals_are_stored_with_privacy_per_goal(world: tuple[Services, Clock]) -> None:
+    services, _ = world
+    goals = (Goal("Finish the course", shared=True), Goal("Ask for a change of caseload", shared=False))
+    services.peers.submit_goals(
+        actor(services, "bo@x.org"), GoalsCommand("2026-Q4", goals, "MI training", 95, "drop one clinic")
+    )
+    stored = services.programme.store.log(GOALS).get("2026-Q4", "bo@x.org")
+    assert stored is not None
+    assert stored["goals"] == [
+        {"text": "Finish the course", "shared": True},
+        {"text": "Ask for a change of caseload", "shared": False},
+    ]
+    assert stored["capacity_now"] == 95
+
+
+def test_announcements_preview_to_self_then_send_once(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    coordinator = actor(services, "di@x.org")
+    draft = AnnounceCommand("Room change", "We meet in room 4.", AudienceKind.EVERYONE, "", preview=True)
+    services.announcements.announce(coordinator, draft)
+    assert queued(services, clock) == [("announcement_preview", "di@x.org")]
+    send = AnnounceCommand("Room change", "We meet in room 4.", AudienceKind.EVERYONE, "", preview=False)
+    services.announcements.announce(coordinator, send)
+    services.announcements.announce(coordinator, send)  # a double click sends nothing new
+    recipients = [r for k, r in queued(services, clock) if k == "announcement"]
+    assert recipients == ["ann@x.org", "bo@x.org", "cy@x.org", "di@x.org", "fay@x.org"]
+
+
+def test_only_coordinators_announce_and_unknown_audiences_fail(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    send = AnnounceCommand("Hi", "Text", AudienceKind.EVERYONE, "", preview=False)
+    with pytest.raises(NotAllowedError):
+        services.announcements.announce(actor(services, "fay@x.org"), send)
+    with pytest.raises(UnknownAudienceError):
+        services.announcements.announce(
+            actor(services, "di@x.org"),
+            AnnounceCommand("Hi", "Text", AudienceKind.ROLE, "Pilot", preview=False),
+        )
+    assert queued(services, clock) == []
+
+
+def test_a_linked_meeting_chat_prompts_check_outs_when_it_ends(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    fay = actor(services, "fay@x.org")
+    message = services.month.link_meeting_chat(fay, "19:meeting_abc@thread.v2")
+    assert "linked" in message
+    assert services.month.checkouts_for_meeting_chat("19:other@thread.v2") is None
+    group = fay.facilitates[0]
+    assert services.month.checkouts_for_meeting_chat("19:meeting_abc@thread.v2") == len(group.members)
+    assert sorted(r for k, r in queued(services, clock) if k == "checkout") == sorted(group.members)
+
+
+def test_checkout_text_stays_out_of_the_escalation(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    ann = actor(services, "ann@x.org")
+    group = ann.member_of[0]
+    clock.now = datetime(2026, 12, 10, 11, 35, tzinfo=UTC)  # after the 2nd-Thursday session
+    services.month.submit_checkout(
+        ann,
+        CheckoutCommand(
+            group.id, "2026-12", "secret-helpful", "secret-unhelpful", 4, frozenset({Flag.OVERWORKED})
+        ),
+    )
+    for entry in services.outbox.due(clock.now, 100):
+        assert "secret-" not in json.dumps(entry.message.card)
+    assert [r for k, r in queued(services, clock) if k == "escalation"] == ["di@x.org"]
