@@ -17,7 +17,7 @@ from aiohttp import web
 
 from service.config import Settings, db_path, load_settings, settings_path
 from service.invites_service import InvitesService, MailSettings
-from service.mail_factory import build_mailer
+from service.mail_factory import open_mailer
 from service.scheduler import JobReport, Scheduler
 from service.services import Services, system_clock
 from store import Store
@@ -39,8 +39,12 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
     settings = load_settings(settings_path(settings_file))
     with Store(db_path(db)) as store:
         services = Services.build(store, settings.programme)
-        mailer = build_mailer(settings.mail, services.clock)
-        app = create_app(services, settings.bot, mailer=mailer, scheduler=_scheduler(services, settings))
+        app = create_app(
+            services,
+            settings.bot,
+            mail=settings.mail,
+            scheduler=_scheduler(services, settings),
+        )
         mode = "authenticated" if settings.bot.app_id else "local, unauthenticated (no MicrosoftAppId)"
         logging.getLogger("app").info(
             "bot on http://%s:%d/api/messages, %s; mail: %s",
@@ -60,17 +64,16 @@ def _report_line(report: JobReport) -> str:
 
 async def _deliver(services: Services, settings: Settings) -> dict[str, int]:
     """Drain the outbox until nothing more is due now; returns what happened, by status."""
-    mailer = build_mailer(settings.mail, services.clock)
-    try:
-        async with outbox_drainer(services, settings.bot, mailer) as drainer:
-            delivered = 0
-            for _ in range(RUN_DUE_PASSES):
-                sent = await drainer.drain_once(services.clock())
-                delivered += sent
-                if sent == 0:
-                    break
-    finally:
-        await mailer.close()
+    delivered = 0
+    async with (
+        open_mailer(settings.mail, services.clock) as mailer,
+        outbox_drainer(services, settings.bot, mailer, sender=settings.mail.mailbox) as drainer,
+    ):
+        for _ in range(RUN_DUE_PASSES):
+            sent = await drainer.drain_once(services.clock())
+            delivered += sent
+            if sent == 0:
+                break
     return {"processed": delivered}
 
 

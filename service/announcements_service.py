@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from cards.actions import AnnounceCommand
 from cards.announcements import (
@@ -20,6 +21,7 @@ from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 
 ANNOUNCEMENTS = "announcements"  # collection: id -> what was sent, to whom (described) and how many
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -64,21 +66,31 @@ class AnnouncementsService:
                 now,
             )
             return build_announcement_composer_card(draft, preview_recipients=len(recipients))
-        # The same announcement pressed twice (a double click, a retried invoke) is sent once.
-        ident = f"ann-{period}-{digest}"
+        # The same announcement pressed twice (a double click, a retried invoke) is sent once; the
+        # same text sent again later is a deliberate repeat and goes out again.
         with self.programme.store.transaction():
-            if self.programme.store.collection(ANNOUNCEMENTS).get(ident) is None:
-                self.programme.store.collection(ANNOUNCEMENTS).put(
-                    ident,
-                    {
-                        "title": command.title,
-                        "audience": audience.describe(),
-                        "sender": actor.email,
-                        "sent_at": now.isoformat(),
-                        "recipients": len(recipients),
-                        "period": period,
-                    },
-                )
+            announcements = self.programme.store.collection(ANNOUNCEMENTS)
+            recent = [
+                key
+                for key, doc in announcements.all().items()
+                if doc.get("digest") == digest
+                and now - datetime.fromisoformat(doc["sent_at"]) < REPEAT_WINDOW
+            ]
+            if recent:
+                return self.result(actor, recent[0])
+            ident = f"ann-{now:%Y%m%d%H%M%S}-{digest}"
+            announcements.put(
+                ident,
+                {
+                    "title": command.title,
+                    "audience": audience.describe(),
+                    "sender": actor.email,
+                    "sent_at": now.isoformat(),
+                    "recipients": len(recipients),
+                    "period": period,
+                    "digest": digest,
+                },
+            )
             self.outbox.enqueue(
                 [
                     OutboundMessage(
@@ -89,6 +101,7 @@ class AnnouncementsService:
                         card=body,
                         text=command.title,
                         batch=ident,
+                        data={"email_fallback": {"subject": command.title, "body_text": command.text}},
                     )
                     for email in recipients
                 ],
@@ -117,5 +130,5 @@ class AnnouncementsService:
         docs = self.programme.store.collection(ANNOUNCEMENTS).all()
         if not docs:
             return build_announcement_composer_card()
-        ident = max(docs, key=lambda key: docs[key]["sent_at"])
+        ident = max(docs, key=lambda key: (docs[key]["sent_at"], key))
         return self.result(actor, ident)

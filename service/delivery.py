@@ -44,9 +44,10 @@ def invite_from_data(data: Mapping[str, Any]) -> MeetingInvite:
 class MailDeliverer:
     """Sends email entries through the configured Mailer and remembers each meeting's identity."""
 
-    def __init__(self, mailer: Mailer, store: Store) -> None:
+    def __init__(self, mailer: Mailer, store: Store, sender: str) -> None:
         self._mailer = mailer
         self._store = store
+        self._sender = sender
 
     async def deliver(self, entry: OutboxEntry) -> str:
         """Send the entry; returns the backend's id for it."""
@@ -91,7 +92,7 @@ class MailDeliverer:
                     to=tuple(data["to"]),
                     subject=data["subject"],
                     body_text=data["body_text"],
-                    sender=data["sender"],
+                    sender=data.get("sender") or self._sender,
                     message_id=entry.message.key,
                 )
             )

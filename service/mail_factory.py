@@ -1,19 +1,43 @@
-"""Builds the configured Mailer; each backend's library is imported only when it is chosen."""
+"""Opens the configured Mailer; each backend's library is imported only when it is chosen."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
 from mailers.base import Mailer
+from programme.errors import SettingsError
 from service.config import MailConfig
 
 
-def build_mailer(config: MailConfig, clock: Callable[[], datetime]) -> Mailer:
-    """The backend named by `[mail] backend` (pickup files by default, under `pickup_dir`)."""
+@asynccontextmanager
+async def open_mailer(config: MailConfig, clock: Callable[[], datetime]) -> AsyncIterator[Mailer]:
+    """The backend named by `[mail] backend`, closed when the block ends."""
+    mailer: Mailer
     if config.backend == "pickup":
         from mailers.pickup import PickupMailer
 
-        return PickupMailer(Path(config.pickup_dir), clock=clock)
-    raise NotImplementedError(config.backend)
+        mailer = PickupMailer(Path(config.pickup_dir), clock=clock)
+        try:
+            yield mailer
+        finally:
+            await mailer.close()
+        return
+    if config.backend == "graph":
+        import aiohttp
+
+        from mailers.graph import GraphMailer, GraphTokens, authority_for
+
+        if not config.client_secret:
+            raise SettingsError("[mail] graph needs the client secret in $REFLECT_MAIL_CLIENT_SECRET")
+        tokens = GraphTokens(config.client_id, config.client_secret, authority_for(config.tenant_id))
+        async with aiohttp.ClientSession() as session:
+            mailer = GraphMailer(session, config.mailbox, tokens)
+            try:
+                yield mailer
+            finally:
+                await mailer.close()
+        return
+    raise SettingsError(f"[mail] backend {config.backend!r} is not available")

@@ -396,6 +396,7 @@ class MonthService:
                     self._rsvp_view(group, session, people.get(email), email), reminder=True
                 ),
                 text=f"Will you come to {group.name}?",
+                data={"email_fallback": _reminder_email(group, session, self.programme.settings.zone)},
             )
             for email in group.members
             if email not in answers
@@ -569,6 +570,18 @@ class MonthService:
                 doc = {**doc, "status": status.value, "handled_by": actor.email}
                 self.store.collection(ESCALATIONS).put(command.id, doc)
         return build_escalation_card(self._escalation_view(doc, self._people(), actor.person))
+
+
+def _reminder_email(group: Group, session: Session, zone: ZoneInfo) -> dict[str, str]:
+    """The RSVP reminder as an email, for people the bot cannot reach in Teams."""
+    return {
+        "subject": f"Will you come to {group.name}?",
+        "body_text": (
+            f"Your peer reflection group {group.name} meets {when_text(session, zone)}.\n\n"
+            "We haven't had your answer yet. Please reply to the meeting request (Accept or Decline), "
+            "or answer the card from the peer reflection bot in Teams."
+        ),
+    }
 
 
 def _reason(answer: dict[str, Any] | None) -> AbsenceReason | None:

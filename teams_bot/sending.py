@@ -31,6 +31,7 @@ async def outbox_drainer(
     *,
     token_url: str | None = None,
     app_rate_limit: int = 50,
+    sender: str = "",
 ) -> AsyncIterator[OutboxDrainer]:
     """A drainer for the store's outbox, with its HTTP session open for as long as it is used."""
     async with aiohttp.ClientSession() as session:
@@ -41,7 +42,7 @@ async def outbox_drainer(
             )
         limiter = RateLimiter(app_limits=((app_rate_limit, 1.0),))
         teams = TeamsDeliverer(BotConnectorClient(session, tokens), services.directory.reference_for, limiter)
-        email = MailDeliverer(mailer, services.programme.store) if mailer is not None else None
+        email = MailDeliverer(mailer, services.programme.store, sender) if mailer is not None else None
         yield OutboxDrainer(
             services.outbox, ChannelDeliverer(teams, email), limiter, RetryPolicy(), services.clock
         )

@@ -18,8 +18,8 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
-from mailers.base import Mailer
-from service.config import BotSettings
+from service.config import BotSettings, MailConfig
+from service.mail_factory import open_mailer
 from service.scheduler import Scheduler
 from service.services import Services
 from teams_bot.bot import ReflectionBot
@@ -59,7 +59,7 @@ def create_app(
     token_url: str | None = None,
     app_rate_limit: int = 50,
     poll_seconds: float = 1.0,
-    mailer: Mailer | None = None,
+    mail: MailConfig | None = None,
     scheduler: Scheduler | None = None,
     tick_seconds: float = 60.0,
 ) -> web.Application:
@@ -105,9 +105,18 @@ def create_app(
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         # The outbox drainer and the programme clock live and die with the web app.
-        async with outbox_drainer(
-            services, bot_settings, mailer, token_url=token_url, app_rate_limit=app_rate_limit
-        ) as worker:
+        async with contextlib.AsyncExitStack() as stack:
+            mailer = await stack.enter_async_context(open_mailer(mail, services.clock)) if mail else None
+            worker = await stack.enter_async_context(
+                outbox_drainer(
+                    services,
+                    bot_settings,
+                    mailer,
+                    token_url=token_url,
+                    app_rate_limit=app_rate_limit,
+                    sender=mail.mailbox if mail else "",
+                )
+            )
             stop = asyncio.Event()
             tasks = [asyncio.create_task(worker.run(stop, poll_seconds))]
             if scheduler is not None:
