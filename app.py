@@ -66,7 +66,7 @@ async def _deliver(services: Services, settings: Settings) -> dict[str, int]:
     """Drain the outbox until nothing more is due now; returns what happened, by status."""
     delivered = 0
     async with (
-        open_mailer(settings.mail, services.clock) as mailer,
+        open_mailer(settings.mail, services.clock, settings.programme.timezone) as mailer,
         outbox_drainer(services, settings.bot, mailer, sender=settings.mail.mailbox) as drainer,
     ):
         for _ in range(RUN_DUE_PASSES):

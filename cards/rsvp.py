@@ -68,7 +68,7 @@ def build_introduction_card(view: IntroductionView) -> CardJson:
     body: list[CardJson] = [heading(f"{view.facilitator_name} introduces {session.group_name}")]
     if view.message:
         body.append(container([text(view.message)], style="emphasis"))
-    body.append(text(f"Your reflection group meets monthly. The next session is {session.when}."))
+    body.append(text("Your reflection group meets monthly, and this is its next session."))
     body.append(session_facts(session))
     answer_body, actions = _rsvp_section(view.rsvp)
     return card(

@@ -37,7 +37,7 @@ import aiohttp
 import msal
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
-from service.retry import RetryPolicy
+from service.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -184,15 +184,6 @@ class _Reply:
         error = self.body.get("error")
         text = error.get("message") if isinstance(error, dict) else None
         return text[:200] if isinstance(text, str) else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    # Graph sends delta-seconds; an HTTP-date or junk falls back to our own backoff.
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and 0 <= seconds < 86400 else None
 
 
 def _rejected_addresses(reply: _Reply, addresses: Iterable[str]) -> tuple[str, ...]:
@@ -373,7 +364,7 @@ class GraphMailer:
             return _Reply(
                 response.status,
                 payload if isinstance(payload, dict) else {},
-                _retry_after(response.headers.get("Retry-After")),
+                parse_retry_after(response.headers.get("Retry-After")),
             )
 
     async def _call(self, method: str, url: str, body: dict[str, Any]) -> _Reply:

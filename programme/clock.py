@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from programme.calendar import month_sequence, session_for
@@ -19,6 +19,7 @@ from programme.settings import ProgrammeSettings
 
 # Jobs older than this are not caught up: a reminder for a session months ago helps nobody.
 CATCH_UP = timedelta(days=35)
+RETENTION_TIME = time(3, 0)  # a quiet hour for the daily clean-up
 
 
 class JobKind(StrEnum):
@@ -29,6 +30,10 @@ class JobKind(StrEnum):
     PEER_NUDGE = "peer_nudge"  # pairs with no meeting for 5 weeks (weekly, Mondays)
     GOALS = "goals"  # quarterly goal-setting prompt
     ROTATION = "rotation"  # a new pairing round
+    RETENTION = "retention"  # delete free-text answers past the retention period (daily, 03:00)
+
+
+_PEER_JOBS = frozenset({JobKind.PEER_CHECK, JobKind.PEER_NUDGE, JobKind.GOALS})
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,16 @@ def jobs_between(
                 )
             )
             monday += timedelta(days=7)
+    if settings.free_text_retention_days:
+        day = local_start
+        while day <= end.astimezone(settings.zone).date():
+            at = datetime.combine(day, RETENTION_TIME, tzinfo=settings.zone)
+            jobs.append(Job(f"retention:{day.isoformat()}", JobKind.RETENTION, at, month_key(day)))
+            day += timedelta(days=1)
+    if last_round_start is not None:
+        # Peer prompts are about the current round: none for the time before it began.
+        round_began = datetime.combine(last_round_start, time(0, 0), tzinfo=settings.zone)
+        jobs = [j for j in jobs if j.kind not in _PEER_JOBS or j.due >= round_began]
     return sorted((j for j in jobs if start < j.due <= end), key=lambda j: (j.due, j.key))
 
 
@@ -123,11 +138,15 @@ def due_jobs(
     now: datetime,
     last_round_start: date | None,
     done: Iterable[str],
+    started: datetime | None = None,
 ) -> list[Job]:
-    """Jobs due by `now` (within the catch-up window) that have not run yet."""
+    """Jobs due by `now` (within the catch-up window, and not before the programme started) not yet run."""
     finished = set(done)
-    candidates = jobs_between(groups, settings, now - CATCH_UP, now, last_round_start)
+    since = now - CATCH_UP if started is None else max(now - CATCH_UP, started)
+    candidates = jobs_between(groups, settings, since, now, last_round_start)
     pending = [job for job in candidates if job.key not in finished]
-    # Only the latest rotation counts: a second one in the same catch-up would pair twice.
-    rotations = [job for job in pending if job.kind is JobKind.ROTATION]
-    return [job for job in pending if job.kind is not JobKind.ROTATION or job is rotations[-1]]
+    # Only the latest rotation and clean-up count: catching up on two would pair twice or scan twice.
+    latest = {
+        kind: [j for j in pending if j.kind is kind][-1:] for kind in (JobKind.ROTATION, JobKind.RETENTION)
+    }
+    return [job for job in pending if job.kind not in latest or job in latest[job.kind]]

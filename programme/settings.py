@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +36,8 @@ class ProgrammeSettings:
     reminder_days_before: int = 2
     peer_check_day: int = 25  # day of the month the "did you meet your peer?" card goes out
     send_time: time = time(9, 0)
+    # Free-text answers (check-out text, RSVP notes, goals text) older than this are deleted; 0 keeps them.
+    free_text_retention_days: int = 365
 
     @property
     def zone(self) -> ZoneInfo:
@@ -93,50 +95,52 @@ def _timezone(key: str, value: Any) -> str:
     return str(value)
 
 
+def _whole(low: int, high: int) -> Callable[[str, Any], int]:
+    return lambda key, value: _int(key, value, low, high)
+
+
+def _hours(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
+        raise SettingsError(f"{key}: expected hours from 0 to 60, got {value!r}")
+    return float(value)
+
+
+# TOML name -> (field, converter). Each converter names the key in its error.
+_CONVERTERS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "weekday": ("weekday", _weekday),
+    "fallback_weekdays": ("fallback_weekdays", lambda k, v: tuple(_weekday(k, d) for d in _list(k, v))),
+    "time": ("session_time", _parse_time),
+    "session_time": ("session_time", _parse_time),
+    "duration_minutes": ("duration_minutes", _whole(15, 480)),
+    "week_of_month": ("week_of_month", _whole(1, 4)),
+    "timezone": ("timezone", _timezone),
+    "max_group_size": ("max_group_size", _whole(2, 50)),
+    "min_group_size": ("min_group_size", _whole(2, 50)),
+    "facilitator_max_groups": ("facilitator_max_groups", _whole(1, 20)),
+    "rotation_months": ("rotation_months", _whole(1, 24)),
+    "quarter_starts": (
+        "quarter_starts",
+        lambda k, v: tuple(sorted({_int(k, m, 1, 12) for m in _list(k, v)})),
+    ),
+    "closures": ("closures", lambda k, v: frozenset(_parse_date(k, d) for d in _list(k, v))),
+    "default_hours_per_week": ("default_hours_per_week", _hours),
+    "invite_days_before": ("invite_days_before", _whole(1, 60)),
+    "reminder_days_before": ("reminder_days_before", _whole(1, 14)),
+    "peer_check_day": ("peer_check_day", _whole(1, 28)),
+    "send_time": ("send_time", _parse_time),
+    "free_text_retention_days": ("free_text_retention_days", _whole(0, 3650)),
+}
+
+
 def parse_programme_settings(table: Mapping[str, Any]) -> ProgrammeSettings:
     """Settings from a `[programme]` table (TOML names); unknown keys are errors, not ignored."""
-    known = {f.name for f in fields(ProgrammeSettings)} | {"time"}
-    unknown = sorted(set(table) - known)
+    unknown = sorted(set(table) - set(_CONVERTERS))
     if unknown:
         raise SettingsError(f"unknown programme setting(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key == "weekday":
-            values[key] = _weekday(key, value)
-        elif key == "fallback_weekdays":
-            values[key] = tuple(_weekday(key, v) for v in _list(key, value))
-        elif key in ("time", "session_time"):
-            values["session_time"] = _parse_time(key, value)
-        elif key == "duration_minutes":
-            values[key] = _int(key, value, 15, 480)
-        elif key == "week_of_month":
-            values[key] = _int(key, value, 1, 4)
-        elif key == "timezone":
-            values[key] = _timezone(key, value)
-        elif key == "max_group_size":
-            values[key] = _int(key, value, 2, 50)
-        elif key == "min_group_size":
-            values[key] = _int(key, value, 2, 50)
-        elif key == "facilitator_max_groups":
-            values[key] = _int(key, value, 1, 20)
-        elif key == "rotation_months":
-            values[key] = _int(key, value, 1, 24)
-        elif key == "quarter_starts":
-            values[key] = tuple(sorted({_int(key, v, 1, 12) for v in _list(key, value)}))
-        elif key == "closures":
-            values[key] = frozenset(_parse_date(key, v) for v in _list(key, value))
-        elif key == "invite_days_before":
-            values[key] = _int(key, value, 1, 60)
-        elif key == "reminder_days_before":
-            values[key] = _int(key, value, 1, 14)
-        elif key == "peer_check_day":
-            values[key] = _int(key, value, 1, 28)
-        elif key == "send_time":
-            values[key] = _parse_time(key, value)
-        elif key == "default_hours_per_week":
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
-                raise SettingsError(f"{key}: expected hours from 0 to 60, got {value!r}")
-            values[key] = float(value)
+        field_name, convert = _CONVERTERS[key]
+        values[field_name] = convert(key, value)
     settings = ProgrammeSettings(**values)
     if settings.min_group_size > settings.max_group_size:
         raise SettingsError("min_group_size is larger than max_group_size")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up shared by ./run.sh and ./test.sh on a machine with Python 3.11, Node 20 and apt:
 #  - .venv with the pinned Python packages of requirements.lock (re-installed when it changes),
-#  - the pinned Microsoft 365 Agents Playground from npm (tools/playground, `npm ci`),
+#  - the pinned Microsoft 365 Agents Playground and Teams manifest schemas from npm (`npm ci`),
 #  - with --with-browser: Debian's chromium, for the browser smoke test (needs root for apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,18 +24,22 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 
-pg=tools/playground
-pg_stamp=$pg/node_modules/.setup-stamp
-pg_wanted=$(sha256sum "$pg/package-lock.json" | cut -d' ' -f1)
-if [ "$(cat "$pg_stamp" 2>/dev/null)" != "$pg_wanted" ]; then
-  if command -v npm >/dev/null 2>&1; then
-    echo "setup: installing the Agents Playground (npm ci)" >&2
-    (cd "$pg" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$pg_wanted" > "$pg_stamp"
-  else
-    echo "setup: npm not found: the Playground end-to-end tests will be skipped" >&2
+# Node tools, each pinned by its package-lock.json: the Agents Playground, and the Teams app
+# manifest schemas the tests validate the app package against.
+for tool in tools/playground tools/app-manifest; do
+  [ -f "$tool/package-lock.json" ] || continue
+  tool_stamp=$tool/node_modules/.setup-stamp
+  tool_wanted=$(sha256sum "$tool/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$tool_stamp" 2>/dev/null)" != "$tool_wanted" ]; then
+    if command -v npm >/dev/null 2>&1; then
+      echo "setup: npm ci in $tool" >&2
+      (cd "$tool" && npm ci --no-audit --no-fund --loglevel=error)
+      echo "$tool_wanted" > "$tool_stamp"
+    else
+      echo "setup: npm not found: tests needing $tool will be skipped" >&2
+    fi
   fi
-fi
+done
 
 if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,10 @@ def cmd_roster_list(args: argparse.Namespace, service: ProgrammeService) -> int:
 
 
 def cmd_groups_allocate(args: argparse.Namespace, service: ProgrammeService) -> int:
-    allocation = service.allocate()
+    now = datetime.now(UTC)
+    if args.today:
+        now = datetime.combine(date.fromisoformat(args.today), time(0, 0), tzinfo=service.settings.zone)
+    allocation = service.allocate(now)
     _print_json(allocation_json(allocation)) if args.json else _print_allocation(allocation)
     return 0
 
@@ -226,6 +230,16 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _lazy(module: str, name: str) -> Handler:
+    """A handler imported on use, so each command loads only what it needs."""
+
+    def run(args: argparse.Namespace, service: ProgrammeService) -> int:
+        handler: Handler = getattr(importlib.import_module(module), name)
+        return handler(args, service)
+
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: one sub-command per coordinator task."""
     common = argparse.ArgumentParser(add_help=False)
@@ -249,9 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     groups = commands.add_parser("groups", help="reflection groups").add_subparsers(
         dest="action", required=True
     )
-    groups.add_parser("allocate", parents=[data], help="allocate (or re-allocate) groups").set_defaults(
-        handler=cmd_groups_allocate
-    )
+    allocate = groups.add_parser("allocate", parents=[data], help="allocate (or re-allocate) groups")
+    allocate.add_argument("--today", type=_iso_date, help="date of the allocation (default: today)")
+    allocate.set_defaults(handler=cmd_groups_allocate)
     groups.add_parser("show", parents=[data], help="show the current groups").set_defaults(
         handler=cmd_groups_show
     )
@@ -269,6 +283,34 @@ def build_parser() -> argparse.ArgumentParser:
     sched.add_argument("--from", dest="start", type=_month, help="first month, YYYY-MM (default: this month)")
     sched.set_defaults(handler=cmd_schedule, today=None)
 
+    report = commands.add_parser(
+        "report", parents=[data], help="coordinator report: attendance, RSVPs, pairs"
+    )
+    report.add_argument("--months", type=_positive, default=12, help="how many months back (default 12)")
+    report.add_argument("--until", type=_month, help="last month, YYYY-MM (default: this month)")
+    report.add_argument("--csv", metavar="FILE", help="write the figures as CSV ('-' for stdout)")
+    report.add_argument("--png", metavar="DIR", help="write charts as PNG files into DIR")
+    report.set_defaults(handler=_lazy("service.reports_cli", "cmd_report"))
+
+    person = commands.add_parser("person", help="a person's data (privacy requests)").add_subparsers(
+        dest="action", required=True
+    )
+    export = person.add_parser("export", parents=[data], help="everything held about a person, as JSON")
+    export.add_argument("email")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    export.set_defaults(handler=_lazy("service.privacy_cli", "cmd_person_export"))
+    erase = person.add_parser("erase", parents=[data], help="remove a person's data, keep anonymous counts")
+    erase.add_argument("email")
+    erase.add_argument("--yes", action="store_true", help="confirm: erasing cannot be undone")
+    erase.set_defaults(handler=_lazy("service.privacy_cli", "cmd_person_erase"))
+
+    manifest = commands.add_parser("manifest", help="the Teams app package").add_subparsers(
+        dest="action", required=True
+    )
+    build = manifest.add_parser("build", parents=[common], help="write the uploadable Teams app zip")
+    build.add_argument("--out", metavar="FILE", default="build/peer-reflection-teams-app.zip")
+    build.set_defaults(handler=None)
+
     due = commands.add_parser("run-due", parents=[data], help="run every programme job due now, once")
     due.add_argument("--now", type=_iso_datetime, help="the moment to run for (ISO 8601 with offset)")
     due.add_argument("--dry-run", action="store_true", help="list what is due; change and send nothing")
@@ -283,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reflect` console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "manifest":
+        from manifest.build import cmd_manifest_build
+
+        try:
+            return cmd_manifest_build(args, load_settings(settings_path(args.settings)))
+        except ProgrammeError as error:
+            print(f"reflect: {error}", file=sys.stderr)
+            return 1
     if args.command in ("serve", "run-due"):
         from app import run_due, serve  # the composition root; imported late so data commands stay light
 

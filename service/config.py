@@ -12,7 +12,7 @@ from programme.settings import ProgrammeSettings, parse_programme_settings
 
 DEFAULT_SETTINGS_FILE = Path("reflect.toml")
 DEFAULT_DB = Path("data") / "reflect.json"
-KNOWN_TABLES = {"programme", "bot", "mail"}
+KNOWN_TABLES = {"programme", "bot", "mail", "app"}
 MAIL_BACKENDS = ("pickup", "ews", "graph")
 MAIL_KEYS = {
     "backend",
@@ -121,6 +121,8 @@ class Settings:
     programme: ProgrammeSettings = field(default_factory=ProgrammeSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     mail: MailConfig = field(default_factory=MailConfig)
+    # The Teams app package's `[app]` table, parsed by the manifest builder that uses it.
+    app: dict[str, object] = field(default_factory=dict)
     source: Path | None = None
 
 
@@ -155,6 +157,7 @@ def load_settings(path: Path | None) -> Settings:
         programme=programme,
         bot=_bot_settings(data.get("bot", {}), path),
         mail=_mail_config(data.get("mail", {}), path),
+        app=dict(data.get("app", {})),
         source=path,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from programme.model import Person
@@ -11,6 +12,7 @@ from store import Store
 
 CONVERSATIONS = "conversations"  # email -> the person's 1:1 conversation reference
 TEAMS_USERS = "teams_users"  # Teams user id -> email, so later turns need no member lookup
+UNREACHABLE = "unreachable"  # email -> since when Teams refused delivery (blocked or removed the bot)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,19 @@ class Directory:
                 current = self._store.collection(CONVERSATIONS).get(person.email)
                 if current != reference.to_doc():
                     self._store.collection(CONVERSATIONS).put(person.email, reference.to_doc())
+                # Talking to the bot in a 1:1 chat proves they can be reached again.
+                if self._store.collection(UNREACHABLE).get(person.email) is not None:
+                    self._store.collection(UNREACHABLE).delete(person.email)
+
+    def mark_unreachable(self, email: str, now: datetime) -> None:
+        """Remember that Teams refused delivery to this person (their messages fall back to email)."""
+        with self._store.transaction():
+            if self._store.collection(UNREACHABLE).get(email) is None:
+                self._store.collection(UNREACHABLE).put(email, {"since": now.isoformat()})
+
+    def unreachable(self) -> dict[str, str]:
+        """People Teams cannot reach, with since when."""
+        return {email: doc["since"] for email, doc in self._store.collection(UNREACHABLE).all().items()}
 
     def reference_for(self, email: str) -> dict[str, Any] | None:
         """The stored 1:1 conversation reference of a person, as the Teams deliverer wants it."""

@@ -13,7 +13,9 @@ from service.config import MailConfig
 
 
 @asynccontextmanager
-async def open_mailer(config: MailConfig, clock: Callable[[], datetime]) -> AsyncIterator[Mailer]:
+async def open_mailer(
+    config: MailConfig, clock: Callable[[], datetime], timezone: str
+) -> AsyncIterator[Mailer]:
     """The backend named by `[mail] backend`, closed when the block ends."""
     mailer: Mailer
     if config.backend == "pickup":
@@ -39,5 +41,31 @@ async def open_mailer(config: MailConfig, clock: Callable[[], datetime]) -> Asyn
                 yield mailer
             finally:
                 await mailer.close()
+        return
+    if config.backend == "ews":
+        from mailers.ews import EwsMailer
+
+        secret_missing = not (config.client_secret if config.ews_auth == "oauth" else config.password)
+        if secret_missing:
+            variable = "REFLECT_MAIL_CLIENT_SECRET" if config.ews_auth == "oauth" else "REFLECT_MAIL_PASSWORD"
+            raise SettingsError(f"[mail] ews needs the secret in ${variable}")
+        mailer = EwsMailer(
+            service_endpoint=config.ews_url or None,
+            mailbox=config.mailbox,
+            auth=config.ews_auth,
+            default_timezone=timezone,
+            username=config.ews_username or None,
+            password=config.password or None,
+            client_id=config.client_id or None,
+            client_secret=config.client_secret or None,
+            tenant_id=config.tenant_id or None,
+            # Impersonation is an OAuth (Exchange Online) choice; on-premises accounts send as themselves.
+            access_type=config.ews_access if config.ews_auth == "oauth" else "delegate",
+            autodiscover=config.ews_autodiscover,
+        )
+        try:
+            yield mailer
+        finally:
+            await mailer.close()
         return
     raise SettingsError(f"[mail] backend {config.backend!r} is not available")

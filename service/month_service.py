@@ -513,7 +513,8 @@ class MonthService:
                 "handled_by": current.get("handled_by") if current else None,
             }
             self.store.collection(ESCALATIONS).put(ident, doc)
-            coordinators = sorted(e for e, p in people.items() if p.active and p.coordinator)
+            # Never to the person it is about, even when they are a coordinator themself.
+            coordinators = sorted(e for e, p in people.items() if p.active and p.coordinator and e != about)
             messages = [
                 OutboundMessage(
                     key=f"escalation:{ident}:{len(all_flags)}:{email}",
@@ -551,7 +552,7 @@ class MonthService:
         return [
             build_escalation_card(self._escalation_view(doc, people, actor.person))
             for doc in docs
-            if doc["status"] != EscalationStatus.RESOLVED.value
+            if doc["status"] != EscalationStatus.RESOLVED.value and doc["about"] != actor.email
         ]
 
     def handle_escalation(self, actor: Actor, command: EscalationCommand) -> Card:
@@ -559,14 +560,14 @@ class MonthService:
         require_coordinator(actor)
         with self.store.transaction():
             doc = self.store.collection(ESCALATIONS).get(command.id)
-            if doc is None:
+            if doc is None or doc["about"] == actor.email:
                 raise NotFoundError("That escalation no longer exists.")
             status = (
                 EscalationStatus.RESOLVED
                 if command.action is EscalationAction.RESOLVE
                 else EscalationStatus.ACKNOWLEDGED
             )
-            if doc["status"] != EscalationStatus.RESOLVED.value:
+            if doc["status"] != EscalationStatus.RESOLVED.value and doc["about"] != actor.email:
                 doc = {**doc, "status": status.value, "handled_by": actor.email}
                 self.store.collection(ESCALATIONS).put(command.id, doc)
         return build_escalation_card(self._escalation_view(doc, self._people(), actor.person))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from programme.allocation import allocate_groups
 from programme.calendar import schedule
@@ -74,8 +74,9 @@ class ProgrammeService:
             facilitators_needed={int(day): n for day, n in meta.get("facilitators_needed", {}).items()},
         )
 
-    def allocate(self) -> Allocation:
+    def allocate(self, now: datetime | None = None) -> Allocation:
         """Allocate groups from the current roster, keeping people in their valid groups."""
+        now = now or datetime.now(UTC)
         with self.store.transaction():
             previous = self.current_allocation().groups
             retired = set(self.store.collection(RETIRED_GROUPS).all())
@@ -85,14 +86,22 @@ class ProgrammeService:
             if newly_retired:
                 self.store.collection(RETIRED_GROUPS).put_many(newly_retired)
             self.store.collection(GROUPS).replace_all({g.id: group_to_doc(g) for g in allocation.groups})
+            first = (self.store.collection(ALLOCATION).get("latest") or {}).get("first_allocated_at")
             self.store.collection(ALLOCATION).put(
                 "latest",
                 {
+                    # The programme clock runs nothing for the time before the first groups existed.
+                    "first_allocated_at": first or now.isoformat(),
                     "unplaced": [unplaced_to_doc(u) for u in allocation.unplaced],
                     "facilitators_needed": {str(d): n for d, n in allocation.facilitators_needed.items()},
                 },
             )
         return allocation
+
+    def started_at(self) -> datetime | None:
+        """When groups were first allocated: the programme's start for the clock."""
+        first = (self.store.collection(ALLOCATION).get("latest") or {}).get("first_allocated_at")
+        return datetime.fromisoformat(first) if first else None
 
     def pair_rounds(self) -> list[PairRound]:
         """Every pairing round so far, oldest first."""

@@ -31,3 +31,12 @@ class RetryPolicy:
             # The server said when: never earlier, even when that is beyond max_delay.
             return max(retry_after, jittered)
         return jittered
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; an HTTP-date or junk gives None (use our own backoff)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86400 else None

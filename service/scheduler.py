@@ -13,6 +13,7 @@ from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.sessions import session_in_month
 from service.invites_service import InvitesService
+from service.privacy import purge_free_text
 from service.services import Services
 
 JOB_RUNS = "job_runs"  # log by month of the job: job key -> when it ran and what it did
@@ -49,7 +50,8 @@ class Scheduler:
         programme = self.services.programme
         rounds = programme.pair_rounds()
         groups = programme.current_allocation().groups
-        candidates = due_jobs(groups, programme.settings, now, rounds[-1].started_on if rounds else None, ())
+        last_round = rounds[-1].started_on if rounds else None
+        candidates = due_jobs(groups, programme.settings, now, last_round, (), programme.started_at())
         log = programme.store.log(JOB_RUNS)
         return [job for job in candidates if log.get(job.month or "none", job.key) is None]
 
@@ -103,6 +105,10 @@ class Scheduler:
             return JobReport(job, services.peers.send_monthly_checks())
         if job.kind is JobKind.PEER_NUDGE:
             return JobReport(job, services.peers.send_nudges())
+        if job.kind is JobKind.RETENTION:
+            return JobReport(
+                job, 0, f"{purge_free_text(services.programme.store, settings, now)} answer(s) purged"
+            )
         if job.kind is JobKind.GOALS:
             return JobReport(job, services.peers.send_goal_prompts() + self._goal_emails(job))
         round_ = services.programme.rotate_pairs(now.astimezone(settings.zone).date())

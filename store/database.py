@@ -25,6 +25,7 @@ _LOG_PREFIX = "log:"
 _LOG_TABLE = "_default"  # TinyDB's default table, so `TinyDB(shard_path).all()` reads a shard
 # Open log files are cached with their parsed content; years of periods x shards would not fit.
 _OPEN_LOG_FILES = 32
+DEFAULT_SHARDS = 8
 
 
 def _check_name(kind: str, name: str) -> str:
@@ -181,16 +182,22 @@ class Store:
         """A small keyed table in the main file (one TinyDB table per name)."""
         return Collection(self, _check_name("collection", name))
 
-    def log(self, name: str, shards: int = 8) -> PartitionedLog:
-        """High-volume records in one TinyDB file per (period, shard); the shard count is fixed per log."""
+    def log(self, name: str, shards: int | None = None) -> PartitionedLog:
+        """High-volume records in one TinyDB file per (period, shard); the shard count is fixed per log.
+
+        `shards=None` opens an existing log with the count it was registered with (8 for a new one).
+        """
         _check_name("log", name)
-        if not isinstance(shards, int) or shards < 1:
+        if shards is not None and (not isinstance(shards, int) or shards < 1):
             raise StoreError(f"shards must be a positive integer, not {shards!r}")
         with self._locked():
             meta = self._meta()
             registered = meta.get(_LOG_PREFIX + name)
             if registered is None:
+                shards = shards or DEFAULT_SHARDS
                 meta.write({_LOG_PREFIX + name: {"shards": shards}})
+            elif shards is None:
+                shards = int(registered["shards"])
             elif registered.get("shards") != shards:
                 raise StoreError(f"log {name!r} has {registered.get('shards')} shards, not {shards}")
         return PartitionedLog(self, name, shards)

@@ -21,6 +21,7 @@ from yarl import URL
 
 from service.outbox import DeliveryError, DeliveryKind, OutboxEntry
 from service.rate_limit import RateLimiter
+from service.retry import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,6 @@ def _kind(status: int) -> DeliveryKind:
     return DeliveryKind.FAIL
 
 
-def _retry_after(value: str | None) -> float | None:
-    # The Bot Connector sends delta-seconds; an HTTP-date or junk falls back to our own backoff.
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and 0 <= seconds < 86400 else None
-
-
 def _error_code(body: bytes) -> str | None:
     try:
         error = orjson.loads(body).get("error", {})
@@ -71,7 +63,7 @@ async def _error_from(response: aiohttp.ClientResponse) -> DeliveryError:
     return DeliveryError(
         _kind(response.status),
         response.status,
-        _retry_after(response.headers.get("Retry-After")),
+        parse_retry_after(response.headers.get("Retry-After")),
         f"http {response.status} {code}" if code else None,
     )
 

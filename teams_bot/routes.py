@@ -20,8 +20,9 @@ from cards.actions import (
 from cards.protocol import Verb
 from cards.views import Role, WelcomeView
 from cards.welcome import build_help_card, build_welcome_card
-from programme.policies import Actor
+from programme.policies import Actor, require_coordinator
 from programme.sessions import next_session
+from service.reports import report_card
 from service.services import Services
 
 Card = dict[str, Any]
@@ -99,6 +100,11 @@ def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
     )
 
 
+def _report_card(services: Services, actor: Actor) -> Card:
+    require_coordinator(actor)
+    return report_card(services.programme, services.clock())
+
+
 TEXT_COMMANDS: tuple[TextCommand, ...] = (
     TextCommand(("help", "?"), "what you can do here", _everyone, _help),
     TextCommand(("hello", "hi", "start", "welcome"), "the welcome card again", _everyone, _welcome),
@@ -162,6 +168,12 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
         "delivery counts of your latest announcement",
         _coordinator,
         lambda s, a, _: [s.announcements.latest_result(a)],
+    ),
+    TextCommand(
+        ("report",),
+        "the programme summary: attendance, answers, pairs, escalations",
+        _coordinator,
+        lambda s, a, _: [_report_card(s, a)],
     ),
     TextCommand(
         ("escalations",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,6 +44,16 @@ async def outbox_drainer(
         limiter = RateLimiter(app_limits=((app_rate_limit, 1.0),))
         teams = TeamsDeliverer(BotConnectorClient(session, tokens), services.directory.reference_for, limiter)
         email = MailDeliverer(mailer, services.programme.store, sender) if mailer is not None else None
+
+        async def unreachable(recipient: str) -> None:
+            # Only people have 1:1 chats; "group:..." email entries never end up here.
+            await asyncio.to_thread(services.directory.mark_unreachable, recipient, services.clock())
+
         yield OutboxDrainer(
-            services.outbox, ChannelDeliverer(teams, email), limiter, RetryPolicy(), services.clock
+            services.outbox,
+            ChannelDeliverer(teams, email),
+            limiter,
+            RetryPolicy(),
+            services.clock,
+            on_unreachable=unreachable,
         )

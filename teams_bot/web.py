@@ -106,7 +106,13 @@ def create_app(
     async def background(app: web.Application) -> AsyncIterator[None]:
         # The outbox drainer and the programme clock live and die with the web app.
         async with contextlib.AsyncExitStack() as stack:
-            mailer = await stack.enter_async_context(open_mailer(mail, services.clock)) if mail else None
+            mailer = (
+                await stack.enter_async_context(
+                    open_mailer(mail, services.clock, services.programme.settings.timezone)
+                )
+                if mail
+                else None
+            )
             worker = await stack.enter_async_context(
                 outbox_drainer(
                     services,

@@ -80,7 +80,7 @@ def programme(tmp_path: Path) -> Iterator[tuple[Scheduler, Clock, Store]]:
     with Store(tmp_path / "reflect.json") as store:
         services = Services.build(store, SETTINGS, clock)
         services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
-        services.programme.allocate()
+        services.programme.allocate(clock.now)
         services.programme.rotate_pairs(date(2026, 12, 1))
         invites = InvitesService(services.programme, services.outbox, clock, MailSettings())
         yield Scheduler(services, invites), clock, store
@@ -138,3 +138,21 @@ def test_a_restart_after_downtime_catches_up_once(
     assert not set(caught_up) & {key for key, _, _ in first}
     assert again.run_due(restart) == []
     assert again.run_due(restart + timedelta(minutes=5)) == []
+
+
+def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Path) -> None:
+    started = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with Store(tmp_path / "reflect.json") as store:
+        services = Services.build(store, SETTINGS, lambda: started)
+        services.programme.import_roster(ROSTER.encode(), "roster.csv", started)
+        services.programme.allocate(started)
+        services.programme.rotate_pairs(date(2026, 11, 23))
+        scheduler = Scheduler(
+            services, InvitesService(services.programme, services.outbox, lambda: started, MailSettings())
+        )
+        ran = [report.job.key for report in scheduler.run_due(started + timedelta(hours=1))]
+    # November's sessions (10th and 12th) and October's peer check happened before the groups existed.
+    assert not [
+        key for key in ran if key.startswith(("session_end:2026-11", "rsvp_reminder:2026-11", "peer_check"))
+    ]
+    assert "invites:2026-12" not in ran  # not due until 24 November

@@ -447,7 +447,7 @@ async def test_broadcast_stays_within_the_app_limit_and_reaches_everyone_once(tm
         r.outbox.enqueue([message(e) for e in recipients], T0)
         stop = asyncio.Event()
         task = asyncio.create_task(r.drainer.run(stop, poll_seconds=0.05))
-        async with asyncio.timeout(60):  # a guard against hanging, not a timed assert
+        async with asyncio.timeout(180):  # a guard against hanging, not a timed assert
             await fake.wait_for_messages(300)
         stop.set()
         await task
@@ -467,7 +467,7 @@ async def test_crash_mid_broadcast_resumes_without_loss_and_bounded_repeats(tmp_
         async with rig(path, fake, app_limit=400, concurrency=concurrency) as first:
             first.outbox.enqueue([message(e) for e in recipients], T0)
             task = asyncio.create_task(first.drainer.run(asyncio.Event(), poll_seconds=0.05))
-            async with asyncio.timeout(60):
+            async with asyncio.timeout(180):
                 await fake.wait_for_messages(120)
             task.cancel()  # the crash: whatever was in flight is abandoned mid-request
             with contextlib.suppress(asyncio.CancelledError):

@@ -39,7 +39,7 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER)
     assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-20"]) == 0
-    assert main(["groups", "allocate", "--db", str(db)]) == 0
+    assert main(["groups", "allocate", "--db", str(db), "--today", "2026-11-20"]) == 0
     return db, settings, mail
 
 
@@ -113,7 +113,7 @@ def test_invites_go_out_once_and_changes_update_them(setup: tuple[Path, Path, Pa
     roster = tmp_path / "next.csv"
     roster.write_text("\n".join(line for line in ROSTER.splitlines() if not line.startswith("di@")) + "\n")
     assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-27"]) == 0
-    assert main(["groups", "allocate", "--db", str(db)]) == 0
+    assert main(["groups", "allocate", "--db", str(db), "--today", "2026-11-27"]) == 0
     update = run_due(db, settings, "2026-11-27T09:00:00+00:00")
     assert update.returncode == 0, update.stderr
     versions = invites(mail)

@@ -44,7 +44,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
     with Store(tmp_path / "reflect.json") as store:
         services = Services.build(store, ProgrammeSettings(), clock)
         services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
-        services.programme.allocate()
+        services.programme.allocate(clock.now)
         services.programme.rotate_pairs(date(2026, 12, 1))
         yield services, clock
 
@@ -174,3 +174,58 @@ def test_checkout_text_stays_out_of_the_escalation(world: tuple[Services, Clock]
     for entry in services.outbox.due(clock.now, 100):
         assert "secret-" not in json.dumps(entry.message.card)
     assert [r for k, r in queued(services, clock) if k == "escalation"] == ["di@x.org"]
+
+
+@pytest.mark.asyncio
+async def test_a_blocked_bot_marks_the_person_unreachable_until_they_come_back(
+    world: tuple[Services, Clock],
+) -> None:
+    from service.config import BotSettings
+    from service.identity import ConversationReference, TeamsUser
+    from teams_bot.sending import outbox_drainer
+    from tests.fakes.bot_connector import FakeBotConnector
+
+    services, clock = world
+    ann = services.programme.people()["ann@x.org"]
+    async with FakeBotConnector() as fake:
+        reference = ConversationReference("tenant", fake.url, "a:ann-chat", "28:bot", "29:ann")
+        services.directory.link(TeamsUser("29:ann", None, "Ann", "tenant"), ann, reference)
+        fake.block("a:ann-chat")
+        send = AnnounceCommand("Hello", "Text", AudienceKind.GROUP, "thu-coach-1", preview=False)
+        services.announcements.announce(actor(services, "di@x.org"), send)
+        async with outbox_drainer(services, BotSettings(), None) as drainer:
+            await drainer.drain_once(clock.now)
+    assert "ann@x.org" in services.directory.unreachable()
+    # Opening their chat with the bot again clears it.
+    services.directory.link(TeamsUser("29:ann", None, "Ann", "tenant"), ann, reference)
+    assert "ann@x.org" not in services.directory.unreachable()
+
+
+def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Clock]) -> None:
+    from teams_bot.routes import Turn, find_text_command
+
+    services, _ = world
+    command, _ = find_text_command("report")
+    assert command is not None
+    assert not command.allowed(actor(services, "ann@x.org"))
+    reply = command.run(services, actor(services, "di@x.org"), Turn("", "a:di"))
+    assert isinstance(reply, list) and reply[0]["type"] == "AdaptiveCard"
+
+
+def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    from cards.actions import EscalationAction, EscalationCommand
+
+    ident = services.month.raise_escalation(
+        "peer:2026-12:1:ann@x.org:di@x.org",
+        "ann@x.org",
+        "di@x.org",
+        "peer",
+        frozenset({Flag.STRESSED}),
+        "2026-12",
+    )
+    assert [r for k, r in queued(services, clock) if k == "escalation"] == []  # Di is the only coordinator
+    di = actor(services, "di@x.org")
+    assert services.month.escalation_cards(di) == []
+    with pytest.raises(NotFoundError):
+        services.month.handle_escalation(di, EscalationCommand(ident, EscalationAction.RESOLVE))

@@ -75,3 +75,11 @@ def test_settings_file_errors_name_the_file(tmp_path: Path) -> None:
         load_settings(bad)
     with pytest.raises(SettingsError, match="settings file not found"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_every_setting_can_be_set_from_the_file() -> None:
+    from dataclasses import fields
+
+    from programme.settings import _CONVERTERS
+
+    assert {name for name, _ in _CONVERTERS.values()} == {f.name for f in fields(ProgrammeSettings)}

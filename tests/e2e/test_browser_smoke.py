@@ -3,7 +3,7 @@ answers it, and screenshots land in test-artifacts/ (git-ignored).
 
 Needs /usr/bin/chromium (`apt-get install chromium`) and the python package `playwright==1.65.2`
 (pip only: the browser is the system one, never `playwright install`). Recipe as in
-tests/e2e/ui_screenshot.py: `executable_path="/usr/bin/chromium"`, and every request that is not
+tests/e2e/browser.py: `executable_path="/usr/bin/chromium"`, and every request that is not
 to the Playground on 127.0.0.1 is aborted (the UI asks a CDN for fonts; it renders without them).
 """
 
@@ -18,9 +18,9 @@ import pytest
 pytest.importorskip("aiohttp", reason="aiohttp is not installed")
 pytest.importorskip("botbuilder.core", reason="botbuilder-core is not installed")
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, COMPOSER  # noqa: E402
 from tests.e2e.conftest import G1, MONTH, PAT, World  # noqa: E402
 from tests.e2e.playground import REPO_ROOT, playground_available  # noqa: E402
-from tests.e2e.ui_screenshot import CHROMIUM, CHROMIUM_FLAGS, COMPOSER  # noqa: E402
 
 _reason = playground_available()
 if _reason:

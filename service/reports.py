@@ -1,0 +1,169 @@
+"""Coordinator reports from the store: load a window of months, compute with `programme.reports`.
+
+Reading only: logs that were never written are not opened (opening one would register it in
+the data file), and everything is read under the store's lock, so the figures are one snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cards.common import CardJson
+from cards.reports import build_report_card, report_card_view
+from programme.model import Group
+from programme.reports import (
+    EscalationRecord,
+    PeerRecord,
+    Register,
+    Report,
+    ReportInputs,
+    RsvpRecord,
+    build_report,
+    month_range,
+    quarters_of,
+)
+from programme.sessions import month_key, parse_month
+from service.month_service import ATTENDANCE, ESCALATIONS, MEETINGS, RSVPS
+from service.peers_service import GOALS, PEER_MEETINGS
+from service.programme_service import RETIRED_GROUPS, ProgrammeService
+from service.records import group_from_doc
+from store import Store
+
+CARD_MONTHS = 3  # months on the coordinators' card
+
+
+def this_month(service: ProgrammeService, now: datetime) -> str:
+    """The programme month of `now`, "2026-11"."""
+    return month_key(now.astimezone(service.settings.zone).date())
+
+
+def month_end(service: ProgrammeService, month: str) -> datetime:
+    """The first moment after `month` in the programme time zone."""
+    year, number = parse_month(month)
+    year, number = (year + 1, 1) if number == 12 else (year, number + 1)
+    return datetime(year, number, 1, tzinfo=service.settings.zone)
+
+
+def _log_docs(store: Store, name: str, periods: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """period -> key -> doc for the periods that have records; never registers a new log."""
+    if name not in store.log_names():
+        return {}
+    log = store.log(name)
+    stored = set(log.periods())
+    return {period: log.all(period) for period in periods if period in stored}
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _invited(
+    register: dict[str, Any] | None,
+    meeting: dict[str, Any] | None,
+    respondents: set[str],
+    group: Group | None,
+) -> frozenset[str]:
+    """Who was asked to a group's session: the register's members once it was taken; else the meeting
+    request's attendees less the facilitator; else, if anyone answered, the group's members. Anyone
+    who answered was invited, so they are always included."""
+    if register is not None:
+        members = set(register.get("present", [])) | set(register.get("absent", []))
+    elif meeting and meeting.get("status", "active") == "active" and "invite" in meeting:
+        facilitator = group.facilitator if group else None
+        members = {a for a in meeting["invite"].get("attendees", []) if a != facilitator}
+    elif respondents and group is not None:
+        members = set(group.members)
+    else:
+        members = set()
+    return frozenset(members | respondents)
+
+
+def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: datetime) -> ReportInputs:
+    """The records of `months` (and their quarters), and the escalations, as plain report inputs."""
+    store = service.store
+    with store.transaction():
+        groups: dict[str, Group] = {
+            gid: group_from_doc(doc) for gid, doc in store.collection(RETIRED_GROUPS).all().items()
+        }
+        groups.update({g.id: g for g in service.current_allocation().groups})
+        registers_by_month = _log_docs(store, ATTENDANCE, months)
+        rsvps_by_month = _log_docs(store, RSVPS, months)
+        peers_by_month = _log_docs(store, PEER_MEETINGS, months)
+        goals_by_quarter = _log_docs(store, GOALS, quarters_of(months))
+        meetings = store.collection(MEETINGS).all()
+        escalation_docs = list(store.collection(ESCALATIONS).all().values())
+        rounds = tuple(service.pair_rounds())
+
+    registers: list[Register] = []
+    rsvps: list[RsvpRecord] = []
+    invited: dict[tuple[str, str], frozenset[str]] = {}
+    peer_records: list[PeerRecord] = []
+    for month in months:
+        month_registers = registers_by_month.get(month, {})
+        for group_id, doc in month_registers.items():
+            registers.append(
+                Register(month, group_id, frozenset(doc.get("present", [])), frozenset(doc.get("absent", [])))
+            )
+        respondents: dict[str, set[str]] = {}
+        for key, doc in rsvps_by_month.get(month, {}).items():
+            group_id, sep, email = key.partition(":")
+            if not sep:
+                continue
+            respondents.setdefault(group_id, set()).add(email)
+            rsvps.append(RsvpRecord(month, group_id, email, str(doc.get("answer", "")), doc.get("reason")))
+        meeting_groups = {
+            key.rpartition(":")[0] for key in meetings if key.rpartition(":")[2] == month and ":" in key
+        }
+        for group_id in sorted(set(month_registers) | set(respondents) | meeting_groups):
+            members = _invited(
+                month_registers.get(group_id),
+                meetings.get(f"{group_id}:{month}"),
+                respondents.get(group_id, set()),
+                groups.get(group_id),
+            )
+            if members:
+                invited[(month, group_id)] = members
+        for key, doc in peers_by_month.get(month, {}).items():
+            number, sep, email = key.partition(":")
+            if sep and number.isdigit():
+                peer_records.append(PeerRecord(month, int(number), email, bool(doc.get("met"))))
+
+    escalations = tuple(
+        EscalationRecord(str(doc.get("about", "")), _aware(doc["created_at"]), str(doc.get("status", "open")))
+        for doc in escalation_docs
+        if doc.get("created_at")
+    )
+    return ReportInputs(
+        months=tuple(months),
+        group_names={gid: g.name for gid, g in groups.items()},
+        registers=tuple(registers),
+        invited=invited,
+        rsvps=tuple(rsvps),
+        rounds=rounds,
+        peer_records=tuple(peer_records),
+        goal_setters={quarter: frozenset(docs) for quarter, docs in goals_by_quarter.items()},
+        escalations=escalations,
+        as_of=as_of,
+    )
+
+
+def programme_report(
+    service: ProgrammeService, *, now: datetime, months: int = 12, until: str | None = None
+) -> Report:
+    """The report for `months` months ending with `until` (default: this programme month).
+
+    Escalations are counted as they stand now, raised by the end of `until` (or by now, if earlier).
+    """
+    last = until or this_month(service, now)
+    window = month_range(last, months)
+    as_of = min(now, month_end(service, last) - timedelta(microseconds=1))
+    return build_report(load_report_inputs(service, window, as_of))
+
+
+def report_card(service: ProgrammeService, now: datetime, months: int = CARD_MONTHS) -> CardJson:
+    """The coordinators' summary card for the latest `months` months (for the bot's `report` command)."""
+    report = programme_report(service, now=now, months=months)
+    return build_report_card(report_card_view(report))

@@ -1,0 +1,87 @@
+"""The `[mail]` and `[bot]` settings and the mailer each backend setting opens."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from programme.errors import SettingsError
+from service.config import MailConfig, load_settings
+from service.mail_factory import open_mailer
+
+
+def settings_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "reflect.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_use_the_pickup_backend_and_local_bot(tmp_path: Path) -> None:
+    settings = load_settings(settings_file(tmp_path, "[programme]\n"))
+    assert settings.mail.backend == "pickup" and settings.mail.pickup_dir == "data/mail"
+    assert settings.bot.app_id == "" and (settings.bot.host, settings.bot.port) == ("127.0.0.1", 3978)
+
+
+def test_bot_settings_come_from_the_environment_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-4000-8000-000000000001")
+    monkeypatch.setenv("MicrosoftAppPassword", "s3cret")
+    settings = load_settings(
+        settings_file(tmp_path, '[bot]\nMicrosoftAppType = "SingleTenant"\nport = 4000\n')
+    )
+    assert settings.bot.app_id == "00000000-0000-4000-8000-000000000001"
+    assert settings.bot.app_type == "SingleTenant" and settings.bot.port == 4000
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[mail]\nbackend = "smtp"\n', "backend: expected one of pickup, ews, graph"),
+        ('[mail]\nbackend = "ews"\n', "ews needs ews_url"),
+        ('[mail]\nbackend = "graph"\ntenant_id = "t"\n', "graph needs tenant_id and client_id"),
+        ('[mail]\news_auth = "kerberos"\n', "ews_auth: expected basic, ntlm or oauth"),
+        ("[mail]\nmailbox = 5\n", "expected text for: mailbox"),
+        ('[mail]\nsmtp_host = "x"\n', "unknown setting(s): smtp_host"),
+        ('[bot]\nMicrosoftAppType = "Other"\n', "MicrosoftAppType: expected"),
+        ('[bot]\nport = "80"\n', "port: expected a TCP port number"),
+    ],
+)
+def test_bad_mail_and_bot_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(settings_file(tmp_path, text))
+    assert message in str(caught.value)
+
+
+def _open(config: MailConfig) -> str:
+    async def run() -> str:
+        async with open_mailer(config, lambda: datetime(2026, 12, 1, tzinfo=UTC), "Europe/London") as mailer:
+            return type(mailer).__name__
+
+    return asyncio.run(run())
+
+
+def test_each_backend_opens_its_mailer(tmp_path: Path) -> None:
+    assert _open(MailConfig(pickup_dir=str(tmp_path / "mail"))) == "PickupMailer"
+    graph = MailConfig(backend="graph", tenant_id="contoso.example", client_id="app", client_secret="x")
+    assert _open(graph) == "GraphMailer"
+    ews = MailConfig(
+        backend="ews", ews_url="https://127.0.0.1:1/EWS/Exchange.asmx", ews_username="svc", password="x"
+    )
+    assert _open(ews) == "EwsMailer"
+
+
+@pytest.mark.parametrize(
+    ("config", "variable"),
+    [
+        (MailConfig(backend="graph", tenant_id="t", client_id="c"), "REFLECT_MAIL_CLIENT_SECRET"),
+        (MailConfig(backend="ews", ews_url="https://127.0.0.1:1/EWS/Exchange.asmx"), "REFLECT_MAIL_PASSWORD"),
+    ],
+)
+def test_missing_secrets_are_clear(config: MailConfig, variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        _open(config)
