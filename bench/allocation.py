@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import random
 import sys
-import time
-import tracemalloc
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
 from bench.roster_gen import ROLES, TODAY, synthetic_roster
+from bench.timing import measure
 from programme.allocation import allocate_groups
 from programme.model import Allocation, Person
 from programme.settings import ProgrammeSettings
@@ -41,20 +39,6 @@ def churn(people: list[Person], seed: int) -> list[Person]:
     return changed + [replace(p, email=f"new.{p.email}") for p in joiners]
 
 
-def measure(run: Callable[[], Allocation]) -> tuple[float, float, Allocation]:
-    """Best wall time of RUNS runs, and peak traced memory (MiB) of one more."""
-    best = float("inf")
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    run()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return best, peak / 2**20, result
-
-
 def describe(result: Allocation) -> str:
     facilitated = sum(g.facilitator is not None for g in result.groups)
     return (
@@ -68,13 +52,13 @@ def main(sizes: list[int]) -> None:
     print(f"{'staff':>6} {'run':<8} {'wall s':>7} {'ms/1k':>6} {'peak MiB':>9}  outcome")
     for n in sizes:
         people = synthetic_roster(n, seed=n)
-        seconds, peak, fresh = measure(partial(allocate_groups, people, settings))
+        seconds, peak, fresh = measure(partial(allocate_groups, people, settings), RUNS)
         print(
             f"{n:>6} {'fresh':<8} {seconds:>7.3f} {seconds * 1e6 / n:>6.1f} {peak:>9.1f}  {describe(fresh)}"
         )
 
         after = churn(people, seed=n)
-        seconds, peak, again = measure(partial(allocate_groups, after, settings, fresh.groups))
+        seconds, peak, again = measure(partial(allocate_groups, after, settings, fresh.groups), RUNS)
         before = {m: g.id for g in fresh.groups for m in g.members}
         now = {m: g.id for g in again.groups for m in g.members}
         stayed = sum(now.get(m) == gid for m, gid in before.items()) / max(1, len(before))

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import random
 import time
-import tracemalloc
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -31,6 +29,7 @@ from itertools import combinations
 import networkx as nx
 
 from bench.roster_gen import TODAY, synthetic_roster
+from bench.timing import measure
 from programme.model import PairRound, Person
 from programme.pairing import rotate_pairs
 from programme.settings import ProgrammeSettings
@@ -47,20 +46,6 @@ def history_of(people: list[Person], rounds: int) -> list[PairRound]:
     for back in range(rounds, 0, -1):
         history.append(rotate_pairs(people, history, TODAY - timedelta(days=183 * back), SETTINGS))
     return history
-
-
-def measure(run: Callable[[], PairRound]) -> tuple[float, float, PairRound]:
-    """Best wall time of RUNS runs, and peak traced memory (MiB) of one more."""
-    best = float("inf")
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    run()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return best, peak / 2**20, result
 
 
 def hours_of(people: list[Person]) -> dict[str, float]:
@@ -103,7 +88,7 @@ def speed(sizes: list[int]) -> None:
     for n in sizes:
         people = synthetic_roster(n, seed=n)
         history = history_of(people, EARLIER_ROUNDS)
-        seconds, peak, round_ = measure(partial(rotate_pairs, people, history, TODAY, SETTINGS))
+        seconds, peak, round_ = measure(partial(rotate_pairs, people, history, TODAY, SETTINGS), RUNS)
         outcome = describe(round_, hours_of(people))
         print(f"{n:>6} {seconds:>7.3f} {seconds * 1e6 / n:>6.1f} {peak:>9.1f}  {outcome}")
 

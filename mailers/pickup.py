@@ -7,7 +7,6 @@ import hashlib
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.ical import invite_cancel, invite_request, split_address
+from store.files import write_file
 
 # CRLF line ends (RFC 5322) and nothing but 7-bit ASCII on disk: non-ASCII headers become RFC 2047
 # words and non-ASCII bodies quoted-printable or base64, so the file is valid for any client or
@@ -102,7 +102,7 @@ class PickupMailer:
             with os.scandir(self._directory) as entries:
                 if any(entry.name.endswith(suffix) for entry in entries):
                     return False
-            _atomic_write(self._directory / name, data)
+            write_file(self._directory / name, data)
             return True
 
 
@@ -169,26 +169,6 @@ def _slug(value: str) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:_SLUG_MAX].strip("-")
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]
     return f"{words}-{digest}" if words else digest
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Readers see either no file or the whole file: temp file in the same directory, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if sys.platform != "win32":  # make the rename itself durable (Windows cannot open a directory)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 @contextmanager

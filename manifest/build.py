@@ -14,10 +14,8 @@ import copy
 import importlib.util
 import io
 import json
-import os
 import struct
 import sys
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ from manifest.app_settings import AppSettings, parse_app_settings
 from manifest.icons import COLOR_FILE, COLOR_SIZE, OUTLINE_FILE, OUTLINE_SIZE
 from programme.errors import ProgrammeError
 from service.config import Settings
+from store.files import write_file
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_FILE = HERE / "manifest.template.json"
@@ -197,20 +196,6 @@ def _validate(manifest: Json) -> str | None:
     return None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def cmd_manifest_build(args: argparse.Namespace, settings: Settings) -> int:
     """Check the settings, build and validate the manifest, write the zip to `args.out`, print its path."""
     app = parse_app_settings(settings.app, settings.bot.app_id, settings.source)
@@ -221,7 +206,8 @@ def cmd_manifest_build(args: argparse.Namespace, settings: Settings) -> int:
     note = _validate(manifest)
     data = package(manifest)
     out = Path(args.out)
-    _write_atomically(out, data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_file(out, data)
     if note:
         print(f"reflect: {note}", file=sys.stderr)
     if app.placeholder_urls:

@@ -8,8 +8,6 @@ whose the anonymous records are). The export document goes where --out says, els
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,27 +18,7 @@ import orjson
 from programme.errors import NotFoundError
 from service.privacy import DeliveryBusyError, ErasureReport, erase_person, export_person, normalise_email
 from service.programme_service import ProgrammeService
-
-
-def _write_private(path: Path, payload: bytes) -> None:
-    """Write the file atomically, readable by its owner only (it holds confidential data)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with open(fd, "wb", closefd=False) as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+from store.files import write_file
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -64,7 +42,7 @@ def cmd_person_export(args: argparse.Namespace, service: ProgrammeService) -> in
     }
     if args.out:
         try:
-            _write_private(Path(args.out), payload)
+            write_file(Path(args.out), payload, mode=0o600)  # confidential: owner only
         except OSError as error:
             print(f"reflect: cannot write {args.out}: {error.strerror}", file=sys.stderr)
             return 1

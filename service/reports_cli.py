@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -31,6 +29,7 @@ from programme.reports import (
 )
 from service.programme_service import ProgrammeService
 from service.reports import programme_report
+from store.files import replace_file
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -163,18 +162,11 @@ def report_csv(report: Report) -> str:
 
 
 def _write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """Write via a temporary file beside `path`, then rename: no half-written file is ever left.
-
-    The temporary file is created by `write` itself, so it gets the usual permissions (umask).
-    """
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    """Write through a temporary file beside `path`: no half-written file is ever left."""
     try:
-        write(str(temp))
-        os.replace(temp, path)
+        replace_file(path, lambda temporary: write(str(temporary)))
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def write_csv(report: Report, path: Path) -> None:
