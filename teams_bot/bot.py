@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -60,6 +61,7 @@ PRIVATE_ONLY = (
 # The only text commands answered outside a 1:1 chat: they are about the conversation itself
 # (linking a session's meeting chat) and their replies show nothing personal.
 GROUP_CHAT_COMMANDS = frozenset({"link"})
+_AT_TAG = re.compile(r"<at>[^<]*</at>")
 
 
 def _problem_card(error: ProgrammeError) -> Card:
@@ -130,7 +132,9 @@ class ReflectionBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         private = _is_private(turn_context.activity)
-        text = TurnContext.remove_recipient_mention(turn_context.activity) or ""
+        # Mentions of the bot may survive remove_recipient_mention (the entity's id can differ in
+        # form from recipient.id), so any leftover <at> markup is dropped before routing.
+        text = _AT_TAG.sub("", TurnContext.remove_recipient_mention(turn_context.activity) or "").strip()
         command, argument = find_text_command(text)
         if not private and (command is None or command.words[0] not in GROUP_CHAT_COMMANDS):
             await turn_context.send_activity(MessageFactory.text(PRIVATE_ONLY))

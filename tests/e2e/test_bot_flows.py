@@ -669,3 +669,39 @@ def test_forged_months_cannot_file_answers_elsewhere_or_stall_deliveries(run_wor
         assert [heading(c) for c in w.cards_by_user(mark)[PAT.name]] == [_intro_heading()]
 
     run_world(scenario)
+
+
+# ------------------------------------------------------------------------------------------ 10
+def test_meeting_end_brings_the_check_out_to_each_attendee(run_world: Run) -> None:
+    """The facilitator links the session's meeting chat; the meetingEnd event then sends every
+    member their check-out in their own chat, and the meeting chat is told so (no card there)."""
+
+    async def scenario(w: World) -> None:
+        pg = w.playground
+        await w.install(FIONA, *MEMBERS)
+        mark = pg.log_mark()
+        await pg.install(pg.group_chat_id)  # the bot joins the (meeting) group chat
+        await pg.wait_for_bot_message(pg.group_chat_id, since=mark)  # its "1:1 chat only" hello
+
+        mark = pg.log_mark()
+        await pg.send_text(pg.group_chat_id, FIONA.id, "link")
+        linked = await pg.wait_for_bot_message(pg.group_chat_id, since=mark)
+        assert "now linked to " + G1_NAME in (linked.text or "")
+
+        w.clock.set(DURING_SESSION + timedelta(hours=1))  # the session has ended
+        mark = pg.log_mark()
+        event = await pg.template(pg.group_chat_id)
+        event.update(type="event", name="application/vnd.microsoft.meetingEnd", value={"Id": "meeting-1"})
+        event["from"] = FIONA.account()
+        event["channelData"] = {"tenant": {"id": pg.tenant_id}, "meeting": {"id": "meeting-1"}}
+        await pg.send_activity(event)
+        note = await pg.wait_for_bot_message(pg.group_chat_id, since=mark)
+        assert note.attachments == [] and "check-out has arrived in your chat" in (note.text or "")
+        await w.settle()
+        received = w.cards_by_user(mark)
+        for member in MEMBERS:
+            assert [heading(c) for c in received.get(member.name, [])] == [heading(received[member.name][0])]
+            assert "check-out" in card_text(received[member.name][0]).lower()
+        assert FIONA.name not in received
+
+    run_world(scenario)
