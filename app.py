@@ -117,6 +117,21 @@ def run_due(
     return 0
 
 
+def send_invites(db: str | None, settings_file: str | None, month: str, *, as_json: bool) -> int:
+    """Send (or update) one month's meeting requests now, instead of waiting for the clock."""
+    settings = load_settings(settings_path(settings_file))
+    with Store(db_path(db)) as store:
+        services = Services.build(store, settings.programme)
+        queued = _scheduler(services, settings).invites.sync_month(month)
+        delivery = asyncio.run(_deliver(services, settings))
+    if as_json:
+        print(orjson.dumps({"month": month, "queued": queued, "delivery": delivery}).decode())
+    else:
+        processed = delivery["processed"]
+        print(f"{month}: {queued} meeting request(s) queued; {processed} outbox message(s) processed")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python app.py [--db PATH] [--settings PATH]`."""
     from service.cli import main as cli_main

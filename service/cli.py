@@ -311,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", metavar="FILE", default="build/peer-reflection-teams-app.zip")
     build.set_defaults(handler=None)
 
+    invites = commands.add_parser("invites", help="monthly meeting requests").add_subparsers(
+        dest="action", required=True
+    )
+    send = invites.add_parser("send", parents=[data], help="send (or update) a month's meeting requests now")
+    send.add_argument("--month", type=_month, required=True, help="the month, YYYY-MM")
+    send.set_defaults(handler=None)
+
     due = commands.add_parser("run-due", parents=[data], help="run every programme job due now, once")
     due.add_argument("--now", type=_iso_datetime, help="the moment to run for (ISO 8601 with offset)")
     due.add_argument("--dry-run", action="store_true", help="list what is due; change and send nothing")
@@ -333,12 +340,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ProgrammeError as error:
             print(f"reflect: {error}", file=sys.stderr)
             return 1
-    if args.command in ("serve", "run-due"):
-        from app import run_due, serve  # the composition root; imported late so data commands stay light
+    if args.command in ("serve", "run-due", "invites"):
+        from app import run_due, send_invites, serve  # the composition root: imported late, it is heavy
 
         try:
             if args.command == "serve":
                 return serve(args.db, args.settings)
+            if args.command == "invites":
+                return send_invites(args.db, args.settings, args.month, as_json=args.json)
             return run_due(args.db, args.settings, args.now, dry_run=args.dry_run, as_json=args.json)
         except (ProgrammeError, StoreError) as error:
             print(f"reflect: {error}", file=sys.stderr)

@@ -13,6 +13,7 @@ says so, and that no process of it is left and both ports are closed.
 from __future__ import annotations
 
 import asyncio
+import email
 import json
 import os
 import re
@@ -354,8 +355,16 @@ def test_demo_runs_one_flow_and_ctrl_c_stops_everything(demo: Demo) -> None:
             await pg.stop()  # closes the websockets and the HTTP session; it started no process
 
     asyncio.run(drive())
-    # The flow went through the demo's own data file.
+    # The flow went through the demo's own data file, and the next sessions' meeting requests are
+    # in its mail folder, one per group, as meeting requests.
     assert (demo.data / "reflect.json").exists()
+    invites = sorted((demo.data / "mail").glob("*-request.eml"))
+    assert invites
+    for path in invites:
+        parts = email.message_from_bytes(path.read_bytes()).walk()
+        assert [p.get_param("method") for p in parts if p.get_content_type() == "text/calendar"] == [
+            "REQUEST"
+        ]
 
     # Ctrl-C in a terminal: SIGINT to the foreground process group (the demo and both children).
     assert demo.proc is not None

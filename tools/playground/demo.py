@@ -28,6 +28,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,6 +123,18 @@ def fresh_data_dir(data: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
     (data / MARKER).write_text("made by tools/playground/demo.py; emptied by the next demo run\n")
+
+
+def next_session_month() -> str:
+    """The month of the programme's next session (this month's, if it is still to come)."""
+    from programme.calendar import main_session_date
+    from programme.settings import ProgrammeSettings
+
+    today = datetime.now(UTC).date()
+    if main_session_date(today.year, today.month, ProgrammeSettings()) >= today:
+        return f"{today.year:04d}-{today.month:02d}"
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return f"{year:04d}-{month:02d}"
 
 
 def reflect(data: Path, *args: str) -> None:
@@ -231,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reflect(data, "roster", "import", str(ROSTER))
         reflect(data, "groups", "allocate")
         reflect(data, "pairs", "rotate")
+        # The meeting requests of the next sessions, as .eml files in the demo's mail folder.
+        reflect(data, "invites", "send", "--month", next_session_month())
     except subprocess.CalledProcessError as error:
         raise SystemExit(f"setting up the demo programme failed: {error}") from None
     except KeyboardInterrupt:
@@ -301,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" (data: {shown(data / 'reflect.json')}).\n"
                 f"Open the Agents Playground (pid {playground.pid}): http://127.0.0.1:{port}/\n"
                 "You are Priya Young, facilitator and coordinator. Try: help, intro, coming, attendance,\n"
-                f"announce, escalations. Logs: {shown(data)}/*.log. Stop with Ctrl-C.\n",
+                f"announce, escalations, report. Meeting requests: {shown(data / 'mail')}/*.eml.\n"
+                f"Logs: {shown(data)}/*.log. Stop with Ctrl-C.\n",
                 flush=True,
             )
             watch(started)
