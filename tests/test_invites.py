@@ -70,3 +70,33 @@ def test_a_removed_group_has_its_meeting_cancelled(tmp_path: Path) -> None:
     assert first["UID"] == last["UID"]
     assert int(last["SEQUENCE"]) == int(first["SEQUENCE"]) + 1
     assert last["STATUS"] == "CANCELLED"
+
+
+def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) -> None:
+    from cards.actions import AnnounceCommand
+    from programme.announcements import AudienceKind
+
+    mail = tmp_path / "mail"
+    roster = "email,name,role,coordinator\n" + "".join(
+        f"{who}@x.org,{who.title()},Coach,{'yes' if who == 'fay' else 'no'}\n"
+        for who in ("fay", "ann", "bo", "cy")
+    )
+    with Store(tmp_path / "reflect.json") as store:
+        services = Services.build(store, ProgrammeSettings(), lambda: NOW)
+        services.programme.import_roster(roster.encode(), "roster.csv", NOW)
+        services.programme.allocate(NOW)
+        fay = services.month.actor(services.programme.people()["fay@x.org"])
+        services.announcements.announce(
+            fay,
+            AnnounceCommand(
+                "Room change", "We meet in room 4 this month.", AudienceKind.EVERYONE, "", preview=False
+            ),
+        )
+        deliver(services, mail)  # nobody has a Teams chat with the bot yet
+        statuses = {doc["recipient"]: doc["status"] for doc in store.log("outbox").all("2026-11").values()}
+    assert set(statuses.values()) == {"sent"}
+    received = {}
+    for path in mail.glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes())
+        received[str(message["To"])] = str(message["Subject"])
+    assert received == {f"{e}": "Room change" for e in ("ann@x.org", "bo@x.org", "cy@x.org", "fay@x.org")}
