@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,16 +131,20 @@ def group_docs(omit: Iterable[User] = ()) -> dict[str, dict[str, Any]]:
 
 
 class MovableClock:
-    """The services' clock: a settable `now` (the drainer, use cases and outbox all read it)."""
+    """The services' clock: set to a moment, then running in real time from it.
+
+    Running (not frozen) so that a delivery retried after a transient failure becomes due as it
+    would in production, instead of waiting for a hand that never moves the clock."""
 
     def __init__(self, now: datetime) -> None:
-        self.now = now
+        self.set(now)
 
     def __call__(self) -> datetime:
-        return self.now
+        return self.now + timedelta(seconds=time.monotonic() - self._set_at)
 
     def set(self, now: datetime) -> None:
         self.now = now
+        self._set_at = time.monotonic()
 
 
 # ---------------------------------------------------------------------------------------- cards
