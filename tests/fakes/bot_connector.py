@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import orjson
 from aiohttp import web
+
+from tests.fakes.loopback_app import LoopbackApp
 
 # Microsoft Teams, per bot per conversation: 7 sends/1 s, 8/2 s, 60/30 s, 1800/3600 s.
 CONVERSATION_LIMITS: tuple[tuple[int, float], ...] = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
@@ -56,7 +56,7 @@ def _over_limit(times: deque[float], limits: tuple[tuple[int, float], ...], now:
     return wait
 
 
-class FakeBotConnector:
+class FakeBotConnector(LoopbackApp):
     """The Bot Connector endpoints the service calls, plus an OAuth token endpoint.
 
     `app_limit` requests/s across the app, the Teams limits per conversation. With `app_id` set,
@@ -91,8 +91,7 @@ class FakeBotConnector:
         self._conversation_times: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
         self._arrived = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__()
 
     # -- faults ------------------------------------------------------------------------------
 
@@ -119,43 +118,16 @@ class FakeBotConnector:
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
-        """The service URL to give the client."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def token_url(self) -> str:
         """The OAuth token endpoint."""
         return f"{self.url}/botframework.com/oauth2/v2.0/token"
 
-    async def start(self) -> None:
-        """Serve on a free loopback port in the running event loop."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The endpoints this fake answers."""
         app.router.add_post("/v3/conversations", self._create_conversation)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        """Stop serving and close every connection."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBotConnector:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- what tests read ---------------------------------------------------------------------
 

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import copy
 import itertools
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import requests
 from aiohttp import web
+
+from tests.fakes.loopback_app import LoopbackApp
 
 PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -55,7 +55,7 @@ class _Fault:
     path_suffix: str | None
 
 
-class FakeGraph:
+class FakeGraph(LoopbackApp):
     """Sign-in plus the Graph endpoints the graph mailer calls, for one app in one tenant."""
 
     def __init__(
@@ -85,8 +85,7 @@ class FakeGraph:
         self._faults: list[_Fault] = []
         self._transactions: dict[str, str] = {}  # transactionId -> event id
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__()
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -113,10 +112,6 @@ class FakeGraph:
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
     def graph_url(self) -> str:
         """The base URL to give the mailer (stands for https://graph.microsoft.com/v1.0)."""
         return f"{self.url}/v1.0"
@@ -130,9 +125,8 @@ class FakeGraph:
         """An HTTP client for msal (its `http_client` option) that reaches this fake, never the internet."""
         return LoopbackHttpClient({PUBLIC_AUTHORITY_HOST: self.url})
 
-    async def start(self) -> None:
-        """Serve on a free loopback port in the running event loop."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The endpoints this fake answers."""
         app.router.add_get("/common/discovery/instance", self._instance_discovery)
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._openid_configuration)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
@@ -140,26 +134,6 @@ class FakeGraph:
         app.router.add_patch("/v1.0/users/{mailbox}/events/{event}", self._update_event)
         app.router.add_post("/v1.0/users/{mailbox}/events/{event}/cancel", self._cancel_event)
         app.router.add_post("/v1.0/users/{mailbox}/sendMail", self._send_mail)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeGraph:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
 
     # -- what tests read ---------------------------------------------------------------------
 
