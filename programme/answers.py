@@ -1,13 +1,12 @@
-"""What people answer during a programme month: RSVPs, attendance, check-outs, peer records, goals.
+"""The vocabulary of what people answer: RSVP answers, absence reasons, flags, goals.
 
-Most of this is confidential: absence reasons go to coordinators only, check-out text to nobody
-but the aggregate, flags to the people circle as escalations, private goals to nobody.
+Most answers are confidential: absence reasons go to coordinators only, check-out text to nobody,
+flags to the people circle as escalations, private goals to nobody but their owner.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 
@@ -54,84 +53,6 @@ class EscalationStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class Rsvp:
-    """A person's answer for one group session; the reason and note are coordinator-only."""
-
-    group_id: str
-    month: str  # "2026-11": the programme month of the session
-    email: str
-    answer: RsvpAnswer
-    reason: AbsenceReason | None
-    note: str
-    answered_at: datetime
-
-
-@dataclass(frozen=True)
-class Attendance:
-    """The register of one session as the facilitator recorded it."""
-
-    group_id: str
-    month: str
-    present: frozenset[str]
-    absent: frozenset[str]
-    recorded_by: str
-    recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class Checkout:
-    """A person's end-of-session check-out; the text is never shown to other staff."""
-
-    group_id: str
-    month: str
-    email: str
-    helpful: str
-    not_helpful: str
-    rating: int | None  # 1-5
-    flags: frozenset[Flag]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class PeerMeeting:
-    """A person's monthly record of meeting their peer(s)."""
-
-    round: int
-    month: str
-    email: str
-    met: bool
-    flags: frozenset[Flag]
-    at: datetime
-
-
-@dataclass(frozen=True)
 class Goal:
     text: str
     shared: bool  # private goals are seen by their owner only
-
-
-@dataclass(frozen=True)
-class GoalSetting:
-    """A quarterly goal-setting record, made by a person with their peer."""
-
-    quarter: str  # "2027-Q1"
-    email: str
-    goals: tuple[Goal, ...]
-    training_needs: str
-    capacity_now: int  # percent of capacity in use now
-    capacity_plan: str  # how to get to 80% for the next six weeks
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """Flags raised about a person; seen by coordinators only."""
-
-    id: str
-    raised_by: str
-    about: str  # the person the flags concern: the raiser at a check-out, their peer on a peer record
-    source: str  # "checkout" or "peer"
-    flags: frozenset[Flag]
-    created_at: datetime
-    status: EscalationStatus = EscalationStatus.OPEN
-    handled_by: str | None = None

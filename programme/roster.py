@@ -16,17 +16,6 @@ from programme.model import Person
 from programme.weekdays import parse_weekday, split_weekdays
 
 REQUIRED_COLUMNS = ("email", "name", "role")
-OPTIONAL_COLUMNS = (
-    "service",
-    "working_days",
-    "hours_per_week",
-    "start_date",
-    "probation_end",
-    "facilitator",
-    "coordinator",
-    "aad_object_id",
-    "timezone",
-)
 _TRUE = {"yes", "true", "1"}
 _FALSE = {"no", "false", "0", ""}
 # Deliberately simple: one @, no spaces, a dot in the domain. HR exports fail this only on typos.
