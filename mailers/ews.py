@@ -16,9 +16,16 @@ a 503 (a duplicate mail). Our loop:
   mail is looked up in Sent Items, meetings in the calendar. Meetings are also looked up by key
   whenever no item id is known, so a lost MeetingResult never becomes a second meeting.
 * 401 / access denied / token endpoint refusal: MailError(AUTH) at once, naming the mailbox only.
+  With OAuth, a 401 first drops the refused token from msal's cache and tries once more with a
+  new one (a token revoked before it expired).
 * ErrorInvalidRecipients: Exchange names one unresolved recipient per error; we drop it and send
   to the others, then raise MailError(FAIL, invalid_recipients=...). Addresses that are not even
   syntactically addresses are dropped before anything is sent.
+
+OAuth (Exchange Online, app-only): the access token comes from msal (mailers.msal_tokens, the same
+wrapper the graph backend uses), never from oauthlib's token flow. exchangelib asks our credentials
+for it when it opens a session, and our oauthlib client asks msal again on every request, so msal's
+cache decides when a new token is fetched (5 minutes before expiry).
 
 EWS cannot make a Teams meeting (`is_online_meeting` is read-only), so MeetingResult.join_url is
 always None here and `MeetingInvite.online` is not acted on; Exchange keeps the iCalendar SEQUENCE
@@ -83,15 +90,17 @@ from exchangelib.errors import (
 from exchangelib.folders import FolderCollection
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.protocol import Protocol
-from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2 import BackendApplicationClient
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
+from mailers.msal_tokens import MsalTokens, authority_for
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DEFAULT_BUILD = (15, 1, 2507, 6)  # Exchange Server 2016 CU23; pinned so exchangelib sends no probes
 KEY_FIELD = "reflect_idempotency_key"  # attribute name on exchangelib Message / CalendarItem
+EWS_SCOPE = "https://outlook.office365.com/.default"
 
 _AUTH_ERRORS = (
     ErrorAccessDenied,
@@ -131,16 +140,50 @@ def _register_key_field() -> None:
                 cls.register(KEY_FIELD, _IdempotencyKey)
 
 
-class _ClientCredentials(OAuth2Credentials):  # type: ignore[misc]  # exchangelib is untyped
-    """OAuth2 client credentials whose token endpoint can be chosen (a sovereign cloud, or a test fake)."""
+class _MsalClient(BackendApplicationClient):  # type: ignore[misc]  # oauthlib is untyped
+    """The oauthlib client exchangelib signs requests with; its bearer token comes from msal each time."""
 
-    def __init__(self, *, token_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._reflect_token_url = token_url
+    def __init__(self, client_id: str, tokens: MsalTokens) -> None:
+        super().__init__(client_id=client_id)
+        self._reflect_tokens = tokens
+        self._reflect_lock = threading.Lock()
+        self.last_token: str | None = None  # the token the last request carried
+
+    def add_token(self, uri: str, *args: Any, **kwargs: Any) -> Any:
+        token = self._reflect_tokens.token_sync()  # msal's cached token, or a new one near expiry
+        with self._reflect_lock:
+            self.access_token, self.token_type, self._expires_at = token, "Bearer", None
+            self.last_token = token
+            return super().add_token(uri, *args, **kwargs)
+
+
+class _MsalCredentials(OAuth2Credentials):  # type: ignore[misc]  # exchangelib is untyped
+    """OAuth2 client credentials whose tokens come from msal instead of oauthlib's token request.
+
+    exchangelib (protocol.create_oauth2_session) fetches a token through oauthlib only when
+    session_params() hands it none, so we always hand it msal's; the client secret stays in msal.
+    """
+
+    def __init__(self, *, tokens: MsalTokens, **kwargs: Any) -> None:
+        super().__init__(client_secret=None, **kwargs)
+        self._reflect_tokens = tokens
+        self._reflect_client = _MsalClient(self.client_id, tokens)
 
     @property
-    def token_url(self) -> str:
-        return self._reflect_token_url
+    def client(self) -> _MsalClient:
+        return self._reflect_client
+
+    @property
+    def token_url(self) -> str:  # only used by exchangelib to mount an HTTP adapter; never requested
+        return f"{self._reflect_tokens.authority}/oauth2/v2.0/token"
+
+    @property
+    def scope(self) -> list[str]:
+        return [self._reflect_tokens.scope]
+
+    def session_params(self) -> dict[str, Any]:
+        self.access_token = {"access_token": self._reflect_tokens.token_sync(), "token_type": "Bearer"}
+        return {"token": self.access_token}
 
 
 def _is_address(address: str) -> bool:
@@ -169,7 +212,7 @@ class EwsMailer:
         client_id: str | None = None,
         client_secret: str | None = None,
         tenant_id: str | None = None,
-        token_url: str | None = None,
+        http_client: Any = None,
         access_type: str | None = None,  # "delegate" | "impersonation"
         server_build: tuple[int, int, int, int] | None = DEFAULT_BUILD,
         autodiscover: bool = False,
@@ -183,7 +226,8 @@ class EwsMailer:
 
         auth "basic"/"ntlm" (Exchange Server) need username + password ("DOMAIN\\user" or a UPN for
         NTLM). auth "oauth" (Exchange Online, app-only client credentials) needs client_id,
-        client_secret and tenant_id; token_url defaults to the Microsoft identity platform.
+        client_secret and tenant_id; msal fetches the tokens from https://login.microsoftonline.com/<tenant>
+        (`http_client` is msal's HTTP client hook, for tests).
         access_type defaults to impersonation for oauth (what app-only EWS requires) and delegate
         otherwise. max_wait bounds the seconds one call spends waiting on server back-offs.
         """
@@ -194,6 +238,8 @@ class EwsMailer:
         ZoneInfo(default_timezone)  # fail early on an unknown zone
         self._mailbox = mailbox
         self._max_wait, self._max_attempts, self._retry_delay = max_wait, max(1, max_attempts), retry_delay
+        self._tokens: MsalTokens | None = None
+        self._oauth_client: _MsalClient | None = None
         if auth in ("basic", "ntlm"):
             if not username or not password:
                 raise ValueError(f"auth={auth!r} needs username and password")
@@ -202,13 +248,21 @@ class EwsMailer:
         elif auth == "oauth":
             if not (client_id and client_secret and tenant_id):
                 raise ValueError("auth='oauth' needs client_id, client_secret and tenant_id")
-            credentials = _ClientCredentials(
+            self._tokens = MsalTokens(
+                client_id,
+                client_secret,
+                authority_for(tenant_id),
+                EWS_SCOPE,
+                http_client=http_client,
+                service="Exchange",
+            )
+            credentials = _MsalCredentials(
                 client_id=client_id,
-                client_secret=client_secret,
                 tenant_id=tenant_id,
                 identity=Identity(primary_smtp_address=mailbox),
-                token_url=token_url or f"https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token",
+                tokens=self._tokens,
             )
+            self._oauth_client = credentials.client
             auth_type = OAUTH2
         else:
             raise ValueError(f"unknown auth {auth!r}: use 'basic', 'ntlm' or 'oauth'")
@@ -268,6 +322,20 @@ class EwsMailer:
                 del Protocol[account.protocol.config]
             except KeyError:
                 pass
+        if self._tokens is not None:
+            self._tokens.close()  # msal's HTTP client
+
+    def _with_fresh_token(self, attempt: Callable[[bool], T], in_doubt: bool) -> T:
+        """attempt(in_doubt); with OAuth, a 401 drops the refused token from msal and tries once more."""
+        try:
+            return attempt(in_doubt)
+        except UnauthorizedError:
+            refused = self._oauth_client.last_token if self._oauth_client is not None else None
+            if self._tokens is None or refused is None:
+                raise
+            log.info("EWS: Exchange refused the access token for %s; getting a new one", self._mailbox)
+            self._tokens.invalidate(refused)  # a 401 means nothing was processed: the retry is safe
+            return attempt(in_doubt)
 
     def _auth_error(self) -> MailError:
         return MailError(MailFailure.AUTH, f"Exchange rejected the credentials for {self._mailbox}")
@@ -278,7 +346,7 @@ class EwsMailer:
         in_doubt = key in self._uncertain_keys
         for n in range(1, self._max_attempts + 1):
             try:
-                result = attempt(in_doubt)
+                result = self._with_fresh_token(attempt, in_doubt)
             except ErrorServerBusy as e:
                 if isinstance(e.__context__, _UNCERTAIN) or str(e).startswith("Reraised from"):
                     in_doubt, wait = True, self._retry_delay * 2 ** (n - 1)  # a 503 etc. seen via FailFast
@@ -302,12 +370,6 @@ class EwsMailer:
                 raise MailError(MailFailure.FAIL, f"Exchange redirected the request to {what}") from None
             except TransportError as e:  # bad gateway, unparsable reply, TLS: may have been processed
                 in_doubt, wait, error = True, self._retry_delay * 2 ** (n - 1), e
-            except OAuth2Error as e:
-                if e.status_code in (400, 401, 403):
-                    raise self._auth_error() from None
-                in_doubt, wait, error = in_doubt, self._retry_delay * 2 ** (n - 1), e
-            except OSError as e:  # requests' connection errors on the token endpoint
-                in_doubt, wait, error = in_doubt, self._retry_delay * 2 ** (n - 1), e
             except MailError:
                 raise
             except Exception as e:

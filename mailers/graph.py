@@ -34,29 +34,22 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import msal
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
+from mailers.msal_tokens import MsalTokens
+from mailers.msal_tokens import authority_for as authority_for  # where callers have imported it from
 from service.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_RETRY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=120.0)
 MESSAGE_ID_HEADER = "X-Reflect-Message-Id"  # Graph only takes custom headers that start with X-
 
 _RETRY_STATUSES = frozenset({429, 503, 504})
 # Fixed namespace: the transactionId of a UID must never change between releases.
 _TRANSACTION_NAMESPACE = uuid.UUID("6f1d0c8e-2b7a-5d43-9a1e-3c5b7e2f4a10")
-_AADSTS = re.compile(r"\bAADSTS\d{4,}\b")
-_RETRYABLE_TOKEN_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
-
-
-def authority_for(tenant_id: str) -> str:
-    """The msal authority URL for a tenant id (GUID) or domain."""
-    return f"{AUTHORITY_HOST}/{tenant_id}"
 
 
 def transaction_id(uid: str) -> str:
@@ -64,14 +57,8 @@ def transaction_id(uid: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NAMESPACE, uid))
 
 
-class GraphTokens:
-    """App-only Graph access tokens from msal's ConfidentialClientApplication.
-
-    msal caches the token and fetches a new one when fewer than 5 minutes are left; it is
-    synchronous (and does tenant discovery over HTTP when the application is built), so every msal
-    call runs in a worker thread, one at a time. `http_client` is msal's own hook for the HTTP
-    client it uses (default: a `requests` session); tests use it to reach a loopback fake.
-    """
+class GraphTokens(MsalTokens):
+    """App-only Graph access tokens: MsalTokens for the Graph scope (see mailers.msal_tokens)."""
 
     def __init__(
         self,
@@ -81,86 +68,9 @@ class GraphTokens:
         *,
         http_client: Any = None,
     ) -> None:
-        self.client_id = client_id
-        self.authority = authority
-        self._credential = client_credential
-        self._http_client = http_client
-        self._app: Any = None  # msal.ConfidentialClientApplication, built on first use
-        self._lock = asyncio.Lock()
-
-    def __repr__(self) -> str:
-        return f"GraphTokens(client_id={self.client_id!r}, authority={self.authority!r})"
-
-    def _build(self) -> Any:
-        return msal.ConfidentialClientApplication(
-            self.client_id,
-            client_credential=self._credential,
-            authority=self.authority,
-            http_client=self._http_client,
+        super().__init__(
+            client_id, client_credential, authority, GRAPH_SCOPE, http_client=http_client, service="Graph"
         )
-
-    def _acquire(self) -> Any:
-        return self._app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
-
-    async def token(self) -> str:
-        """A valid access token (msal's cached one while it lasts)."""
-        async with self._lock:
-            if self._app is None:
-                try:
-                    self._app = await asyncio.to_thread(self._build)
-                except ValueError as error:  # msal's tenant discovery answered 4xx, or a malformed URL
-                    raise MailError(
-                        MailFailure.AUTH,
-                        f"Graph sign-in: the authority {self.authority} was not accepted "
-                        "(check the tenant id)",
-                    ) from error
-                except Exception as error:
-                    raise MailError(
-                        MailFailure.RETRY,
-                        f"Graph sign-in: could not reach the authority ({type(error).__name__})",
-                    ) from error
-            try:
-                result = await asyncio.to_thread(self._acquire)
-            except Exception as error:
-                raise MailError(
-                    MailFailure.RETRY,
-                    f"Graph sign-in: the token request failed ({type(error).__name__})",
-                ) from error
-        if isinstance(result, dict):
-            token = result.get("access_token")
-            if isinstance(token, str) and token:
-                return token
-            raise _token_error(result, self.client_id)
-        raise MailError(MailFailure.RETRY, "Graph sign-in: no answer from msal")
-
-    def invalidate(self, token: str) -> None:
-        """Drop `token` from msal's cache (Graph refused it), so the next call fetches a new one."""
-        if self._app is None:
-            return
-        cache = self._app.token_cache
-        for entry in list(cache.search(cache.CredentialType.ACCESS_TOKEN, target=[GRAPH_SCOPE])):
-            if entry.get("secret") == token:
-                cache.remove_at(entry)
-
-    def close(self) -> None:
-        """Close msal's HTTP client."""
-        if self._app is not None:
-            self._app.http_client.close()
-
-
-def _token_error(result: dict[str, Any], client_id: str) -> MailError:
-    # msal returns {"error", "error_description", ...}; the description never carries the secret,
-    # but only the error name and the AADSTS code are quoted, which is what support asks for.
-    error = str(result.get("error") or "unknown_error")
-    codes = _AADSTS.findall(str(result.get("error_description") or ""))
-    detail = f"{error}, {codes[0]}" if codes else error
-    if error in _RETRYABLE_TOKEN_ERRORS:
-        return MailError(MailFailure.RETRY, f"Graph sign-in is unavailable ({detail})")
-    return MailError(
-        MailFailure.AUTH,
-        f"Graph sign-in refused app {client_id} ({detail}): check the client id, the client secret "
-        "or certificate, and the tenant",
-    )
 
 
 @dataclass(frozen=True)

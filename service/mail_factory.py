@@ -30,7 +30,8 @@ async def open_mailer(
     if config.backend == "graph":
         import aiohttp
 
-        from mailers.graph import GraphMailer, GraphTokens, authority_for
+        from mailers.graph import GraphMailer, GraphTokens
+        from mailers.msal_tokens import authority_for
 
         if not config.client_secret:
             raise SettingsError("[mail] graph needs the client secret in $REFLECT_MAIL_CLIENT_SECRET")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import msal
 import pytest
 import pytest_asyncio
 
@@ -371,33 +375,119 @@ async def test_wrong_password_fails_fast_with_a_clear_message(fake: FakeEws) -> 
     assert fake.inbox("ann@example.org") == []
 
 
+APP_ID, APP_SECRET = "reflect-app-id", "s3cret-value~not-the-id"
+
+
+@pytest.fixture
+def oauth_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEws]:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake EWS endpoint is plain http
+    with FakeEws(MAILBOX, client_id=APP_ID, client_secret=APP_SECRET) as server:
+        yield server
+
+
+def oauth_mailer(fake: FakeEws, **overrides: object) -> EwsMailer:
+    settings: dict[str, object] = {
+        "auth": "oauth",
+        "username": None,
+        "password": None,
+        "client_id": APP_ID,
+        "client_secret": APP_SECRET,
+        "tenant_id": fake.tenant,
+        "http_client": fake.msal_http_client(),
+    }
+    return make_mailer(fake, **(settings | overrides))
+
+
+class MsalTime:
+    """msal's `time` module with a settable time(): msal's own expiry logic runs unchanged."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 @pytest.mark.asyncio
-async def test_oauth_client_credentials_with_impersonation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the fake token endpoint is plain http
-    with FakeEws(MAILBOX, client_id="app-id", client_secret="app-secret") as fake:
-        settings = {
-            "auth": "oauth",
-            "client_id": "app-id",
-            "tenant_id": "tenant",
-            "token_url": fake.token_url,
-        }
-        good = make_mailer(fake, client_secret="app-secret", username=None, password=None, **settings)
-        await good.send_mail(mail())
-        await good.send_mail(mail(message_id="second@reflect.local"))
-        await good.close()
+async def test_oauth_token_comes_from_msal_once_and_serves_every_send(oauth_fake: FakeEws) -> None:
+    mailer = oauth_mailer(oauth_fake)
+    loopback = mailer._tokens._http_client  # type: ignore[union-attr]
+    await mailer.send_mail(mail())
+    await mailer.send_mail(mail(message_id="second@reflect.local"))
+    created = await mailer.send_invite(invite(), None)
+    await mailer.cancel_invite(invite(), created)
+    await mailer.close()
 
-        assert len(fake.inbox("ann@example.org")) == 2
-        assert fake.operations().count("token") == 1  # one token, reused
-        assert {r.impersonated for r in fake.requests if r.operation != "token"} == {MAILBOX}
+    assert len(oauth_fake.inbox("ann@example.org")) == 4  # two mails, the request, the cancellation
+    assert oauth_fake.operations().count("token") == 1  # one token from msal, reused
+    (form,) = oauth_fake.token_forms  # the secret was sent, but the fake does not keep it
+    assert (form["grant_type"], form["client_id"], form["scope"]) == (
+        "client_credentials",
+        APP_ID,
+        "https://outlook.office365.com/.default",
+    )
+    # msal did tenant discovery and one token request, both routed to the fake, nothing else.
+    assert loopback.urls == [
+        f"https://login.microsoftonline.com/{oauth_fake.tenant}/v2.0/.well-known/openid-configuration",
+        f"https://login.microsoftonline.com/{oauth_fake.tenant}/oauth2/v2.0/token",
+    ]
+    ews = [r for r in oauth_fake.requests if r.operation != "token"]
+    assert {(r.status, r.impersonated) for r in ews} == {(200, MAILBOX)}  # app-only: impersonation
 
-        before = len(fake.requests)
-        bad = make_mailer(fake, client_secret="not-the-secret", username=None, password=None, **settings)
-        with pytest.raises(MailError) as caught:
-            await bad.send_mail(mail(message_id="third@reflect.local"))
-        await bad.close()
-        assert caught.value.kind is MailFailure.AUTH
-        assert "not-the-secret" not in repr(caught.value)
-        assert len(fake.requests) - before == 1  # the refused token request, nothing else
+
+@pytest.mark.asyncio
+async def test_oauth_wrong_secret_fails_fast_without_the_secret(
+    oauth_fake: FakeEws, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "not-the-secret-0123"
+    mailer = oauth_mailer(oauth_fake, client_secret=wrong)
+    with pytest.raises(MailError) as caught:
+        await mailer.send_mail(mail())
+    await mailer.close()
+
+    assert caught.value.kind is MailFailure.AUTH
+    assert "AADSTS7000215" in caught.value.reason and "invalid_client" in caught.value.reason
+    for text in (str(caught.value), repr(caught.value), caught.value.reason, caplog.text):
+        assert wrong not in text and APP_SECRET not in text
+    assert [(r.operation, r.status) for r in oauth_fake.requests] == [("token", 401)]  # nothing reached EWS
+    assert oauth_fake.inbox("ann@example.org") == []
+
+
+@pytest.mark.asyncio
+async def test_oauth_revoked_token_is_replaced_once(oauth_fake: FakeEws) -> None:
+    mailer = oauth_mailer(oauth_fake)
+    await mailer.send_mail(mail())
+    oauth_fake.revoke_tokens()
+    await mailer.send_mail(mail(message_id="second@reflect.local"))
+    await mailer.close()
+
+    assert len(oauth_fake.inbox("ann@example.org")) == 2
+    assert len(oauth_fake.issued_tokens) == 2
+    creates = [(r.status, r.code) for r in oauth_fake.requests if r.operation == "CreateItem"]
+    assert creates == [(200, "NoError"), (401, "Unauthorized"), (200, "NoError")]
+
+
+@pytest.mark.asyncio
+async def test_oauth_token_is_renewed_by_msal_near_expiry(
+    oauth_fake: FakeEws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = MsalTime()
+    monkeypatch.setattr(msal.application, "time", clock)
+    monkeypatch.setattr(msal.token_cache, "time", clock)
+    mailer = oauth_mailer(oauth_fake)
+    await mailer.send_mail(mail())
+    clock.now += 3000  # 10 minutes left: msal still uses it
+    await mailer.send_mail(mail(message_id="second@reflect.local"))
+    clock.now += 400  # inside msal's 5-minute margin: msal fetches a new one before the next send
+    await mailer.send_mail(mail(message_id="third@reflect.local"))
+    await mailer.close()
+
+    assert len(oauth_fake.issued_tokens) == 2
+    assert [r.status for r in oauth_fake.requests if r.operation == "CreateItem"] == [200, 200, 200]
 
 
 def test_constructor_refuses_incomplete_settings() -> None:

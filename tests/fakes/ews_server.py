@@ -3,11 +3,14 @@
 It answers the SOAP operations exchangelib 5.6.0 sends for our mailer (GetFolder, CreateItem for
 messages, calendar items and CancelCalendarItem, UpdateItem, GetItem, FindItem with an IsEqualTo
 restriction) with minimal envelopes, keeps one programme mailbox plus what every
-recipient "received", checks Basic credentials or OAuth bearer tokens (with its own
-client-credentials token endpoint), and injects faults: ErrorServerBusy with BackOffMilliseconds
-(and notices a client that comes back before the back-off is over), HTTP 503 before or AFTER
-processing a CreateItem, and recipients it refuses with ErrorInvalidRecipients the way Exchange
-words it (one unresolved recipient named per error).
+recipient "received", checks Basic credentials or OAuth bearer tokens, and injects faults:
+ErrorServerBusy with BackOffMilliseconds (and notices a client that comes back before the
+back-off is over), HTTP 503 before or AFTER processing a CreateItem, and recipients it refuses
+with ErrorInvalidRecipients the way Exchange words it (one unresolved recipient named per error).
+
+For OAuth it is also the tenant's sign-in service as msal uses it: the OpenID configuration, the
+instance discovery and the v2.0 token endpoint (client credentials for the EWS scope), reached
+through `msal_http_client()` while msal keeps the real https://login.microsoftonline.com URLs.
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
+
+from tests.fakes.msal_loopback import PUBLIC_AUTHORITY_HOST, LoopbackHttpClient
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 MNS = "http://schemas.microsoft.com/exchange/services/2006/messages"
 TNS = "http://schemas.microsoft.com/exchange/services/2006/types"
 ENS = "http://schemas.microsoft.com/exchange/services/2006/errors"
 EWS_PATH = "/EWS/Exchange.asmx"
-TOKEN_PATH = "/oauth2/v2.0/token"
+EWS_SCOPE = "https://outlook.office365.com/.default"
 _CALENDAR_FOLDERS = {"calendar"}
 
 
@@ -131,11 +136,16 @@ class FakeEws:
         password: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
+        tenant: str = "contoso-tenant-id",
     ) -> None:
         self.mailbox = mailbox
+        self.tenant = tenant
         self._basic = (username, password) if username is not None else None
         self._client = (client_id, client_secret) if client_id is not None else None
         self._tokens: set[str] = set()
+        self.issued_tokens: list[str] = []
+        self.token_forms: list[dict[str, str]] = []  # token request fields, the secret left out
+        self.discovery_requests = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.items: dict[str, StoredItem] = {}
@@ -168,8 +178,13 @@ class FakeEws:
         return self.base_url + EWS_PATH
 
     @property
-    def token_url(self) -> str:
-        return self.base_url + TOKEN_PATH
+    def authority(self) -> str:
+        """The authority to give msal: the real public one, routed here by msal_http_client()."""
+        return f"{PUBLIC_AUTHORITY_HOST}/{self.tenant}"
+
+    def msal_http_client(self) -> LoopbackHttpClient:
+        """An HTTP client for msal (its `http_client` option) that reaches this fake, never the internet."""
+        return LoopbackHttpClient({PUBLIC_AUTHORITY_HOST: self.base_url})
 
     def start(self) -> FakeEws:
         self._thread = threading.Thread(
@@ -233,6 +248,11 @@ class FakeEws:
         with self._lock:
             self._rejected = {a.lower() for a in addresses}
 
+    def revoke_tokens(self) -> None:
+        """Stop accepting every token issued so far (as after a credential reset)."""
+        with self._lock:
+            self._tokens.clear()
+
     # ---- HTTP ----------------------------------------------------------------------------------
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -243,9 +263,14 @@ class FakeEws:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
+            def do_GET(self) -> None:
+                self._reply(*fake._sign_in_get(self.path))
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                status, headers, payload = fake._dispatch(self.path, dict(self.headers.items()), body)
+                self._reply(*fake._dispatch(self.path, dict(self.headers.items()), body))
+
+            def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -265,7 +290,7 @@ class FakeEws:
             self.held.set()
             self._release.wait(timeout=10)
         with self._lock:
-            if path == TOKEN_PATH:
+            if urlsplit(path).path == f"/{self.tenant}/oauth2/v2.0/token":
                 return self._token(body, arrived)
             try:
                 root = ET.fromstring(body)
@@ -312,25 +337,62 @@ class FakeEws:
             return header.startswith("Bearer ") and header[7:] in self._tokens
         return True
 
+    def _sign_in_get(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """msal's tenant discovery (OpenID configuration) and instance discovery (host aliases)."""
+        route = urlsplit(path).path
+        with self._lock:
+            self.discovery_requests += 1
+        if route == "/common/discovery/instance":
+            aliases = ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com"]
+            reply: dict[str, Any] = {
+                "tenant_discovery_endpoint": (
+                    f"{PUBLIC_AUTHORITY_HOST}/common/v2.0/.well-known/openid-configuration"
+                ),
+                "metadata": [
+                    {
+                        "preferred_network": "login.microsoftonline.com",
+                        "preferred_cache": "login.windows.net",
+                        "aliases": aliases,
+                    }
+                ],
+            }
+            return 200, _JSON, json.dumps(reply).encode()
+        if route == f"/{self.tenant}/v2.0/.well-known/openid-configuration":
+            base = f"{PUBLIC_AUTHORITY_HOST}/{self.tenant}"
+            reply = {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            }
+            return 200, _JSON, json.dumps(reply).encode()
+        reply = {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant not found."}
+        return 400, _JSON, json.dumps(reply).encode()
+
     def _token(self, body: bytes, arrived: float) -> tuple[int, dict[str, str], bytes]:
+        """Entra ID's v2.0 token endpoint for client credentials, with its error shapes."""
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-        ok = (
-            self._client is not None
-            and form.get("grant_type") == "client_credentials"
-            and (form.get("client_id"), form.get("client_secret")) == self._client
-        )
-        self._record("token", 200 if ok else 401, "NoError" if ok else "invalid_client", None, arrived)
-        if not ok:
-            return 401, {"Content-Type": "application/json"}, b'{"error": "invalid_client"}'
+        self.token_forms.append({k: v for k, v in form.items() if k != "client_secret"})
+        if form.get("grant_type") != "client_credentials" or form.get("scope") != EWS_SCOPE:
+            status, error, text = (
+                400,
+                "invalid_scope",
+                "AADSTS1002012: The provided value for scope is not valid.",
+            )
+        elif self._client is None or form.get("client_id") != self._client[0]:
+            status, error, text = 400, "unauthorized_client", "AADSTS700016: Application not found."
+        elif form.get("client_secret") != self._client[1]:
+            status, error, text = 401, "invalid_client", "AADSTS7000215: Invalid client secret provided."
+        else:
+            status, error, text = 200, "NoError", ""
+        self._record("token", status, error, None, arrived)
+        if status != 200:
+            return status, _JSON, json.dumps({"error": error, "error_description": text}).encode()
         token = secrets.token_urlsafe(16)
         self._tokens.add(token)
-        reply = {
-            "token_type": "Bearer",
-            "expires_in": 3599,
-            "access_token": token,
-            "scope": form.get("scope"),
-        }
-        return 200, {"Content-Type": "application/json"}, json.dumps(reply).encode()
+        self.issued_tokens.append(token)
+        reply = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+        return 200, _JSON, json.dumps(reply).encode()
 
     def _busy_fault(self) -> bytes:
         detail = (
@@ -533,6 +595,7 @@ class FakeEws:
 
 
 _XML = {"Content-Type": "text/xml; charset=utf-8"}
+_JSON = {"Content-Type": "application/json"}
 
 
 def _item_xml(item: StoredItem) -> str:
