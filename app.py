@@ -63,7 +63,7 @@ def _report_line(report: JobReport) -> str:
 
 
 async def _deliver(services: Services, settings: Settings) -> dict[str, int]:
-    """Drain the outbox until nothing more is due now; returns what happened, by status."""
+    """Drain the outbox until nothing more is due now; returns how many entries were processed."""
     delivered = 0
     async with (
         open_mailer(settings.mail, services.clock, settings.programme.timezone) as mailer,

@@ -95,6 +95,9 @@ class InvitesService:
                 for key, doc in store.collection(MEETINGS).all().items()
                 if key.endswith(f":{month}") and "uid" in doc
             }
+            # One write for the whole month: every meeting's new version and the invite it sent (kept
+            # so a later cancellation can repeat its time and attendees).
+            changed: dict[str, dict[str, Any]] = {}
             for group_id, group in groups.items():
                 if session_in_month(group, month, self.programme.settings).start <= now:
                     continue  # a session that has begun keeps the meeting it had
@@ -103,37 +106,40 @@ class InvitesService:
                 current = stored.get(group_id)
                 if current and current["fingerprint"] == fingerprint and current["status"] == "active":
                     continue
-                sequence = current["sequence"] + 1 if current else 0
-                self._record(
-                    group_id, month, current, uid=invite["uid"], sequence=sequence, fingerprint=fingerprint
-                )
-                messages.append(self._message(INVITE, group_id, month, {**invite, "sequence": sequence}))
+                invite["sequence"] = current["sequence"] + 1 if current else 0
+                changed[f"{group_id}:{month}"] = {
+                    **(current or {}),
+                    "uid": invite["uid"],
+                    "sequence": invite["sequence"],
+                    "fingerprint": fingerprint,
+                    "status": "active",
+                    "invite": invite,
+                }
+                messages.append(self._message(INVITE, group_id, month, invite))
             for group_id, current in stored.items():
                 started = datetime.fromisoformat(current["invite"]["start"]) <= now
                 if group_id not in groups and current["status"] == "active" and not started:
-                    sequence = current["sequence"] + 1
-                    self._record(group_id, month, current, sequence=sequence, status="cancelled")
-                    messages.append(
-                        self._message(CANCEL, group_id, month, {**current["invite"], "sequence": sequence})
-                    )
+                    invite = {**current["invite"], "sequence": current["sequence"] + 1}
+                    changed[f"{group_id}:{month}"] = {
+                        **current,
+                        "sequence": invite["sequence"],
+                        "status": "cancelled",
+                        "invite": invite,
+                    }
+                    messages.append(self._message(CANCEL, group_id, month, invite))
+            if changed:
+                store.collection(MEETINGS).put_many(changed)
             return len(self.outbox.enqueue(messages, now))
 
-    def _record(self, group_id: str, month: str, current: dict[str, Any] | None, **changes: Any) -> None:
-        doc = {**(current or {"status": "active"}), **changes}
-        self.programme.store.collection(MEETINGS).put(f"{group_id}:{month}", doc)
-
-    def _message(self, action: str, group_id: str, month: str, invite: dict[str, Any]) -> OutboundMessage:
-        # Remember the invite itself so a later cancellation can repeat its time and attendees.
-        key = f"{group_id}:{month}"
-        current = self.programme.store.collection(MEETINGS).get(key) or {}
-        self.programme.store.collection(MEETINGS).put(key, {**current, "invite": invite})
+    @staticmethod
+    def _message(action: str, group_id: str, month: str, invite: dict[str, Any]) -> OutboundMessage:
         return OutboundMessage(
             key=f"{action}:{invite['uid']}:{invite['sequence']}",
             period=month,
             recipient=f"group:{group_id}",
             kind=action,
             channel="email",
-            data={"type": action, "meeting": key, "invite": invite},
+            data={"type": action, "meeting": f"{group_id}:{month}", "invite": invite},
         )
 
     def mail_message(
