@@ -59,11 +59,16 @@ def test_a_removed_group_has_its_meeting_cancelled(tmp_path: Path) -> None:
         assert invites.sync_month("2026-12") == 1
         assert invites.sync_month("2026-12") == 0  # nothing changed: nothing new
         deliver(services, mail)
-        (group_id,) = store.collection(GROUPS).all()
+        ((group_id, group_doc),) = store.collection(GROUPS).all().items()
         store.collection(GROUPS).replace_all({})  # the group is gone (e.g. everyone left)
         assert invites.sync_month("2026-12") == 1
         deliver(services, mail)
         assert store.collection(MEETINGS).get(f"{group_id}:2026-12")["status"] == "cancelled"
+        # The group coming back re-invites once (a higher SEQUENCE), then nothing more.
+        store.collection(GROUPS).put(group_id, group_doc)
+        assert invites.sync_month("2026-12") == 1
+        assert invites.sync_month("2026-12") == 0
+        assert store.collection(MEETINGS).get(f"{group_id}:2026-12")["sequence"] == 2
     request, cancel = calendars(mail)
     assert request["METHOD"] == "REQUEST" and cancel["METHOD"] == "CANCEL"
     first, last = (next(iter(c.walk("VEVENT"))) for c in (request, cancel))
