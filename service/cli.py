@@ -14,9 +14,9 @@ import orjson
 
 from programme.errors import ProgrammeError, RosterError
 from programme.model import Allocation, PairRound, Session, weekday_name
+from repositories.groups import unplaced_to_doc
 from service.config import db_path, load_settings, settings_path
 from service.programme_service import ProgrammeService
-from service.records import unplaced_to_doc
 from store import Store, StoreError
 
 Handler = Callable[[argparse.Namespace, ProgrammeService], int]

@@ -6,15 +6,15 @@ back to email when the use case attached an email version (`data["email_fallback
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from mailers.base import Mailer, MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
-from service.month_service import MEETINGS
+from repositories.meetings import MeetingsRepository
 from service.outbox import Deliverer, DeliveryError, DeliveryKind, OutboxEntry
-from store import Store
 
 log = logging.getLogger(__name__)
 _KINDS = {
@@ -44,9 +44,9 @@ def invite_from_data(data: Mapping[str, Any]) -> MeetingInvite:
 class MailDeliverer:
     """Sends email entries through the configured Mailer and remembers each meeting's identity."""
 
-    def __init__(self, mailer: Mailer, store: Store, sender: str) -> None:
+    def __init__(self, mailer: Mailer, meetings: MeetingsRepository, sender: str) -> None:
         self._mailer = mailer
-        self._store = store
+        self._meetings = meetings
         self._sender = sender
 
     async def deliver(self, entry: OutboxEntry) -> str:
@@ -68,8 +68,8 @@ class MailDeliverer:
     async def _send(self, entry: OutboxEntry, data: Mapping[str, Any]) -> str:
         kind = data.get("type")
         if kind in ("invite", "cancel"):
-            meeting_key = data["meeting"]
-            stored = self._store.collection(MEETINGS).get(meeting_key) or {}
+            group_id, _, month = str(data["meeting"]).rpartition(":")
+            stored = self._meetings.get(group_id, month) or {}
             existing = (
                 MeetingResult(stored.get("item_id"), stored.get("join_url"))
                 if stored.get("item_id") or stored.get("join_url")
@@ -80,11 +80,13 @@ class MailDeliverer:
                 await self._mailer.cancel_invite(invite, existing)
                 return invite.uid
             result = await self._mailer.send_invite(invite, existing)
-            with self._store.transaction():
-                current = self._store.collection(MEETINGS).get(meeting_key) or {}
-                self._store.collection(MEETINGS).put(
-                    meeting_key, {**current, "item_id": result.item_id, "join_url": result.join_url}
-                )
+            # A durable write: off the event loop.
+            await asyncio.to_thread(
+                self._meetings.update,
+                group_id,
+                month,
+                {"item_id": result.item_id, "join_url": result.join_url},
+            )
             return result.item_id or invite.uid
         if kind == "mail":
             await self._mailer.send_mail(

@@ -1,18 +1,40 @@
-"""Knowing who is who: Teams users linked to roster people, and where to reach them proactively."""
+"""Knowing who is who: Teams users recognised as roster people, and where to reach them proactively.
+
+The rules (SECURITY.md): the Entra ID user id (aad_object_id) decides whenever the roster row has
+one. The email/UPN from Teams only recognises a roster row *without* one, and ties that row to the
+first Entra ID user id seen; a later, different id is refused. Activities from another tenant than
+the organisation's (when it is set) are never recognised. A stored conversation reference is only
+ever replaced by the same Teams user. Refusals are logged without personal data.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from programme.model import Person
-from store import Store
+from repositories.links import (
+    CONVERSATIONS,
+    TEAMS_USERS,
+    UNREACHABLE,
+    ConversationReference,
+    TeamsLinksRepository,
+)
+from repositories.people import PeopleRepository
 
-CONVERSATIONS = "conversations"  # email -> the person's 1:1 conversation reference
-TEAMS_USERS = "teams_users"  # Teams user id -> email, so later turns need no member lookup
-UNREACHABLE = "unreachable"  # email -> since when Teams refused delivery (blocked or removed the bot)
+__all__ = [
+    "CONVERSATIONS",
+    "TEAMS_USERS",
+    "UNREACHABLE",
+    "ConversationReference",
+    "Directory",
+    "Recognition",
+    "TeamsUser",
+]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,85 +45,93 @@ class TeamsUser:
     aad_object_id: str | None
     name: str
     tenant_id: str | None
-    email: str | None = None  # from TeamsInfo (email or UPN) when the roster has no aad_object_id
+    email: str | None = None  # from TeamsInfo (email or UPN), for roster rows without an aad id
 
 
 @dataclass(frozen=True)
-class ConversationReference:
-    """Enough to message a person proactively in their 1:1 chat with the bot."""
+class Recognition:
+    """The roster person behind a Teams user, or None; `look_up` says an email lookup could help."""
 
-    tenant_id: str | None
-    service_url: str
-    conversation_id: str
-    bot_id: str
-    user_id: str
-
-    def to_doc(self) -> dict[str, Any]:
-        """As stored."""
-        return asdict(self)
-
-    @staticmethod
-    def from_doc(doc: dict[str, Any]) -> ConversationReference:
-        """From a stored document."""
-        return ConversationReference(
-            tenant_id=doc.get("tenant_id"),
-            service_url=doc["service_url"],
-            conversation_id=doc["conversation_id"],
-            bot_id=doc["bot_id"],
-            user_id=doc["user_id"],
-        )
-
-
-def match_person(people: Iterable[Person], user: TeamsUser) -> Person | None:
-    """The active roster person for a Teams user: by aad_object_id first, then by email/UPN."""
-    active = [p for p in people if p.active]
-    if user.aad_object_id:
-        wanted = user.aad_object_id.lower()
-        for person in active:
-            if person.aad_object_id and person.aad_object_id.lower() == wanted:
-                return person
-    if user.email:
-        email = user.email.strip().lower()
-        for person in active:
-            if person.email == email:
-                return person
-    return None
+    person: Person | None
+    look_up: bool = False
 
 
 class Directory:
-    """Stored links between Teams users and people, and their conversation references."""
+    """Recognises Teams users and keeps their links; every read is an in-memory lookup."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, links: TeamsLinksRepository, people: PeopleRepository, tenant_id: str = "") -> None:
+        self._links = links
+        self._people = people
+        self._tenant_id = tenant_id.strip().lower()
 
+    # -- recognition -------------------------------------------------------------------------------
+    def recognise(self, user: TeamsUser) -> Recognition:
+        """The active roster person this Teams user is, by the rules above."""
+        if self._tenant_id and (user.tenant_id or "").strip().lower() != self._tenant_id:
+            log.warning("activity from another tenant refused")
+            return Recognition(None)
+        if user.aad_object_id:
+            person = self._people.active_by_aad_object_id(user.aad_object_id)
+            if person is not None:
+                return Recognition(person)
+            linked = self._links.email_for_aad_object_id(user.aad_object_id)
+            if linked is not None:
+                return Recognition(self._without_own_id(linked))
+        email = user.email or self._links.known_email(user.user_id)
+        if not email:
+            return Recognition(None, look_up=True)
+        person = self._without_own_id(email.strip().lower())
+        if person is None:
+            return Recognition(None, look_up=user.email is None)
+        linked_id = self._links.aad_object_id_for(person.email)
+        if linked_id is None:
+            if user.aad_object_id:
+                self._links.link_aad_object_id(person.email, user.aad_object_id.lower())
+            return Recognition(person)
+        if (user.aad_object_id or "").lower() != linked_id:
+            log.warning("identity refused: the roster row is linked to another Entra ID user")
+            return Recognition(None)
+        return Recognition(person)
+
+    def _without_own_id(self, email: str) -> Person | None:
+        person = self._people.get(email)
+        if person is None or not person.active:
+            return None
+        if person.aad_object_id:
+            # The roster names this row's Entra ID user, and the activity's is not it.
+            log.warning("identity refused: the roster holds another Entra ID user for that email")
+            return None
+        return person
+
+    # -- links ---------------------------------------------------------------------------------------
     def known_email(self, user_id: str) -> str | None:
         """The email a Teams user id was linked to before, if any."""
-        doc = self._store.collection(TEAMS_USERS).get(user_id)
-        return doc["email"] if doc else None
+        return self._links.known_email(user_id)
 
     def link(self, user: TeamsUser, person: Person, reference: ConversationReference | None) -> None:
-        """Remember the user's person and (from a 1:1 chat) where to reach them."""
-        with self._store.transaction():
-            if self.known_email(user.user_id) != person.email:
-                self._store.collection(TEAMS_USERS).put(user.user_id, {"email": person.email})
-            if reference is not None:
-                current = self._store.collection(CONVERSATIONS).get(person.email)
-                if current != reference.to_doc():
-                    self._store.collection(CONVERSATIONS).put(person.email, reference.to_doc())
-                # Talking to the bot in a 1:1 chat proves they can be reached again.
-                if self._store.collection(UNREACHABLE).get(person.email) is not None:
-                    self._store.collection(UNREACHABLE).delete(person.email)
+        """Remember the user's person and (from a 1:1 chat) where to reach them; writes only changes."""
+        self._links.link_user(user.user_id, person.email)
+        if reference is None:
+            return
+        current = self._links.reference(person.email)
+        if current is not None and current.user_id != reference.user_id:
+            log.warning("conversation reference kept: a different Teams user tried to replace it")
+            return
+        self._links.save_reference(person.email, reference)
 
     def mark_unreachable(self, email: str, now: datetime) -> None:
         """Remember that Teams refused delivery to this person (their messages fall back to email)."""
-        with self._store.transaction():
-            if self._store.collection(UNREACHABLE).get(email) is None:
-                self._store.collection(UNREACHABLE).put(email, {"since": now.isoformat()})
+        self._links.mark_unreachable([email], now)
+
+    def mark_unreachable_many(self, emails: Iterable[str], now: datetime) -> None:
+        """The same for many people, in one write per shard."""
+        self._links.mark_unreachable(emails, now)
 
     def unreachable(self) -> dict[str, str]:
         """People Teams cannot reach, with since when."""
-        return {email: doc["since"] for email, doc in self._store.collection(UNREACHABLE).all().items()}
+        return dict(self._links.unreachable())
 
     def reference_for(self, email: str) -> dict[str, Any] | None:
         """The stored 1:1 conversation reference of a person, as the Teams deliverer wants it."""
-        return self._store.collection(CONVERSATIONS).get(email)
+        reference = self._links.reference(email)
+        return reference.to_doc() if reference else None

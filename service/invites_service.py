@@ -8,6 +8,7 @@ SEQUENCE, so syncing the same month twice sends nothing and a change sends exact
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from programme.model import Group, Person, Session
 from programme.sessions import session_in_month
-from service.month_service import MEETINGS, Clock, when_text
+from service.month_service import Clock, when_text
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 
@@ -63,12 +64,13 @@ class InvitesService:
     clock: Clock
     mail: MailSettings
 
-    def desired(self, group: Group, month: str, people: dict[str, Person]) -> dict[str, Any]:
+    def desired(self, group: Group, month: str, people: Mapping[str, Person]) -> dict[str, Any]:
         """The invite this group's session should have now."""
         settings = self.programme.settings
         session = session_in_month(group, month, settings)
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
-        facilitator = people[group.facilitator].name if group.facilitator in people else None
+        lead = people.get(group.facilitator) if group.facilitator else None
+        facilitator = lead.name if lead else None
         return {
             "uid": f"reflect-{group.id}-{month}@{self.mail.domain}",
             "organizer": self.mail.mailbox,
@@ -89,15 +91,15 @@ class InvitesService:
         people = self.programme.people()
         messages: list[OutboundMessage] = []
         with store.transaction():
-            groups = {g.id: g for g in self.programme.current_allocation().groups}
+            groups = {g.id: g for g in self.programme.groups()}
             stored = {
-                key.rpartition(":")[0]: doc
-                for key, doc in store.collection(MEETINGS).all().items()
-                if key.endswith(f":{month}") and "uid" in doc
+                group_id: doc
+                for group_id, doc in self.programme.meetings_repo.of_month(month).items()
+                if "uid" in doc
             }
             # One write for the whole month: every meeting's new version and the invite it sent (kept
             # so a later cancellation can repeat its time and attendees).
-            changed: dict[str, dict[str, Any]] = {}
+            changed: dict[tuple[str, str], dict[str, Any]] = {}
             for group_id, group in groups.items():
                 if session_in_month(group, month, self.programme.settings).start <= now:
                     continue  # a session that has begun keeps the meeting it had
@@ -107,7 +109,7 @@ class InvitesService:
                 if current and current["fingerprint"] == fingerprint and current["status"] == "active":
                     continue
                 invite["sequence"] = current["sequence"] + 1 if current else 0
-                changed[f"{group_id}:{month}"] = {
+                changed[(group_id, month)] = {
                     **(current or {}),
                     "uid": invite["uid"],
                     "sequence": invite["sequence"],
@@ -120,7 +122,7 @@ class InvitesService:
                 started = datetime.fromisoformat(current["invite"]["start"]) <= now
                 if group_id not in groups and current["status"] == "active" and not started:
                     invite = {**current["invite"], "sequence": current["sequence"] + 1}
-                    changed[f"{group_id}:{month}"] = {
+                    changed[(group_id, month)] = {
                         **current,
                         "sequence": invite["sequence"],
                         "status": "cancelled",
@@ -128,7 +130,7 @@ class InvitesService:
                     }
                     messages.append(self._message(CANCEL, group_id, month, invite))
             if changed:
-                store.collection(MEETINGS).put_many(changed)
+                self.programme.meetings_repo.put_many(changed)
             return len(self.outbox.enqueue(messages, now))
 
     @staticmethod

@@ -8,7 +8,7 @@ card to show the person who acted.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +46,7 @@ from cards.views import (
 from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer
 from programme.errors import NotFoundError, ProgrammeError
 from programme.model import Group, Person, Session
-from programme.policies import Actor, actor_for, require_coordinator, require_leader, require_member
+from programme.policies import Actor, require_coordinator, require_leader, require_member
 from programme.sessions import (
     attendance_deadline,
     attendance_open,
@@ -56,6 +56,7 @@ from programme.sessions import (
     session_in_month,
     session_leader,
 )
+from repositories.answers import answers_log
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 from store import Store
@@ -65,7 +66,6 @@ ATTENDANCE = "attendance"  # log by month: group -> register
 CHECKOUTS = "checkouts"  # log by month: "group:email" -> check-out (confidential)
 INTRODUCTIONS = "introductions"  # collection: "group:month" -> facilitator's message and sends
 ESCALATIONS = "escalations"  # collection: id -> escalation (coordinators only)
-MEETINGS = "meetings"  # collection: "group:month" -> online meeting details, filled by the mailer
 
 Card = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -101,23 +101,23 @@ class MonthService:
     # -- lookups ---------------------------------------------------------------------------
     def groups(self) -> list[Group]:
         """The current groups."""
-        return list(self.programme.current_allocation().groups)
+        return list(self.programme.groups())
 
     def actor(self, person: Person) -> Actor:
         """The person with the groups they lead and belong to."""
-        return actor_for(person, self.groups())
+        return self.programme.actor(person)
 
-    def _people(self) -> dict[str, Person]:
+    def _people(self) -> Mapping[str, Person]:
         return self.programme.people()
 
-    def _name(self, people: dict[str, Person], email: str) -> str:
+    def _name(self, people: Mapping[str, Person], email: str) -> str:
         person = people.get(email)
         return person.name if person else email
 
     def _group(self, group_id: str) -> Group:
-        for group in self.groups():
-            if group.id == group_id:
-                return group
+        group = self.programme.group(group_id)
+        if group is not None:
+            return group
         raise NotFoundError("That group no longer exists; ask your coordinator.")
 
     def _zone(self, person: Person | None) -> ZoneInfo:
@@ -128,7 +128,7 @@ class MonthService:
     def session_info(self, group: Group, session: Session, reader: Person | None) -> SessionInfo:
         """A session as the reader sees it, with the Teams link once the meeting exists."""
         month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-        meeting = self.store.collection(MEETINGS).get(f"{group.id}:{month}") or {}
+        meeting = self.programme.meetings_repo.get(group.id, month) or {}
         return SessionInfo(
             group_id=group.id,
             group_name=group.name,
@@ -138,9 +138,10 @@ class MonthService:
         )
 
     def _rsvps(self, month: str, group: Group) -> dict[str, dict[str, Any]]:
-        stored = self.store.log(RSVPS).all(month)
-        prefix = f"{group.id}:"
-        return {key[len(prefix) :]: doc for key, doc in stored.items() if key.startswith(prefix)}
+        # One lookup per member: the month's log holds everyone's answers.
+        log = answers_log(self.store, RSVPS)
+        answers = {email: log.get(month, f"{group.id}:{email}") for email in group.members}
+        return {email: doc for email, doc in answers.items() if doc is not None}
 
     def _led_session(self, actor: Actor, group_id: str | None, *, started: bool) -> tuple[Group, Session]:
         """The group (led by the actor) and session a facilitator command is about."""
@@ -259,7 +260,7 @@ class MonthService:
     def _attendance_view_card(self, group: Group, session: Session, reader: Person) -> Card:
         info = self.session_info(group, session, reader)
         answers = self._rsvps(info.month, group)
-        register = self.store.log(ATTENDANCE).get(info.month, group.id)
+        register = answers_log(self.store, ATTENDANCE).get(info.month, group.id)
         people = self._people()
         now = self.clock()
         members = tuple(
@@ -293,7 +294,7 @@ class MonthService:
                 "The group changed since this card was sent: type 'attendance' for a fresh register."
             )
         with self.store.transaction():
-            self.store.log(ATTENDANCE).put(
+            answers_log(self.store, ATTENDANCE).put(
                 command.month,
                 group.id,
                 {
@@ -326,7 +327,7 @@ class MonthService:
     def send_checkout_prompts(self, group: Group, session: Session) -> int:
         """At a session's end: the check-out prompt to everyone registered present (else RSVP'd attending)."""
         info_month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-        register = self.store.log(ATTENDANCE).get(info_month, group.id)
+        register = answers_log(self.store, ATTENDANCE).get(info_month, group.id)
         if register:
             emails = register["present"]
         else:
@@ -338,22 +339,17 @@ class MonthService:
         """Tie a Teams meeting chat to the next session of a group the actor leads (for meeting-end)."""
         group, session = self._led_session(actor, group_id, started=False)
         month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-        key = f"{group.id}:{month}"
-        with self.store.transaction():
-            meeting = self.store.collection(MEETINGS).get(key) or {}
-            self.store.collection(MEETINGS).put(key, {**meeting, "chat_id": conversation_id})
+        self.programme.meetings_repo.update(group.id, month, {"chat_id": conversation_id})
         return f"This chat is now linked to {group.name} on {when_text(session, self._zone(actor.person))}."
 
     def checkouts_for_meeting_chat(self, conversation_id: str) -> int | None:
         """Check-out prompts for the session whose Teams meeting chat just ended; None if not ours."""
-        for key, doc in self.store.collection(MEETINGS).all().items():
-            if doc.get("chat_id") == conversation_id:
-                group_id, _, month = key.rpartition(":")
-                group = self._group(group_id)
-                return self.send_checkout_prompts(
-                    group, session_in_month(group, month, self.programme.settings)
-                )
-        return None
+        found = self.programme.meetings_repo.by_chat(conversation_id)
+        if found is None:
+            return None
+        group_id, month = found
+        group = self._group(group_id)
+        return self.send_checkout_prompts(group, session_in_month(group, month, self.programme.settings))
 
     def prompt_checkouts(self, actor: Actor, group_id: str | None = None) -> int:
         """The facilitator's "send the check-out now" for their latest started session."""
@@ -406,7 +402,7 @@ class MonthService:
     # -- participant -----------------------------------------------------------------------
     def _rsvp_view(self, group: Group, session: Session, reader: Person | None, email: str) -> RsvpView:
         info = self.session_info(group, session, reader)
-        answer = self.store.log(RSVPS).get(info.month, f"{group.id}:{email}")
+        answer = answers_log(self.store, RSVPS).get(info.month, f"{group.id}:{email}")
         return RsvpView(
             session=info,
             answer=RsvpAnswer(answer["answer"]) if answer else None,
@@ -430,7 +426,7 @@ class MonthService:
         now = self.clock()
         if not rsvp_open(session, now):
             raise ClosedError("The session has started, so answers are closed.")
-        self.store.log(RSVPS).put(
+        answers_log(self.store, RSVPS).put(
             command.month,
             f"{group.id}:{actor.email}",
             {
@@ -473,7 +469,7 @@ class MonthService:
             raise ClosedError("The check-out for that session is closed.")
         source_key = f"checkout:{command.month}:{group.id}:{actor.email}"
         with self.store.transaction():
-            self.store.log(CHECKOUTS).put(
+            answers_log(self.store, CHECKOUTS).put(
                 command.month,
                 f"{group.id}:{actor.email}",
                 {
@@ -530,7 +526,7 @@ class MonthService:
         return ident
 
     def _escalation_view(
-        self, doc: dict[str, Any], people: dict[str, Person], reader: Person | None
+        self, doc: dict[str, Any], people: Mapping[str, Person], reader: Person | None
     ) -> EscalationView:
         created = datetime.fromisoformat(doc["created_at"])
         return EscalationView(

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 _ENTRIES = "outbox"
 _BODIES = "outbox_bodies"
 _CHANGES = "outbox_changes"
+_SHARDS = 64
+_ENQUEUE_CHUNK = 2_000  # messages per transaction: a 20,000-person job never holds the lock for long
 _CHANGES_PERIOD = "periods"  # the one partition of the changes log: key = period, doc = {"seq": n}
 
 
@@ -190,8 +192,9 @@ class Outbox:
         if recent_periods < 1:
             raise ValueError("recent_periods must be at least 1")
         self._store = store
-        self._entries = store.log(_ENTRIES)
-        self._bodies = store.log(_BODIES)
+        # Per period at 20,000 staff: a broadcast, invites, reminders and prompts, ~100k entries.
+        self._entries = store.log(_ENTRIES, new_shards=_SHARDS)
+        self._bodies = store.log(_BODIES, new_shards=_SHARDS)
         self._changes = store.log(_CHANGES, shards=1)
         self._recent_periods = recent_periods
         # period -> key -> not_before (POSIX seconds) of every pending entry of the indexed periods
@@ -200,8 +203,19 @@ class Outbox:
         self._seen: dict[str, int] = {}
 
     def enqueue(self, messages: Iterable[OutboundMessage], now: datetime) -> list[str]:
-        """Record messages as pending, skipping keys already recorded; returns the keys recorded."""
+        """Record messages as pending, skipping keys already recorded; returns the keys recorded.
+
+        Large lists are recorded in chunks, each its own short transaction; every message is
+        recorded at most once whatever happens between them.
+        """
         now = _aware(now, "now")
+        pending = list(messages)
+        recorded: list[str] = []
+        for start in range(0, len(pending), _ENQUEUE_CHUNK):
+            recorded.extend(self._enqueue_chunk(pending[start : start + _ENQUEUE_CHUNK], now))
+        return recorded
+
+    def _enqueue_chunk(self, messages: list[OutboundMessage], now: datetime) -> list[str]:
         by_period: dict[str, dict[str, OutboundMessage]] = {}
         for message in messages:
             by_period.setdefault(message.period, {}).setdefault(message.key, message)
@@ -460,7 +474,7 @@ class OutboxDrainer:
         retry_policy: RetryPolicy,
         clock: Callable[[], datetime],
         *,
-        on_unreachable: Callable[[str], Awaitable[None]] | None = None,
+        on_unreachable: Callable[[list[str]], Awaitable[None]] | None = None,
         concurrency: int = 32,
         batch_size: int = 500,
         rng: random.Random | None = None,
@@ -508,14 +522,22 @@ class OutboxDrainer:
                 async with asyncio.TaskGroup() as workers:
                     attempts = [workers.create_task(self._attempt(e, slots, commit, stop)) for e in entries]
                 commit.close()
-            return sum(task.result() for task in attempts)
+            outcomes = [task.result() for task in attempts]
+            unreachable = [o.message.recipient for o in outcomes if o and o.status is Status.UNREACHABLE]
+            if unreachable and self._on_unreachable is not None:
+                # Once per pass, so thousands of people without a chat cost one write per shard.
+                try:
+                    await self._on_unreachable(list(dict.fromkeys(unreachable)))
+                except Exception:
+                    logger.exception("on_unreachable hook failed for %d recipient(s)", len(unreachable))
+            return sum(1 for outcome in outcomes if outcome is not None)
 
     async def _attempt(
         self, entry: OutboxEntry, slots: asyncio.Semaphore, commit: _GroupCommit, stop: asyncio.Event | None
-    ) -> bool:
+    ) -> OutboxEntry | None:
         async with slots:  # held until the outcome is durable: this bounds what a crash re-sends
             if stop is not None and stop.is_set():
-                return False
+                return None
             try:
                 activity_id = await self._deliverer.deliver(entry)
             except DeliveryError as exc:
@@ -529,12 +551,7 @@ class OutboxDrainer:
             else:
                 outcome = entry.sent(activity_id, self._clock())
             await commit.record(outcome)
-        if outcome.status is Status.UNREACHABLE and self._on_unreachable is not None:
-            try:
-                await self._on_unreachable(entry.message.recipient)
-            except Exception:
-                logger.exception("on_unreachable hook failed for outbox entry %s", entry.message.key)
-        return True
+        return outcome
 
     def _after_failure(self, entry: OutboxEntry, error: DeliveryError) -> OutboxEntry:
         if error.kind is DeliveryKind.UNREACHABLE:

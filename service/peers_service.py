@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from calendar import month_name
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from programme.errors import NotFoundError
 from programme.model import Pair, PairRound, Person
 from programme.policies import Actor
 from programme.sessions import month_key
+from repositories.answers import answers_log
 from service.month_service import Card, Clock, ClosedError, MonthService, recent_months
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
@@ -61,7 +63,7 @@ class PeersService:
                     return round_, pair
         raise NotFoundError("You don't have a peer in the current round yet.")
 
-    def _names(self, pair: Pair, email: str, people: dict[str, Person]) -> tuple[str, ...]:
+    def _names(self, pair: Pair, email: str, people: Mapping[str, Person]) -> tuple[str, ...]:
         return tuple(people[e].name if e in people else e for e in pair.peers if e != email)
 
     def _local_month(self) -> str:
@@ -111,7 +113,7 @@ class PeersService:
         if command.month not in recent_months(now, self.programme.settings.zone):
             raise ClosedError("That month's check is closed; the latest one is in your chat.")
         with self.programme.store.transaction():
-            self.programme.store.log(PEER_MEETINGS).put(
+            answers_log(self.programme.store, PEER_MEETINGS).put(
                 command.month,
                 f"{round_.number}:{actor.email}",
                 {"met": command.met, "flags": sorted(f.value for f in command.flags), "at": now.isoformat()},
@@ -133,7 +135,7 @@ class PeersService:
     def last_met(self, round_: PairRound, pair: Pair) -> datetime | None:
         """When anyone of the pair last recorded meeting in this round."""
         latest: datetime | None = None
-        log = self.programme.store.log(PEER_MEETINGS)
+        log = answers_log(self.programme.store, PEER_MEETINGS)
         for period in log.periods():
             for key, doc in log.all(period).items():
                 number, _, email = key.partition(":")
@@ -228,7 +230,7 @@ class PeersService:
         """Keep the person's goals: private ones for them only, shared ones for them and their peer."""
         _, pair = self._pair_of(actor.email)
         now = self.clock()
-        self.programme.store.log(GOALS).put(
+        answers_log(self.programme.store, GOALS).put(
             command.quarter,
             actor.email,
             {

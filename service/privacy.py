@@ -46,19 +46,21 @@ from programme.privacy import (
     written_before,
 )
 from programme.settings import ProgrammeSettings
+from repositories.groups import ALLOCATION, GROUPS, RETIRED_GROUPS
+from repositories.links import AAD_LINKS, CONVERSATIONS, TEAMS_USERS, UNREACHABLE
+from repositories.meetings import MEETINGS
+from repositories.pairs import PAIR_ROUNDS
+from repositories.people import PEOPLE
 from service.announcements_service import ANNOUNCEMENTS
-from service.identity import CONVERSATIONS, TEAMS_USERS, UNREACHABLE
 from service.month_service import (
     ATTENDANCE,
     CHECKOUTS,
     ESCALATIONS,
     INTRODUCTIONS,
-    MEETINGS,
     RSVPS,
 )
 from service.outbox import Outbox
 from service.peers_service import GOALS, PEER_MEETINGS
-from service.programme_service import ALLOCATION, GROUPS, PAIR_ROUNDS, PEOPLE, RETIRED_GROUPS
 from store import PartitionedLog, Store
 
 Doc = dict[str, Any]
@@ -313,6 +315,7 @@ EXPORT_RULES: dict[str, ExportRule] = {
     TEAMS_USERS: _teams_user_view,
     CONVERSATIONS: _own_by_email_key,
     UNREACHABLE: _own_by_email_key,
+    AAD_LINKS: _own_by_email_key,
     GROUPS: _group_view,
     RETIRED_GROUPS: _group_view,
     ALLOCATION: _allocation_view,
@@ -463,6 +466,7 @@ ERASE_RULES: dict[str, EraseRule] = {
     TEAMS_USERS: _drop_if(lambda key, doc, s: s.identity.is_email(doc.get("email"))),
     CONVERSATIONS: _drop_if(lambda key, doc, s: s.identity.is_email(key)),
     UNREACHABLE: _drop_if(lambda key, doc, s: s.identity.is_email(key)),
+    AAD_LINKS: _drop_if(lambda key, doc, s: s.identity.is_email(key)),
     GROUPS: _leave_current_group,
     ALLOCATION: _leave_unplaced,
     INTRODUCTIONS: _drop_if(lambda key, doc, s: s.identity.is_email(doc.get("facilitator"))),

@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from programme.allocation import allocate_groups
 from programme.calendar import schedule
-from programme.model import Allocation, Group, PairRound, Person, Session, Unplaced
+from programme.model import Allocation, Group, PairRound, Person, Session
 from programme.pairing import rotate_pairs
+from programme.policies import Actor
 from programme.roster import RosterChange, apply_roster, parse_roster
 from programme.settings import ProgrammeSettings
-from service.records import (
-    group_from_doc,
-    group_to_doc,
-    person_from_doc,
-    person_to_doc,
-    round_from_doc,
-    round_to_doc,
-    unplaced_to_doc,
-)
+from repositories.groups import GroupsRepository
+from repositories.imports import RosterImportsRepository
+from repositories.meetings import MeetingsRepository
+from repositories.pairs import PairRoundsRepository
+from repositories.people import PeopleRepository
 from store import Store
-
-PEOPLE = "people"
-GROUPS = "groups"
-RETIRED_GROUPS = "retired_groups"
-ALLOCATION = "allocation"
-PAIR_ROUNDS = "pair_rounds"
-IMPORTS = "roster_imports"
 
 
 @dataclass(frozen=True)
@@ -36,10 +27,26 @@ class ProgrammeService:
 
     store: Store
     settings: ProgrammeSettings
+    people_repo: PeopleRepository = field(init=False, repr=False)
+    groups_repo: GroupsRepository = field(init=False, repr=False)
+    rounds_repo: PairRoundsRepository = field(init=False, repr=False)
+    imports_repo: RosterImportsRepository = field(init=False, repr=False)
+    meetings_repo: MeetingsRepository = field(init=False, repr=False)
 
-    def people(self) -> dict[str, Person]:
-        """Everyone ever imported (leavers included), by email."""
-        return {email: person_from_doc(doc) for email, doc in self.store.collection(PEOPLE).all().items()}
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "people_repo", PeopleRepository(self.store))
+        object.__setattr__(self, "groups_repo", GroupsRepository(self.store))
+        object.__setattr__(self, "rounds_repo", PairRoundsRepository(self.store))
+        object.__setattr__(self, "imports_repo", RosterImportsRepository(self.store))
+        object.__setattr__(self, "meetings_repo", MeetingsRepository(self.store))
+
+    def people(self) -> Mapping[str, Person]:
+        """Everyone ever imported (leavers included), by email. Read-only, kept in memory."""
+        return self.people_repo.all()
+
+    def person(self, email: str) -> Person | None:
+        """One person by email (leavers included)."""
+        return self.people_repo.get(email)
 
     def import_roster(self, raw: bytes, filename: str, now: datetime) -> RosterChange:
         """Import a full roster: all or nothing (RosterError leaves the store untouched)."""
@@ -47,80 +54,53 @@ class ProgrammeService:
         today = now.astimezone(self.settings.zone).date()
         with self.store.transaction():
             change = apply_roster(self.people(), incoming, today)
-            touched = {
-                email: change.people[email] for email in (*change.added, *change.updated, *change.left)
-            }
-            self.store.collection(PEOPLE).put_many({e: person_to_doc(p) for e, p in touched.items()})
-            self.store.collection(IMPORTS).put(
-                now.isoformat(),
-                {
-                    "file": filename,
-                    "at": now.isoformat(),
-                    "added": len(change.added),
-                    "updated": len(change.updated),
-                    "left": len(change.left),
-                    "unchanged": change.unchanged,
-                },
-            )
+            touched = (*change.added, *change.updated, *change.left)
+            self.people_repo.put_many(change.people[email] for email in touched)
+            self.imports_repo.record(filename, now, change)
         return change
 
     def current_allocation(self) -> Allocation:
         """The stored allocation, as last computed."""
-        groups = [group_from_doc(doc) for doc in self.store.collection(GROUPS).all().values()]
-        meta = self.store.collection(ALLOCATION).get("latest") or {}
-        return Allocation(
-            groups=tuple(sorted(groups, key=lambda g: g.id)),
-            unplaced=tuple(Unplaced(u["email"], u["reason"]) for u in meta.get("unplaced", [])),
-            facilitators_needed={int(day): n for day, n in meta.get("facilitators_needed", {}).items()},
-        )
+        return self.groups_repo.allocation()
+
+    def groups(self) -> tuple[Group, ...]:
+        """The current groups, by id (kept in memory)."""
+        return self.groups_repo.groups()
+
+    def actor(self, person: Person) -> Actor:
+        """The person with the groups they lead and belong to."""
+        return self.groups_repo.actor(person)
 
     def allocate(self, now: datetime | None = None) -> Allocation:
         """Allocate groups from the current roster, keeping people in their valid groups."""
         now = now or datetime.now(UTC)
         with self.store.transaction():
-            previous = self.current_allocation().groups
-            retired = set(self.store.collection(RETIRED_GROUPS).all())
+            previous = self.groups_repo.groups()
+            retired = self.groups_repo.retired_ids()
             allocation = allocate_groups(self.people().values(), self.settings, previous, retired)
-            kept = {group.id for group in allocation.groups}
-            newly_retired = {g.id: group_to_doc(g) for g in previous if g.id not in kept}
-            if newly_retired:
-                self.store.collection(RETIRED_GROUPS).put_many(newly_retired)
-            self.store.collection(GROUPS).replace_all({g.id: group_to_doc(g) for g in allocation.groups})
-            first = (self.store.collection(ALLOCATION).get("latest") or {}).get("first_allocated_at")
-            self.store.collection(ALLOCATION).put(
-                "latest",
-                {
-                    # The programme clock runs nothing for the time before the first groups existed.
-                    "first_allocated_at": first or now.isoformat(),
-                    "unplaced": [unplaced_to_doc(u) for u in allocation.unplaced],
-                    "facilitators_needed": {str(d): n for d, n in allocation.facilitators_needed.items()},
-                },
-            )
+            self.groups_repo.save_allocation(allocation, now)
         return allocation
 
     def started_at(self) -> datetime | None:
         """When groups were first allocated: the programme's start for the clock."""
-        first = (self.store.collection(ALLOCATION).get("latest") or {}).get("first_allocated_at")
-        return datetime.fromisoformat(first) if first else None
+        return self.groups_repo.started_at()
 
     def pair_rounds(self) -> list[PairRound]:
         """Every pairing round so far, oldest first."""
-        rounds = [round_from_doc(doc) for doc in self.store.collection(PAIR_ROUNDS).all().values()]
-        return sorted(rounds, key=lambda r: r.number)
+        return list(self.rounds_repo.rounds())
 
     def rotate_pairs(self, today: date) -> PairRound:
         """Start a new pairing round: nobody meets a previous peer again."""
         with self.store.transaction():
             history = self.pair_rounds()
             round_ = rotate_pairs(self.people().values(), history, today, self.settings)
-            self.store.collection(PAIR_ROUNDS).put(str(round_.number), round_to_doc(round_))
+            self.rounds_repo.save(round_)
         return round_
 
     def schedule(self, first: date, months: int) -> list[Session]:
         """Sessions of the current groups for `months` months from the month of `first`."""
-        return schedule(self.current_allocation().groups, first, months, self.settings)
+        return schedule(self.groups(), first, months, self.settings)
 
     def group(self, group_id: str) -> Group | None:
         """One current group by id."""
-        doc = self.store.collection(GROUPS).get(group_id)
-        return group_from_doc(doc) if doc else None
+        return self.groups_repo.get(group_id)

@@ -25,10 +25,9 @@ from programme.reports import (
     quarters_of,
 )
 from programme.sessions import month_key, parse_month
-from service.month_service import ATTENDANCE, ESCALATIONS, MEETINGS, RSVPS
+from service.month_service import ATTENDANCE, ESCALATIONS, RSVPS
 from service.peers_service import GOALS, PEER_MEETINGS
-from service.programme_service import RETIRED_GROUPS, ProgrammeService
-from service.records import group_from_doc
+from service.programme_service import ProgrammeService
 from store import Store
 
 CARD_MONTHS = 3  # months on the coordinators' card
@@ -85,15 +84,13 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
     """The records of `months` (and their quarters), and the escalations, as plain report inputs."""
     store = service.store
     with store.transaction():
-        groups: dict[str, Group] = {
-            gid: group_from_doc(doc) for gid, doc in store.collection(RETIRED_GROUPS).all().items()
-        }
+        groups: dict[str, Group] = service.groups_repo.retired()
         groups.update({g.id: g for g in service.current_allocation().groups})
         registers_by_month = _log_docs(store, ATTENDANCE, months)
         rsvps_by_month = _log_docs(store, RSVPS, months)
         peers_by_month = _log_docs(store, PEER_MEETINGS, months)
         goals_by_quarter = _log_docs(store, GOALS, quarters_of(months))
-        meetings = store.collection(MEETINGS).all()
+        meetings = service.meetings_repo.all()
         escalation_docs = list(store.collection(ESCALATIONS).all().values())
         rounds = tuple(service.pair_rounds())
 

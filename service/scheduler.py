@@ -1,11 +1,16 @@
 """Runs the programme clock's due jobs once each: from `reflect serve` and from `reflect run-due`.
 
-Jobs only decide and enqueue (the outbox delivers), so a whole run happens under the store's
-lock: a second process waits, then finds every job already recorded and sends nothing new.
+Jobs only decide and enqueue (the outbox delivers). Enqueueing is idempotent by message key, so
+most jobs run without holding the store's lock: only their enqueues and the record of the run are
+short transactions, and the bot and a roster import keep going meanwhile. A second process running
+the same job at the same time queues nothing new. Jobs that are not idempotent (a pairing round,
+the retention purge) hold the lock from the check to the record, so they run exactly once.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,20 +60,29 @@ class Scheduler:
         log = programme.store.log(JOB_RUNS)
         return [job for job in candidates if log.get(job.month or "none", job.key) is None]
 
-    def run_due(self, now: datetime) -> list[JobReport]:
-        """Run every due job once and record it; returns what ran."""
+    def run_due(self, now: datetime, progress: Callable[[int, int], None] | None = None) -> list[JobReport]:
+        """Run every due job once and record it; returns what ran. `progress(done, total)` per job."""
         reports: list[JobReport] = []
         store = self.services.programme.store
-        with store.transaction():
-            for job in self.pending(now):
+        log = store.log(JOB_RUNS)
+        pending = self.pending(now)
+        for done, job in enumerate(pending, start=1):
+            exclusive = job.kind in (JobKind.ROTATION, JobKind.RETENTION)
+            with store.transaction() if exclusive else contextlib.nullcontext():
+                if exclusive and log.get(job.month or "none", job.key) is not None:
+                    continue  # another process ran it meanwhile
                 report = self._run(job, now)
-                store.log(JOB_RUNS).put(
-                    job.month or "none",
-                    job.key,
-                    {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note},
-                )
-                reports.append(report)
-            reports.extend(self._keep_invites_current(now))
+                with store.transaction():
+                    if log.get(job.month or "none", job.key) is None:
+                        log.put(
+                            job.month or "none",
+                            job.key,
+                            {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note},
+                        )
+            reports.append(report)
+            if progress is not None:
+                progress(done, len(pending))
+        reports.extend(self._keep_invites_current(now))
         return reports
 
     def _keep_invites_current(self, now: datetime) -> list[JobReport]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from programme.settings import ProgrammeSettings
+from repositories.links import TeamsLinksRepository
 from service.announcements_service import AnnouncementsService
 from service.identity import Directory
 from service.month_service import MonthService
@@ -35,16 +36,20 @@ class Services:
 
     @staticmethod
     def build(
-        store: Store, settings: ProgrammeSettings, clock: Callable[[], datetime] = system_clock
+        store: Store,
+        settings: ProgrammeSettings,
+        clock: Callable[[], datetime] = system_clock,
+        *,
+        tenant_id: str = "",
     ) -> Services:
-        """Wire the use cases over a store."""
+        """Wire the use cases over a store (`tenant_id`: the only tenant whose users are recognised)."""
         programme = ProgrammeService(store, settings)
         outbox = Outbox(store)
         month = MonthService(programme, outbox, clock)
         return Services(
             programme=programme,
             outbox=outbox,
-            directory=Directory(store),
+            directory=Directory(TeamsLinksRepository(store), programme.people_repo, tenant_id),
             month=month,
             peers=PeersService(programme, outbox, clock, month),
             announcements=AnnouncementsService(programme, outbox, clock),

@@ -137,6 +137,11 @@ class AtomicJSONStorage(Storage):
             os.close(self._fd)
         self._fd, self._identity, self._data, self._known = None, None, None, False
 
+    @property
+    def identity(self) -> _Identity | None:
+        """(device, inode, mtime, size) of the file content cached, or None."""
+        return self._identity
+
     def read(self) -> _Tables | None:
         """The cached content (TinyDB's Table only mutates it right before calling write)."""
         return self._data
@@ -225,6 +230,11 @@ class KeyedTable:
         )
         return docs
 
+    @property
+    def file_identity(self) -> object:
+        """Identity of the file content this table reflects (changes with every replace)."""
+        return self._file.identity
+
     def keys(self) -> list[str]:
         """The stored keys."""
         return list(self._key_index())
@@ -291,6 +301,16 @@ class JsonFile:
         if table is None:
             table = self._tables[name] = KeyedTable(self, self._db.table(name))
         return table
+
+    @property
+    def identity(self) -> object:
+        """Identity of the file last read or written (None when there is no file)."""
+        return self.storage.identity
+
+    def drop_table(self, name: str) -> None:
+        """Remove table `name` from the file, in one durable write."""
+        self._db.drop_table(name)
+        self._tables.pop(name, None)
 
     def table_names(self) -> set[str]:
         """Names of the tables present in the file."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 from typing import Any
@@ -23,8 +24,12 @@ _META = "_meta"  # table in the main file; its leading "_" keeps it apart from c
 _SCHEMA_KEY = "schema"
 _LOG_PREFIX = "log:"
 _LOG_TABLE = "_default"  # TinyDB's default table, so `TinyDB(shard_path).all()` reads a shard
-# Open log files are cached with their parsed content; years of periods x shards would not fit.
-_OPEN_LOG_FILES = 32
+_COLLECTION_PREFIX = "collection:"  # meta key of a collection kept in its own shard files
+_COLLECTION_PERIOD = "all"  # such a collection is a log with one fixed partition
+_GENERATION = "generation"  # per shard-file collection: a counter bumped by every write
+# Open log files are cached with their parsed content: a shard-file collection keeps all of its
+# shards open, and a few months of logs theirs. Each costs one file descriptor.
+_OPEN_LOG_FILES = 1024
 DEFAULT_SHARDS = 8
 
 
@@ -57,6 +62,10 @@ def _private_docs(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, 
     return {key: _private_doc(key, doc) for key, doc in docs.items()}
 
 
+def _stat_token(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 class Store:
     """One programme's data: a main TinyDB JSON file at `path`, high-volume logs under `<path>.d/`."""
 
@@ -69,6 +78,9 @@ class Store:
         self._version = 0  # 0 until the schema is checked at open
         self._main = JsonFile(self._path)
         self._log_files: OrderedDict[str, JsonFile] = OrderedDict()
+        self._generation_fds: dict[str, int] = {}
+        # Its own lock: reading a generation must never wait for a writer holding the store.
+        self._generation_lock = threading.Lock()
         ensure_dir(os.path.dirname(self._path))
         self._lock_fd = os.open(self._path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
@@ -101,6 +113,10 @@ class Store:
             for file in self._log_files.values():
                 file.close()
             self._log_files.clear()
+            with self._generation_lock:
+                for fd in self._generation_fds.values():
+                    os.close(fd)
+                self._generation_fds.clear()
             os.close(self._lock_fd)
 
     def __enter__(self) -> Store:
@@ -178,23 +194,57 @@ class Store:
         if stamp is None or stamp.get("version") != self._version:
             raise StoreError(f"{self._path} changed schema version while open; restart to use it")
 
-    def collection(self, name: str) -> Collection:
-        """A small keyed table in the main file (one TinyDB table per name)."""
-        return Collection(self, _check_name("collection", name))
+    def collection(self, name: str, shards: int | None = None) -> Collection:
+        """A keyed table: in the main file, or with `shards` in shard files of its own.
 
-    def log(self, name: str, shards: int | None = None) -> PartitionedLog:
+        `shards` matters only the first time a name is used: a collection with its own files keeps
+        them (a collection still in the main file moves there, once). Without `shards` a name is
+        opened as it was registered, else in the main file. A write to a collection with its own
+        files rewrites one shard, never the main file or the other shards.
+        """
+        _check_name("collection", name)
+        if shards is not None and (not isinstance(shards, int) or shards < 1):
+            raise StoreError(f"shards must be a positive integer, not {shards!r}")
+        with self._locked():
+            registered = self._meta().get(_COLLECTION_PREFIX + name)
+            if registered is None and shards is not None:
+                self._move_to_own_files(name, shards)
+                registered = {"shards": shards}
+            elif registered is not None and name in self._main.table_names():
+                # A move interrupted after registering: the main file's copy is stale, drop it.
+                self._main.drop_table(name)
+        if registered is None:
+            return Collection(self, name)
+        return Collection(self, name, PartitionedLog(self, name, int(registered["shards"])))
+
+    def _move_to_own_files(self, name: str, shards: int) -> None:
+        # Copy (idempotent), register, then drop the main file's table: a crash at any point
+        # leaves either the old layout or the new one with a stale copy that the next open drops.
+        legacy = self._main_table(name).all() if name in self._main.table_names() else {}
+        files = PartitionedLog(self, name, shards)
+        if legacy:
+            files.put_many(_COLLECTION_PERIOD, legacy)
+        self._meta().write({_COLLECTION_PREFIX + name: {"shards": shards}})
+        if name in self._main.table_names():
+            self._main.drop_table(name)
+
+    def log(self, name: str, shards: int | None = None, *, new_shards: int | None = None) -> PartitionedLog:
         """High-volume records in one TinyDB file per (period, shard); the shard count is fixed per log.
 
-        `shards=None` opens an existing log with the count it was registered with (8 for a new one).
+        `shards=None` opens an existing log with the count it was registered with; a new one gets
+        `new_shards` (default 8). A log written per person at organisation scale wants more shards,
+        so that a write rewrites a few hundred records, not thousands.
         """
         _check_name("log", name)
         if shards is not None and (not isinstance(shards, int) or shards < 1):
             raise StoreError(f"shards must be a positive integer, not {shards!r}")
         with self._locked():
             meta = self._meta()
+            if meta.get(_COLLECTION_PREFIX + name) is not None:
+                raise StoreError(f"{name!r} is a collection, not a log")
             registered = meta.get(_LOG_PREFIX + name)
             if registered is None:
-                shards = shards or DEFAULT_SHARDS
+                shards = shards or new_shards or DEFAULT_SHARDS
                 meta.write({_LOG_PREFIX + name: {"shards": shards}})
             elif shards is None:
                 shards = int(registered["shards"])
@@ -203,16 +253,53 @@ class Store:
         return PartitionedLog(self, name, shards)
 
     def collection_names(self) -> list[str]:
-        """Names of the collections that have been written to."""
+        """Names of the collections that have been written to (or given their own files)."""
         with self._locked():
             self._main.refresh()
-            return sorted(self._main.table_names() - {_META})
+            own = {
+                k.removeprefix(_COLLECTION_PREFIX)
+                for k in self._meta().keys()
+                if k.startswith(_COLLECTION_PREFIX)
+            }
+            return sorted((self._main.table_names() - {_META}) | own)
 
     def log_names(self) -> list[str]:
-        """Names of the logs ever opened on this store."""
+        """Names of the logs ever opened on this store (collections with their own files excluded)."""
         with self._locked():
             keys = self._meta().keys()
-        return sorted(key.removeprefix(_LOG_PREFIX) for key in keys if key.startswith(_LOG_PREFIX))
+        own = {k.removeprefix(_COLLECTION_PREFIX) for k in keys if k.startswith(_COLLECTION_PREFIX)}
+        logs = {key.removeprefix(_LOG_PREFIX) for key in keys if key.startswith(_LOG_PREFIX)}
+        return sorted(logs - own)
+
+    def _generation_fd(self, name: str, create: bool) -> int | None:
+        with self._generation_lock:
+            fd = self._generation_fds.get(name)
+            if fd is None:
+                directory = self._log_dir(name)
+                path = os.path.join(directory, _GENERATION)
+                if create:
+                    ensure_dir(directory)
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                else:
+                    try:
+                        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+                    except FileNotFoundError:
+                        return None  # never written: reading creates nothing
+                self._generation_fds[name] = fd
+            return fd
+
+    def _generation(self, name: str) -> int:
+        # A hint for caches, not data: read without the store lock, written in place without
+        # fsync (after a machine crash every process starts with empty caches anyway).
+        fd = self._generation_fd(name, create=False)
+        raw = os.pread(fd, 8, 0) if fd is not None else b""
+        return struct.unpack("<Q", raw)[0] if len(raw) == 8 else 0
+
+    def _bump_generation(self, name: str) -> None:
+        """Under the store lock, after a write to collection `name`."""
+        fd = self._generation_fd(name, create=True)
+        assert fd is not None
+        os.pwrite(fd, struct.pack("<Q", self._generation(name) + 1), 0)
 
     def _log_dir(self, name: str) -> str:
         return os.path.join(self._logs_dir, name)
@@ -234,62 +321,119 @@ class Store:
 
 
 class Collection:
-    """A small keyed table in the store's main file; every write rewrites that file."""
+    """A keyed table: in the store's main file, or split over shard files of its own.
 
-    def __init__(self, store: Store, name: str) -> None:
+    Every write is durable on return. In the main file a write rewrites that file; with shard
+    files it rewrites the shards it touches and bumps the collection's generation, which readers
+    compare (one 8-byte read) to learn that another process wrote.
+    """
+
+    def __init__(self, store: Store, name: str, files: PartitionedLog | None = None) -> None:
         self._store = store
         self._name = name
+        self._files = files
 
     @property
     def name(self) -> str:
         """The collection's name."""
         return self._name
 
+    @property
+    def shards(self) -> int:
+        """How many shard files hold the collection (0: it lives in the main file)."""
+        return self._files.shards if self._files else 0
+
     def _table(self) -> KeyedTable:
         return self._store._main_table(self._name)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """A copy of the document under `key`, or None."""
+        if self._files:
+            return self._files.get(_COLLECTION_PERIOD, key)
         with self._store._locked():
             return self._table().get(key)
 
     def all(self) -> dict[str, dict[str, Any]]:
         """Copies of all documents, by key."""
+        if self._files:
+            return self._files.all(_COLLECTION_PERIOD)
         with self._store._locked():
             return self._table().all()
 
     def put(self, key: str, doc: Mapping[str, Any]) -> None:
         """Insert or replace one document; durable on return."""
-        private = {key: _private_doc(key, doc)}
-        with self._store._locked():
-            self._table().write(private)
+        self.put_many({key: doc})
 
     def put_many(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
-        """Insert or replace many documents in one durable write."""
+        """Insert or replace many documents: one durable write (per shard touched)."""
         private = _private_docs(docs)
         if not private:
             return
         with self._store._locked():
-            self._table().write(private)
+            if self._files:
+                self._files.put_many(_COLLECTION_PERIOD, private)
+                self._bump()
+            else:
+                self._table().write(private)
 
     def replace_all(self, docs: Mapping[str, Mapping[str, Any]]) -> None:
-        """Make the collection exactly `docs`, in one durable write."""
+        """Make the collection exactly `docs`: one durable write (per shard: atomic with one shard)."""
         private = _private_docs(docs)
         with self._store._locked():
-            self._table().write(private, replace=True)
+            if self._files:
+                self._files.replace_all(_COLLECTION_PERIOD, private)
+                self._bump()
+            else:
+                self._table().write(private, replace=True)
 
     def delete(self, key: str) -> bool:
         """Remove `key`; True if it was there. Durable on return."""
+        return bool(self.delete_many([key]))
+
+    def delete_many(self, keys: Iterable[str]) -> list[str]:
+        """Remove keys in one durable write (per shard touched); returns those that were there."""
+        wanted = list(dict.fromkeys(keys))
         with self._store._locked():
+            if self._files:
+                gone = self._files.delete_many(_COLLECTION_PERIOD, wanted)
+                if gone:
+                    self._bump()
+                return gone
             table = self._table()
-            if key not in table:
-                return False
-            table.write({}, deletes=[key])
-            return True
+            gone = [key for key in wanted if key in table]
+            if gone:
+                table.write({}, deletes=gone)
+            return gone
 
     def __len__(self) -> int:
+        if self._files:
+            return sum(len(docs) for _, docs in self._files.shard_changes(_COLLECTION_PERIOD, {}).values())
         with self._store._locked():
             return len(self._table())
+
+    # -- change tracking, for in-memory indexes ----------------------------------------------------
+    def generation(self) -> object:
+        """A token that changes whenever the collection may have changed (cheap: no lock, no parse)."""
+        if self._files:
+            return self._store._generation(self._name)
+        try:
+            return _stat_token(os.stat(self._store.path))
+        except FileNotFoundError:
+            return None
+
+    def changes(self, seen: Mapping[int, object]) -> dict[int, tuple[object, dict[str, dict[str, Any]]]]:
+        """For each shard whose content differs from `seen` (shard -> token): its new token and docs."""
+        if self._files:
+            return self._files.shard_changes(_COLLECTION_PERIOD, seen)
+        with self._store._locked():
+            self._store._main.refresh()
+            token = self._store._main.identity
+            if seen.get(0) == token and 0 in seen:
+                return {}
+            return {0: (token, self._table().all())}
+
+    def _bump(self) -> None:
+        self._store._bump_generation(self._name)
 
 
 class PartitionedLog:
@@ -308,6 +452,11 @@ class PartitionedLog:
     def name(self) -> str:
         """The log's name."""
         return self._name
+
+    @property
+    def shards(self) -> int:
+        """The number of shard files per period."""
+        return self._shards
 
     def _shard(self, key: str) -> int:
         # crc32, not hash(): Python salts str hashes per process.
@@ -348,6 +497,49 @@ class PartitionedLog:
                 return False
             table.write({}, deletes=[key])
             return True
+
+    def delete_many(self, period: str, keys: Iterable[str]) -> list[str]:
+        """Remove records of `period`: one durable write per shard touched; returns those that were there."""
+        _check_name("period", period)
+        by_shard: dict[int, list[str]] = {}
+        for key in keys:
+            by_shard.setdefault(self._shard(key), []).append(key)
+        gone: list[str] = []
+        with self._store._locked():
+            for shard, shard_keys in sorted(by_shard.items()):
+                table = self._table(period, shard)
+                present = [key for key in shard_keys if key in table]
+                if present:
+                    table.write({}, deletes=present)
+                    gone.extend(present)
+        return gone
+
+    def replace_all(self, period: str, docs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Make `period` exactly `docs`: one durable write per shard (atomic only with one shard)."""
+        _check_name("period", period)
+        by_shard: dict[int, dict[str, dict[str, Any]]] = {shard: {} for shard in range(self._shards)}
+        for key, doc in _private_docs(docs).items():
+            by_shard[self._shard(key)][key] = doc
+        with self._store._locked():
+            for shard, shard_docs in by_shard.items():
+                table = self._table(period, shard, for_write=True)
+                if shard_docs or len(table):
+                    table.write(shard_docs, replace=True)
+
+    def shard_changes(
+        self, period: str, seen: Mapping[int, object]
+    ) -> dict[int, tuple[object, dict[str, dict[str, Any]]]]:
+        """Each shard of `period` whose file differs from `seen` (shard -> token): new token and docs."""
+        _check_name("period", period)
+        changed: dict[int, tuple[object, dict[str, dict[str, Any]]]] = {}
+        with self._store._locked():
+            for shard in range(self._shards):
+                table = self._table(period, shard)
+                token = table.file_identity
+                if shard in seen and seen[shard] == token:
+                    continue
+                changed[shard] = (token, table.all())
+        return changed
 
     def all(self, period: str) -> dict[str, dict[str, Any]]:
         """Copies of every record of `period`, by key."""

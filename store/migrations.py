@@ -13,6 +13,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from store.database import Store
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-MIGRATIONS: dict[int, Callable[[Store], None]] = {}
+
+def _collections_may_have_own_files(store: Store) -> None:
+    """1 -> 2: a collection may move from the main file to shard files of its own.
+
+    Nothing to rewrite here: `Store.collection(name, shards=...)` moves a collection the first
+    time its owner asks for the new layout. The version stops older code, which would look for
+    such a collection in the main file only, from opening the data.
+    """
+
+
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _collections_may_have_own_files}

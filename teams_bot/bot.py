@@ -21,8 +21,9 @@ from cards.actions import parse_action
 from cards.views import WelcomeView
 from cards.welcome import build_error_card, build_not_on_roster_card, build_refused_card, build_welcome_card
 from programme.errors import ProgrammeError
+from programme.model import Person
 from programme.policies import Actor, NotAllowedError
-from service.identity import ConversationReference, TeamsUser, match_person
+from service.identity import ConversationReference, TeamsUser
 from service.services import Services
 from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_text_command, help_card, roles_of
 
@@ -78,19 +79,18 @@ class ReflectionBot(ActivityHandler):
 
     # -- who is this -----------------------------------------------------------------------
     async def _recognise(self, context: TurnContext) -> Actor | None:
-        """The roster person behind the activity (by aad_object_id, then email/UPN), or None."""
+        """The roster person behind the activity (service/identity.py has the rules), or None."""
         activity = context.activity
         sender: ChannelAccount = activity.from_property
         user = TeamsUser(sender.id, sender.aad_object_id, sender.name or "", _tenant_id(activity))
-        services = self._services
-        people = await asyncio.to_thread(services.programme.people)
-        person = match_person(people.values(), user)
-        if person is None:
-            known = await asyncio.to_thread(services.directory.known_email, sender.id)
-            if known:
-                person = match_person(people.values(), replace(user, email=known))
-        if person is None:
-            person = match_person(people.values(), replace(user, email=await self._member_email(context)))
+        directory = self._services.directory
+        # In-memory lookups; a thread only because a changed collection is re-read under the lock.
+        found = await asyncio.to_thread(directory.recognise, user)
+        if found.person is None and found.look_up:
+            email = await self._member_email(context)
+            if email:
+                found = await asyncio.to_thread(directory.recognise, replace(user, email=email))
+        person = found.person
         if person is None:
             return None
         reference = None
@@ -102,8 +102,13 @@ class ReflectionBot(ActivityHandler):
                 bot_id=activity.recipient.id,
                 user_id=sender.id,
             )
-        await asyncio.to_thread(services.directory.link, user, person, reference)
-        return await asyncio.to_thread(services.month.actor, person)
+        return await asyncio.to_thread(self._link_and_act, user, person, reference)
+
+    def _link_and_act(
+        self, user: TeamsUser, person: Person, reference: ConversationReference | None
+    ) -> Actor:
+        self._services.directory.link(user, person, reference)
+        return self._services.programme.actor(person)
 
     async def _member_email(self, context: TurnContext) -> str | None:
         """Email or UPN of the sender from the Teams roster of the conversation."""

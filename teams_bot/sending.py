@@ -43,11 +43,13 @@ async def outbox_drainer(
             )
         limiter = RateLimiter(app_limits=((app_rate_limit, 1.0),))
         teams = TeamsDeliverer(BotConnectorClient(session, tokens), services.directory.reference_for, limiter)
-        email = MailDeliverer(mailer, services.programme.store, sender) if mailer is not None else None
+        email = (
+            MailDeliverer(mailer, services.programme.meetings_repo, sender) if mailer is not None else None
+        )
 
-        async def unreachable(recipient: str) -> None:
+        async def unreachable(recipients: list[str]) -> None:
             # Only people have 1:1 chats; "group:..." email entries never end up here.
-            await asyncio.to_thread(services.directory.mark_unreachable, recipient, services.clock())
+            await asyncio.to_thread(services.directory.mark_unreachable_many, recipients, services.clock())
 
         yield OutboxDrainer(
             services.outbox,

@@ -14,6 +14,8 @@ import time
 from store import Store
 
 CHURN_COLLECTION = "people"
+CHURN_SHARDED = "links"  # a collection with its own shard files
+CHURN_SHARDS = 16
 CHURN_LOG = "answers"
 CHURN_PERIOD = "2026-01"
 SEEDED_PEOPLE = 4000  # keys p0.. and a0.. are created by the test before any churn
@@ -21,6 +23,7 @@ SEEDED_ANSWERS = 8000
 PAD = "x" * 120  # keeps records realistic in size, so a write takes long enough to be interrupted
 
 SHARED_COLLECTION = "shared"
+SHARED_SHARDED = "shared_own"
 SHARED_LOG = "events"
 SHARED_PERIOD = "2026-02"
 
@@ -31,6 +34,7 @@ def churn(path: str, run: int, seed: int) -> None:
     with Store(path) as store:
         people = store.collection(CHURN_COLLECTION)
         answers = store.log(CHURN_LOG)
+        links = store.collection(CHURN_SHARDED, shards=CHURN_SHARDS)
         print("READY", flush=True)
         seq = 0
         while True:
@@ -49,6 +53,10 @@ def churn(path: str, run: int, seed: int) -> None:
                 keys = [f"p{rng.randrange(SEEDED_PEOPLE)}" for _ in range(5)]
                 people.put_many(dict.fromkeys(keys, doc))
                 kind = "c"
+            elif roll < 0.7:
+                keys = [f"p{rng.randrange(SEEDED_PEOPLE)}" for _ in range(40)]
+                links.put_many(dict.fromkeys(keys, doc))  # a batch over many shards
+                kind = "s"
             elif roll < 0.8:
                 keys = [f"a{rng.randrange(SEEDED_ANSWERS)}"]
                 answers.put(CHURN_PERIOD, keys[0], doc)
@@ -67,12 +75,14 @@ def distinct(path: str, prefix: str, count: int, go_file: str) -> None:
     with Store(path) as store:
         shared = store.collection(SHARED_COLLECTION)
         events = store.log(SHARED_LOG)
+        own = store.collection(SHARED_SHARDED, shards=8)
         print("READY", flush=True)
         while not os.path.exists(go_file):
             time.sleep(0.005)
         for i in range(count):
             shared.put(f"{prefix}-{i}", {"by": prefix, "i": i})
             events.put(SHARED_PERIOD, f"{prefix}-{i}", {"by": prefix, "i": i})
+            own.put(f"{prefix}-{i}", {"by": prefix, "i": i})
 
 
 if __name__ == "__main__":

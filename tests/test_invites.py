@@ -11,10 +11,10 @@ import icalendar
 
 from mailers.pickup import PickupMailer
 from programme.settings import ProgrammeSettings
+from repositories.groups import GROUPS
+from repositories.meetings import MEETINGS
 from service.config import BotSettings
 from service.invites_service import InvitesService, MailSettings
-from service.month_service import MEETINGS
-from service.programme_service import GROUPS
 from service.services import Services
 from store import Store
 from teams_bot.sending import outbox_drainer

@@ -283,7 +283,7 @@ async def rig(
     app_limit: int = 1000,
     concurrency: int = 8,
     policy: RetryPolicy | None = None,
-    on_unreachable: Callable[[str], Awaitable[None]] | None = None,
+    on_unreachable: Callable[[list[str]], Awaitable[None]] | None = None,
     known: Callable[[str], bool] = lambda email: True,
     running_clock: bool = False,
 ) -> AsyncIterator[Rig]:
@@ -388,8 +388,8 @@ async def test_attempts_are_bounded_then_failed(tmp_path: Path) -> None:
 async def test_blocked_or_unknown_recipients_are_unreachable_and_reported(tmp_path: Path) -> None:
     reported: list[str] = []
 
-    async def on_unreachable(email: str) -> None:
-        reported.append(email)
+    async def on_unreachable(emails: list[str]) -> None:
+        reported.extend(emails)
 
     def known(email: str) -> bool:
         return email != "new@x.org"

@@ -14,8 +14,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from repositories.meetings import MEETINGS
 from service.cli import main
-from service.month_service import MEETINGS
 from service.outbox import Outbox
 from service.scheduler import JOB_RUNS
 from store import Store

@@ -53,6 +53,9 @@ def seeded_store(tmp_path: Path) -> Path:
         store.log(writer.CHURN_LOG).put_many(
             writer.CHURN_PERIOD, {f"a{i}": seed for i in range(writer.SEEDED_ANSWERS)}
         )
+        store.collection(writer.CHURN_SHARDED, shards=writer.CHURN_SHARDS).put_many(
+            {f"p{i}": seed for i in range(writer.SEEDED_PEOPLE)}
+        )
     return path
 
 
@@ -82,6 +85,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_write(seeded_store: Path
             stored = {
                 "c": store.collection(writer.CHURN_COLLECTION).all(),
                 "l": store.log(writer.CHURN_LOG).all(writer.CHURN_PERIOD),
+                "s": store.collection(writer.CHURN_SHARDED).all(),
             }
         for (kind, key), version in acked.items():
             doc = stored[kind].get(key)
@@ -93,6 +97,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_write(seeded_store: Path
             assert all(doc["seq"] <= last_seq + 1 for doc in docs.values() if doc["run"] == run)
         assert len(stored["c"]) >= writer.SEEDED_PEOPLE
         assert len(stored["l"]) >= writer.SEEDED_ANSWERS
+        assert len(stored["s"]) == writer.SEEDED_PEOPLE
     print(f"{killed_mid_write} of {KILLS} kills left a temp file (interrupted mid-write)")
     assert killed_mid_write > 0, "no kill landed mid-write: the test did not exercise torn writes"
 
@@ -112,6 +117,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     with Store(path) as store:
         assert set(store.collection(writer.SHARED_COLLECTION).all()) == expected
         assert set(store.log(writer.SHARED_LOG).all(writer.SHARED_PERIOD)) == expected
+        assert set(store.collection(writer.SHARED_SHARDED).all()) == expected
     with path.open("rb") as handle:
         records = json.load(handle)[writer.SHARED_COLLECTION]
     assert len(records) == 2 * count  # distinct TinyDB doc ids: neither process reused the other's

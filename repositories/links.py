@@ -1,0 +1,113 @@
+"""Teams links: which Teams user is which person, where to reach each person, who cannot be reached."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from repositories.cached import CachedCollection
+from store import Store
+
+TEAMS_USERS = "teams_users"  # Teams user id -> email, so later turns need no member lookup
+AAD_LINKS = "aad_links"  # email -> the Entra ID user id first seen for a roster row that had none
+CONVERSATIONS = "conversations"  # email -> the person's 1:1 conversation reference
+UNREACHABLE = "unreachable"  # email -> since when Teams refused delivery (blocked or removed the bot)
+LINK_SHARDS = 64  # one first contact rewrites ~1/64 of the links, not everyone's
+
+
+@dataclass(frozen=True)
+class ConversationReference:
+    """Enough to message a person proactively in their 1:1 chat with the bot."""
+
+    tenant_id: str | None
+    service_url: str
+    conversation_id: str
+    bot_id: str
+    user_id: str
+
+    def to_doc(self) -> dict[str, Any]:
+        """As stored."""
+        return asdict(self)
+
+    @staticmethod
+    def from_doc(doc: Mapping[str, Any]) -> ConversationReference:
+        """From a stored document."""
+        return ConversationReference(
+            tenant_id=doc.get("tenant_id"),
+            service_url=doc["service_url"],
+            conversation_id=doc["conversation_id"],
+            bot_id=doc["bot_id"],
+            user_id=doc["user_id"],
+        )
+
+
+class TeamsLinksRepository:
+    """Links between Teams users and people; every read is an in-memory lookup."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._users = store.collection(TEAMS_USERS, shards=LINK_SHARDS)
+        self._aad = store.collection(AAD_LINKS, shards=LINK_SHARDS)
+        self._conversations = store.collection(CONVERSATIONS, shards=LINK_SHARDS)
+        self._unreachable = store.collection(UNREACHABLE, shards=LINK_SHARDS)
+        self._user_emails = CachedCollection(self._users, lambda _key, doc: str(doc["email"]))
+        self._aad_ids = CachedCollection(self._aad, lambda _key, doc: str(doc["aad_object_id"]).lower())
+        self._references = CachedCollection(
+            self._conversations, lambda _key, doc: ConversationReference.from_doc(doc)
+        )
+        self._unreachable_since = CachedCollection(self._unreachable, lambda _key, doc: str(doc["since"]))
+        self._lock = threading.Lock()
+        self._email_by_aad: tuple[int, Mapping[str, str]] = (-1, {})
+
+    # -- reads -----------------------------------------------------------------------------------
+    def known_email(self, user_id: str) -> str | None:
+        """The email a Teams user id was linked to before, if any."""
+        return self._user_emails.current().get(user_id)
+
+    def aad_object_id_for(self, email: str) -> str | None:
+        """The Entra ID user id linked to a roster row that has none of its own."""
+        return self._aad_ids.current().get(email)
+
+    def email_for_aad_object_id(self, aad_object_id: str) -> str | None:
+        """The roster row (without an id of its own) this Entra ID user id was linked to."""
+        links, version = self._aad_ids.snapshot()
+        with self._lock:
+            if self._email_by_aad[0] != version:
+                self._email_by_aad = (version, {aad: email for email, aad in links.items()})
+            return self._email_by_aad[1].get(aad_object_id.lower())
+
+    def reference(self, email: str) -> ConversationReference | None:
+        """The person's 1:1 conversation reference."""
+        return self._references.current().get(email)
+
+    def unreachable(self) -> Mapping[str, str]:
+        """People Teams cannot reach, with since when."""
+        return self._unreachable_since.current()
+
+    # -- writes ----------------------------------------------------------------------------------
+    def link_user(self, user_id: str, email: str) -> None:
+        """Remember which person a Teams user id is (written only when it changes)."""
+        if self.known_email(user_id) != email:
+            self._users.put(user_id, {"email": email})
+
+    def link_aad_object_id(self, email: str, aad_object_id: str) -> None:
+        """Tie a roster row without an Entra ID user id to the first one seen for it."""
+        self._aad.put(email, {"aad_object_id": aad_object_id})
+
+    def save_reference(self, email: str, reference: ConversationReference) -> None:
+        """Store where to reach the person, and that they can be reached (writes only changes)."""
+        with self._store.transaction():
+            if self.reference(email) != reference:
+                self._conversations.put(email, reference.to_doc())
+            if email in self.unreachable():
+                self._unreachable.delete(email)
+
+    def mark_unreachable(self, emails: Iterable[str], now: datetime) -> None:
+        """Remember that Teams refused delivery to these people: one write per shard touched."""
+        with self._store.transaction():
+            known = self.unreachable()
+            fresh = {email: {"since": now.isoformat()} for email in emails if email not in known}
+            self._unreachable.put_many(fresh)
