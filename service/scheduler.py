@@ -34,7 +34,8 @@ GOALS_BODY = (
     "- personal goals for the quarter (each can stay private or be shared with the team),\n"
     "- training needs,\n"
     "- your capacity plans, working towards 80% for the next six weeks.\n\n"
-    "Record it on the goal-setting card the peer reflection bot sends you in Teams."
+    "Record it on the goal-setting card the peer reflection bot sends you in Teams (or type goals in "
+    "your chat with it), where last quarter's goals are there to review."
 )
 
 
