@@ -21,7 +21,7 @@ from cards.peers import (
 )
 from cards.views import GoalsRecord, GoalsView, PairIntroView, PairPeer, PeerCheckView, PeerGoals
 from programme.answers import Flag, Goal
-from programme.errors import NotFoundError, ProgrammeError
+from programme.errors import NotFoundError
 from programme.model import Pair, PairRound, Person
 from programme.peers import (
     awaiting_peer_record,
@@ -31,7 +31,7 @@ from programme.peers import (
     shared_only,
     supported_in_probation,
 )
-from programme.policies import Actor
+from programme.policies import Actor, NotAllowedError
 from programme.sessions import month_key
 from service.month_service import Card, Clock, ClosedError, MonthService, recent_months
 from service.outbox import OutboundMessage, Outbox
@@ -44,7 +44,7 @@ GOALS = "goals"
 NUDGE_AFTER = timedelta(weeks=5)
 
 
-class ProbationError(ProgrammeError):
+class ProbationError(NotAllowedError):
     """Someone in probation tried to flag their supporter: the arrangement is one way."""
 
 
