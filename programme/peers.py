@@ -38,13 +38,6 @@ def supported_in_probation(pair: Pair, email: str) -> tuple[str, ...]:
     return tuple(peer for peer in pair.peers if peer != email and peer in pair.receives_only)
 
 
-def supporters(pair: Pair, email: str) -> tuple[str, ...]:
-    """Who supports a probation member (everyone else in the pair); empty for anyone not in probation."""
-    if email not in pair.receives_only:
-        return ()
-    return tuple(peer for peer in pair.peers if peer != email and peer not in pair.receives_only)
-
-
 def awaiting_peer_record(round_: PairRound, answered: Collection[str]) -> list[str]:
     """Everyone in the round who has not recorded this month's peer meeting yet, in pair order."""
     return [email for pair in round_.pairs for email in pair.peers if email not in answered]

@@ -275,6 +275,14 @@ class PeersService:
         return len(self.outbox.enqueue(messages, now))
 
     # -- goals -------------------------------------------------------------------------------
+    def _round_of(self, doc: Mapping[str, Any]) -> int | None:
+        """The pairing round goals were saved in (records from before it was kept: by their date)."""
+        if isinstance(doc.get("round"), int):
+            return int(doc["round"])
+        saved_on = datetime.fromisoformat(doc["at"]).astimezone(self.programme.settings.zone).date()
+        started = [r.number for r in self.programme.pair_rounds() if r.started_on <= saved_on]
+        return started[-1] if started else None
+
     def _shared_by_peers(
         self, docs: Mapping[str, Any], round_: PairRound, pair: Pair, email: str, people: dict[str, Person]
     ) -> tuple[PeerGoals, ...]:
@@ -282,7 +290,7 @@ class PeersService:
         shared = []
         for peer in pair.peers:
             doc = docs.get(peer)
-            if peer == email or doc is None or doc.get("round") != round_.number:
+            if peer == email or doc is None or self._round_of(doc) != round_.number:
                 continue
             goals = shared_only(_goals(doc))
             if goals:

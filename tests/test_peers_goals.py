@@ -274,3 +274,13 @@ def test_the_peer_card_shows_the_recorded_answer_to_change_and_the_check_skips_w
     # Next month Bo is asked again.
     clock.now = datetime(2026, 12, 25, 9, 0, tzinfo=UTC)
     assert services.peers.send_monthly_checks() == 4
+
+
+def test_goals_saved_before_rounds_were_kept_are_placed_by_their_date(world: tuple[Services, Clock]) -> None:
+    services, _ = world
+    doc = {"goals": [{"text": SHARED, "shared": True}], "capacity_now": 90, "at": "2026-11-02T09:00:00+00:00"}
+    services.programme.store.log(GOALS).put("2026-Q4", "bo@x.org", doc)  # no "round": an older record
+    assert f"\u2022 {SHARED}" in texts(services.peers.goals_card(actor(services, "cy@x.org")))
+    before = {**doc, "at": "2026-10-20T09:00:00+00:00"}  # saved before this round began
+    services.programme.store.log(GOALS).put("2026-Q4", "bo@x.org", before)
+    assert SHARED not in json.dumps(services.peers.goals_card(actor(services, "cy@x.org")))
