@@ -116,6 +116,11 @@ class GoalsCommand:
 
 
 @dataclass(frozen=True)
+class GoalsOpenCommand:
+    quarter: str  # the quarter of the prompt pressed; the card shown is always the current quarter's
+
+
+@dataclass(frozen=True)
 class IntroSendCommand:
     again: bool
     message: str
@@ -142,6 +147,7 @@ Command: TypeAlias = (
     | CheckoutCommand
     | PeerRecordCommand
     | GoalsCommand
+    | GoalsOpenCommand
     | IntroSendCommand
     | EscalationCommand
     | AnnounceCommand
@@ -215,10 +221,19 @@ def _peer_record(data: Mapping[str, Any]) -> PeerRecordCommand:
     return PeerRecordCommand(round_number, _month(data), met == "yes", _flags(data, PEER_FLAGS))
 
 
-def _goals(data: Mapping[str, Any]) -> GoalsCommand:
+def _quarter(data: Mapping[str, Any]) -> str:
     quarter = data.get(DATA_QUARTER)
     if not isinstance(quarter, str) or not _QUARTER.fullmatch(quarter):
         raise BadActionError("The card's quarter is missing or not valid (expected YYYY-Qn).")
+    return quarter
+
+
+def _goals_open(data: Mapping[str, Any]) -> GoalsOpenCommand:
+    return GoalsOpenCommand(_quarter(data))
+
+
+def _goals(data: Mapping[str, Any]) -> GoalsCommand:
+    quarter = _quarter(data)
     for key, value in data.items():
         found = _GOAL_TEXT_KEY.fullmatch(key) if isinstance(key, str) else None
         if found and int(found[1]) > MAX_GOALS and isinstance(value, str) and value.strip():
@@ -285,6 +300,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Command]] = {
     Verb.CHECKOUT_SUBMIT: _checkout,
     Verb.PEER_RECORD: _peer_record,
     Verb.GOALS_SUBMIT: _goals,
+    Verb.GOALS_OPEN: _goals_open,
     Verb.INTRO_SEND: _intro_send,
     Verb.ESCALATION_ACK: _escalation(EscalationAction.ACKNOWLEDGE),
     Verb.ESCALATION_RESOLVE: _escalation(EscalationAction.RESOLVE),

@@ -192,10 +192,18 @@ def toggle(input_id: str, title: str, *, on: bool) -> CardJson:
 
 
 def number_input(
-    input_id: str, label: str, *, minimum: int, maximum: int, required: bool = False
+    input_id: str,
+    label: str,
+    *,
+    minimum: int,
+    maximum: int,
+    required: bool = False,
+    value: int | None = None,
 ) -> CardJson:
     """An Input.Number with range hints (clients may ignore them; parse_action does not)."""
     block: CardJson = {"type": "Input.Number", "id": input_id, "label": label, "min": minimum, "max": maximum}
+    if value is not None:
+        block["value"] = value
     if required:
         block["isRequired"] = True
         block["errorMessage"] = f"{label}: enter a number from {minimum} to {maximum}."

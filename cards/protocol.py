@@ -16,6 +16,7 @@ class Verb(StrEnum):
     CHECKOUT_SUBMIT = "checkout.submit"
     PEER_RECORD = "peer.record"
     GOALS_SUBMIT = "goals.submit"
+    GOALS_OPEN = "goals.open"  # the live goals card (review and revise), from the quarterly prompt
     INTRO_SEND = "intro.send"
     ESCALATION_ACK = "escalation.ack"
     ESCALATION_RESOLVE = "escalation.resolve"

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Literal
 
 from programme.announcements import AudienceKind
-from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer
+from programme.answers import AbsenceReason, EscalationStatus, Flag, Goal, RsvpAnswer
 
 
 class Role(StrEnum):
@@ -121,12 +121,43 @@ class PeerCheckView:
     round: int
     month: str
     peers: tuple[str, ...]  # names of the person's peer(s)
+    receives_only: bool = False  # the reader is in probation: supported, and asked about nobody
+    supporting: tuple[str, ...] = ()  # names of the reader's peers in probation, supported one way
+    # The reader's own answer for the month, shown back to them only (never on a queued card).
+    met: bool | None = None
+    flags: frozenset[Flag] = frozenset()
+
+
+@dataclass(frozen=True)
+class GoalsRecord:
+    """A person's saved goals for a quarter, as shown to that person only."""
+
+    goals: tuple[Goal, ...]
+    training_needs: str = ""
+    capacity_now: int | None = None
+    capacity_plan: str = ""
+
+
+@dataclass(frozen=True)
+class PeerGoals:
+    """What one peer shared: the texts of their shared goals, never the private ones."""
+
+    name: str
+    goals: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class GoalsView:
     quarter: str  # "2027-Q1"
     peers: tuple[str, ...]
+    open_until: str = ""  # when this quarter's goals stop being changeable, e.g. "31 March 2027"
+    mine: GoalsRecord | None = None  # the reader's saved goals for the quarter
+    shared_with_me: tuple[PeerGoals, ...] = ()
+    last_quarter: str = ""  # e.g. "2026-Q4", to review
+    last_mine: tuple[Goal, ...] = ()
+    last_shared_with_me: tuple[PeerGoals, ...] = ()
+    receives_only: bool = False  # the reader is in probation
+    supporting: tuple[str, ...] = ()  # names of the reader's peers in probation
 
 
 @dataclass(frozen=True)

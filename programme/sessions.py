@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
+from programme.answers import RsvpAnswer
 from programme.calendar import session_for
 from programme.model import Group, Session
 from programme.settings import ProgrammeSettings
@@ -61,3 +63,17 @@ def session_leader(group: Group, month: str) -> str | None:
         return None
     year, number = parse_month(month)
     return group.members[(year * 12 + number) % len(group.members)]
+
+
+def checkout_recipients(
+    members: Sequence[str], present: Sequence[str] | None, rsvps: Mapping[str, str]
+) -> list[str]:
+    """Who is prompted for a session's check-out: those on the register, else those who RSVP'd attending.
+
+    The check-out is for people who were there. Before a register exists the only evidence is the
+    RSVP, so "maybe" and no answer are not prompted; taking the register later prompts everyone
+    ticked present who has not had it yet.
+    """
+    if present is not None:
+        return list(present)
+    return [email for email in members if rsvps.get(email) == RsvpAnswer.ATTENDING.value]

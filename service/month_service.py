@@ -22,6 +22,7 @@ from cards.actions import (
     IntroSendCommand,
     RsvpCommand,
 )
+from cards.emails import checkout_email, escalation_email, introduction_email, register_email
 from cards.escalations import build_escalation_card
 from cards.rsvp import build_introduction_card, build_rsvp_card
 from cards.session import (
@@ -50,6 +51,7 @@ from programme.policies import Actor, require_coordinator, require_leader, requi
 from programme.sessions import (
     attendance_deadline,
     attendance_open,
+    checkout_recipients,
     month_key,
     next_session,
     rsvp_open,
@@ -73,6 +75,15 @@ Clock = Callable[[], datetime]
 
 class ClosedError(ProgrammeError):
     """The answer window has passed (RSVP after the start, register after 7 days)."""
+
+
+@dataclass(frozen=True)
+class CheckoutPrompt:
+    """What `end` did: prompts newly queued, who the check-out is for, and whether the register said so."""
+
+    queued: int
+    recipients: int
+    by_register: bool
 
 
 def when_text(session: Session, zone: ZoneInfo) -> str:
@@ -143,7 +154,14 @@ class MonthService:
         answers = {email: log.get(month, f"{group.id}:{email}") for email in group.members}
         return {email: doc for email, doc in answers.items() if doc is not None}
 
-    def _led_session(self, actor: Actor, group_id: str | None, *, started: bool) -> tuple[Group, Session]:
+    def _led_session(
+        self,
+        actor: Actor,
+        group_id: str | None,
+        *,
+        started: bool,
+        not_open: str = "No session is open for a register now: it opens when the session starts.",
+    ) -> tuple[Group, Session]:
         """The group (led by the actor) and session a facilitator command is about."""
         now = self.clock()
         settings = self.programme.settings
@@ -173,7 +191,7 @@ class MonthService:
             else:
                 options.append((group, upcoming))
         if not options:
-            raise NotFoundError("No session is open for a register now: it opens when the session starts.")
+            raise NotFoundError(not_open)
         if started:
             return max(options, key=lambda pair: pair[1].start)
         return min(options, key=lambda pair: pair[1].start)
@@ -214,12 +232,14 @@ class MonthService:
                 suffix = "" if sends == 1 else f":again{sends}"
                 for email in group.members:
                     reader = people.get(email)
+                    rsvp = self._rsvp_view(group, session, reader, email)
                     card = build_introduction_card(
                         IntroductionView(
-                            facilitator_name=actor.person.name,
-                            message=command.message,
-                            rsvp=self._rsvp_view(group, session, reader, email),
+                            facilitator_name=actor.person.name, message=command.message, rsvp=rsvp
                         )
+                    )
+                    fallback = introduction_email(
+                        actor.person.name, group.name, rsvp.session.when, command.message
                     )
                     messages.append(
                         OutboundMessage(
@@ -229,6 +249,7 @@ class MonthService:
                             kind="intro",
                             card=card,
                             text=f"{actor.person.name} introduces {group.name}",
+                            data={"email_fallback": fallback},
                         )
                     )
             queued = self.outbox.enqueue(messages, now)
@@ -320,19 +341,22 @@ class MonthService:
                     kind="checkout",
                     card=build_checkout_card(info),
                     text=f"Check-out for {group.name}",
+                    data={"email_fallback": checkout_email(group.name, info.when)},
                 )
             )
         return len(self.outbox.enqueue(messages, now))
 
+    def _checkout_recipients(self, group: Group, session: Session) -> tuple[list[str], bool]:
+        """Who the check-out is for (programme.sessions.checkout_recipients), and whether by register."""
+        month = month_key(session.start.astimezone(self.programme.settings.zone).date())
+        register = answers_log(self.store, ATTENDANCE).get(month, group.id)
+        answers = {email: doc.get("answer", "") for email, doc in self._rsvps(month, group).items()}
+        present = register["present"] if register else None
+        return checkout_recipients(group.members, present, answers), register is not None
+
     def send_checkout_prompts(self, group: Group, session: Session) -> int:
         """At a session's end: the check-out prompt to everyone registered present (else RSVP'd attending)."""
-        info_month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-        register = answers_log(self.store, ATTENDANCE).get(info_month, group.id)
-        if register:
-            emails = register["present"]
-        else:
-            answers = self._rsvps(info_month, group)
-            emails = [e for e in group.members if (answers.get(e) or {}).get("answer") != "not_attending"]
+        emails, _ = self._checkout_recipients(group, session)
         return self._queue_checkouts(group, session, emails, self.clock())
 
     def link_meeting_chat(self, actor: Actor, conversation_id: str, group_id: str | None = None) -> str:
@@ -351,10 +375,18 @@ class MonthService:
         group = self._group(group_id)
         return self.send_checkout_prompts(group, session_in_month(group, month, self.programme.settings))
 
-    def prompt_checkouts(self, actor: Actor, group_id: str | None = None) -> int:
+    def prompt_checkouts(self, actor: Actor, group_id: str | None = None) -> CheckoutPrompt:
         """The facilitator's "send the check-out now" for their latest started session."""
-        group, session = self._led_session(actor, group_id, started=True)
-        return self.send_checkout_prompts(group, session)
+        group, session = self._led_session(
+            actor,
+            group_id,
+            started=True,
+            not_open="The check-out opens when the session starts: type `end` once it has begun "
+            "(it also goes out by itself when the session ends).",
+        )
+        emails, by_register = self._checkout_recipients(group, session)
+        queued = self._queue_checkouts(group, session, emails, self.clock())
+        return CheckoutPrompt(queued=queued, recipients=len(emails), by_register=by_register)
 
     def send_attendance_prompt(self, group: Group, session: Session) -> int:
         """At a session's end, the register card to whoever ran it (facilitator or rotating member)."""
@@ -371,6 +403,9 @@ class MonthService:
             kind="attendance",
             card=card,
             text=f"Register for {group.name}",
+            data={
+                "email_fallback": register_email(group.name, when_text(session, self._zone(people[leader])))
+            },
         )
         return len(self.outbox.enqueue([message], self.clock()))
 
@@ -519,6 +554,7 @@ class MonthService:
                     kind="escalation",
                     card=build_escalation_card(self._escalation_view(doc, people, people.get(email))),
                     text="A confidential escalation needs the people circle",
+                    data={"email_fallback": escalation_email()},
                 )
                 for email in coordinators
             ]

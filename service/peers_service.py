@@ -5,21 +5,33 @@ from __future__ import annotations
 from calendar import month_name
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from cards.actions import GoalsCommand, PeerRecordCommand
+from cards.emails import goals_email, pair_intro_email, peer_check_email, peer_nudge_email
 from cards.peers import (
     build_goals_card,
+    build_goals_prompt_card,
     build_goals_recorded_card,
     build_pair_intro_card,
     build_peer_check_card,
     build_peer_nudge_card,
     build_peer_recorded_card,
 )
-from cards.views import GoalsView, PairIntroView, PairPeer, PeerCheckView
+from cards.views import GoalsRecord, GoalsView, PairIntroView, PairPeer, PeerCheckView, PeerGoals
+from programme.answers import Flag, Goal
 from programme.errors import NotFoundError
 from programme.model import Pair, PairRound, Person
-from programme.policies import Actor
+from programme.peers import (
+    awaiting_peer_record,
+    gives_support,
+    previous_quarter,
+    quarter_of,
+    shared_only,
+    supported_in_probation,
+)
+from programme.policies import Actor, NotAllowedError
 from programme.sessions import month_key
 from repositories.answers import answers_log
 from service.month_service import Card, Clock, ClosedError, MonthService, recent_months
@@ -27,19 +39,37 @@ from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 
 PEER_MEETINGS = "peer_meetings"  # log by month: "round:email" -> met, flags
-GOALS = "goals"  # log by quarter: email -> goals (private ones are the owner's only)
+# log by quarter: email -> goals (private ones are the owner's only), with the round they were set
+# in: shared goals are shown to the peers of that round only
+GOALS = "goals"
 NUDGE_AFTER = timedelta(weeks=5)
+
+
+class ProbationError(NotAllowedError):
+    """Someone in probation tried to flag their supporter: the arrangement is one way."""
 
 
 def quarter_key(moment: datetime) -> str:
     """ "2027-Q1" for a moment."""
-    return f"{moment.year:04d}-Q{(moment.month - 1) // 3 + 1}"
+    return quarter_of(moment.date())
 
 
 def _until(round_: PairRound, rotation_months: int) -> str:
     month = round_.started_on.month - 1 + rotation_months
     year = round_.started_on.year + month // 12
     return f"{month_name[month % 12 + 1]} {year}"
+
+
+def _quarter_end(quarter: str) -> str:
+    """ "31 March 2027" for "2027-Q1": the last day its goals can be changed."""
+    year, last_month = int(quarter[:4]), int(quarter[-1]) * 3
+    following = date(year + 1, 1, 1) if last_month == 12 else date(year, last_month + 1, 1)
+    last = following - timedelta(days=1)
+    return f"{last.day} {month_name[last.month]} {last.year}"
+
+
+def _goals(doc: Mapping[str, Any] | None) -> tuple[Goal, ...]:
+    return tuple(Goal(g["text"], bool(g["shared"])) for g in (doc or {}).get("goals", []) if g.get("text"))
 
 
 @dataclass(frozen=True)
@@ -64,10 +94,28 @@ class PeersService:
         raise NotFoundError("You don't have a peer in the current round yet.")
 
     def _names(self, pair: Pair, email: str, people: Mapping[str, Person]) -> tuple[str, ...]:
-        return tuple(people[e].name if e in people else e for e in pair.peers if e != email)
+        return tuple(self._name(e, people) for e in pair.peers if e != email)
+
+    def _name(self, email: str, people: Mapping[str, Person]) -> str:
+        return people[email].name if email in people else email
 
     def _local_month(self) -> str:
         return month_key(self.clock().astimezone(self.programme.settings.zone).date())
+
+    def _quarter(self) -> str:
+        return quarter_key(self.clock().astimezone(self.programme.settings.zone))
+
+    def _check_view(
+        self, round_: PairRound, pair: Pair, email: str, month: str, people: Mapping[str, Person]
+    ) -> PeerCheckView:
+        """The peer card's view for one person: who their peers are and how probation shapes it."""
+        return PeerCheckView(
+            round_.number,
+            month,
+            self._names(pair, email, people),
+            receives_only=not gives_support(pair, email),
+            supporting=tuple(self._name(e, people) for e in supported_in_probation(pair, email)),
+        )
 
     def introduce_round(self, round_: PairRound) -> int:
         """Tell everyone in a new round who their peer is."""
@@ -92,21 +140,42 @@ class PeersService:
                             PairIntroView(round_.number, peers, email in pair.receives_only, until)
                         ),
                         text="Your new peer",
+                        data={"email_fallback": pair_intro_email([p.name for p in peers], until)},
                     )
                 )
         return len(self.outbox.enqueue(messages, self.clock()))
 
     def peer_check_card(self, actor: Actor) -> Card:
-        """The person's "did you meet your peer this month?" card."""
+        """The person's "did you meet your peer this month?" card, with their answer once recorded."""
         round_, pair = self._pair_of(actor.email)
-        names = self._names(pair, actor.email, self.programme.people())
-        return build_peer_check_card(PeerCheckView(round_.number, self._local_month(), names))
+        month = self._local_month()
+        view = self._check_view(round_, pair, actor.email, month, self.programme.people())
+        recorded = answers_log(self.programme.store, PEER_MEETINGS).get(
+            month, f"{round_.number}:{actor.email}"
+        )
+        if recorded is not None:
+            flags = frozenset(Flag(f) for f in recorded.get("flags", ()))
+            view = PeerCheckView(
+                view.round,
+                view.month,
+                view.peers,
+                view.receives_only,
+                view.supporting,
+                met=bool(recorded["met"]),
+                flags=flags if gives_support(pair, actor.email) else frozenset(),
+            )
+        return build_peer_check_card(view)
 
     def record_meeting(self, actor: Actor, command: PeerRecordCommand) -> Card:
         """Record whether the person met their peer; flags about the peer escalate in confidence."""
         round_, pair = self._pair_of(actor.email)
         if command.round != round_.number:
             raise NotFoundError("That pairing round has ended; your new peer is in your latest card.")
+        if command.flags and not gives_support(pair, actor.email):
+            raise ProbationError(
+                "While you are in probation you are not asked about your peer: they support you. "
+                "If something worries you, contact the people circle directly."
+            )
         now = self.clock()
         # The cards ask about this month (late answers: last month). A forged month must not file
         # records, or queue escalation messages, under periods far from now.
@@ -129,8 +198,8 @@ class PeersService:
                             command.flags,
                             command.month,
                         )
-        names = self._names(pair, actor.email, self.programme.people())
-        return build_peer_recorded_card(PeerCheckView(round_.number, command.month, names), met=command.met)
+        view = self._check_view(round_, pair, actor.email, command.month, self.programme.people())
+        return build_peer_recorded_card(view, met=command.met)
 
     def last_met(self, round_: PairRound, pair: Pair) -> datetime | None:
         """When anyone of the pair last recorded meeting in this round."""
@@ -145,26 +214,36 @@ class PeersService:
         return latest
 
     def send_monthly_checks(self) -> int:
-        """Ask everyone in a pair whether they met their peer this month."""
+        """Ask everyone in a pair who has not recorded this month's meeting yet whether they met."""
         round_ = self._current()
         if round_ is None:
             return 0
         people = self.programme.people()
         month = self._local_month()
-        messages = [
-            OutboundMessage(
-                key=f"peer_check:{month}:{round_.number}:{email}",
-                period=month,
-                recipient=email,
-                kind="peer_check",
-                card=build_peer_check_card(
-                    PeerCheckView(round_.number, month, self._names(pair, email, people))
-                ),
-                text="Did you meet your peer this month?",
-            )
-            for pair in round_.pairs
-            for email in pair.peers
-        ]
+        prefix = f"{round_.number}:"
+        answered = {
+            key[len(prefix) :]
+            for key in answers_log(self.programme.store, PEER_MEETINGS).all(month)
+            if key.startswith(prefix)
+        }
+        waiting = set(awaiting_peer_record(round_, answered))
+        messages = []
+        for pair in round_.pairs:
+            for email in pair.peers:
+                if email not in waiting:
+                    continue
+                view = self._check_view(round_, pair, email, month, people)
+                messages.append(
+                    OutboundMessage(
+                        key=f"peer_check:{month}:{round_.number}:{email}",
+                        period=month,
+                        recipient=email,
+                        kind="peer_check",
+                        card=build_peer_check_card(view),
+                        text="Did you meet your peer this month?",
+                        data={"email_fallback": peer_check_email(list(view.peers), month)},
+                    )
+                )
         return len(self.outbox.enqueue(messages, self.clock()))
 
     def send_nudges(self) -> int:
@@ -184,7 +263,7 @@ class PeersService:
                 continue
             weeks = int((now - since) / timedelta(weeks=1))
             for email in pair.peers:
-                view = PeerCheckView(round_.number, month, self._names(pair, email, people))
+                view = self._check_view(round_, pair, email, month, people)
                 messages.append(
                     OutboundMessage(
                         key=f"peer_nudge:{month}:{round_.number}:{email}",
@@ -193,43 +272,107 @@ class PeersService:
                         kind="peer_nudge",
                         card=build_peer_nudge_card(view, weeks=weeks),
                         text="Time to meet your peer",
+                        data={"email_fallback": peer_nudge_email(list(view.peers), weeks)},
                     )
                 )
         return len(self.outbox.enqueue(messages, now))
 
+    # -- goals -------------------------------------------------------------------------------
+    def _round_of(self, doc: Mapping[str, Any]) -> int | None:
+        """The pairing round goals were saved in (records from before it was kept: by their date)."""
+        if isinstance(doc.get("round"), int):
+            return int(doc["round"])
+        saved_on = datetime.fromisoformat(doc["at"]).astimezone(self.programme.settings.zone).date()
+        started = [r.number for r in self.programme.pair_rounds() if r.started_on <= saved_on]
+        return started[-1] if started else None
+
+    def _shared_by_peers(
+        self, docs: Mapping[str, Any], round_: PairRound, pair: Pair, email: str, people: Mapping[str, Person]
+    ) -> tuple[PeerGoals, ...]:
+        """What the person's peers shared in a quarter, set while they were this pair: shared goals only."""
+        shared = []
+        for peer in pair.peers:
+            doc = docs.get(peer)
+            if peer == email or doc is None or self._round_of(doc) != round_.number:
+                continue
+            goals = shared_only(_goals(doc))
+            if goals:
+                shared.append(PeerGoals(self._name(peer, people), tuple(g.text for g in goals)))
+        return tuple(shared)
+
+    def _goals_view(self, round_: PairRound, pair: Pair, email: str, quarter: str) -> GoalsView:
+        """Everything the person's own goals card shows: theirs, their peers' shared, last quarter's."""
+        people = self.programme.people()
+        log = answers_log(self.programme.store, GOALS)
+        docs, last = log.all(quarter), previous_quarter(quarter)
+        last_docs = log.all(last)
+        mine = docs.get(email)
+        return GoalsView(
+            quarter,
+            self._names(pair, email, people),
+            open_until=_quarter_end(quarter),
+            mine=GoalsRecord(
+                _goals(mine),
+                mine.get("training_needs", ""),
+                mine.get("capacity_now"),
+                mine.get("capacity_plan", ""),
+            )
+            if mine
+            else None,
+            shared_with_me=self._shared_by_peers(docs, round_, pair, email, people),
+            last_quarter=last,
+            last_mine=_goals(last_docs.get(email)),
+            last_shared_with_me=self._shared_by_peers(last_docs, round_, pair, email, people),
+            receives_only=not gives_support(pair, email),
+            supporting=tuple(self._name(e, people) for e in supported_in_probation(pair, email)),
+        )
+
     def goals_card(self, actor: Actor) -> Card:
-        """The quarterly goal-setting card for the person and their peer."""
-        _, pair = self._pair_of(actor.email)
-        names = self._names(pair, actor.email, self.programme.people())
-        quarter = quarter_key(self.clock().astimezone(self.programme.settings.zone))
-        return build_goals_card(GoalsView(quarter, names))
+        """The person's goals this quarter (to set or revise), what their peers shared, last quarter's."""
+        round_, pair = self._pair_of(actor.email)
+        return build_goals_card(self._goals_view(round_, pair, actor.email, self._quarter()))
 
     def send_goal_prompts(self) -> int:
-        """At a quarter start: the goal-setting card to everyone in a pair."""
+        """At a quarter start: the goal-setting prompt to everyone in a pair."""
         round_ = self._current()
         if round_ is None:
             return 0
         people = self.programme.people()
         now = self.clock()
-        quarter = quarter_key(now.astimezone(self.programme.settings.zone))
-        messages = [
-            OutboundMessage(
-                key=f"goals:{quarter}:{email}",
-                period=self._local_month(),
-                recipient=email,
-                kind="goals",
-                card=build_goals_card(GoalsView(quarter, self._names(pair, email, people))),
-                text="Quarterly goal-setting with your peer",
-            )
-            for pair in round_.pairs
-            for email in pair.peers
-        ]
+        quarter = self._quarter()
+        messages = []
+        for pair in round_.pairs:
+            for email in pair.peers:
+                # The queued prompt names the quarter and the peers only: goals are shown live.
+                view = GoalsView(
+                    quarter,
+                    self._names(pair, email, people),
+                    receives_only=not gives_support(pair, email),
+                    supporting=tuple(self._name(e, people) for e in supported_in_probation(pair, email)),
+                )
+                messages.append(
+                    OutboundMessage(
+                        key=f"goals:{quarter}:{email}",
+                        period=self._local_month(),
+                        recipient=email,
+                        kind="goals",
+                        card=build_goals_prompt_card(view),
+                        text="Quarterly goal-setting with your peer",
+                        data={"email_fallback": goals_email(list(view.peers), quarter)},
+                    )
+                )
         return len(self.outbox.enqueue(messages, now))
 
     def submit_goals(self, actor: Actor, command: GoalsCommand) -> Card:
         """Keep the person's goals: private ones for them only, shared ones for them and their peer."""
-        _, pair = self._pair_of(actor.email)
+        round_, pair = self._pair_of(actor.email)
         now = self.clock()
+        quarter = self._quarter()
+        # Goals are set and revised during their quarter; a past or forged quarter files nothing.
+        if command.quarter != quarter:
+            raise ClosedError(
+                f"Goals for {command.quarter} can no longer be changed; type goals for {quarter}."
+            )
         answers_log(self.programme.store, GOALS).put(
             command.quarter,
             actor.email,
@@ -238,8 +381,8 @@ class PeersService:
                 "training_needs": command.training_needs,
                 "capacity_now": command.capacity_now,
                 "capacity_plan": command.capacity_plan,
+                "round": round_.number,
                 "at": now.isoformat(),
             },
         )
-        names = self._names(pair, actor.email, self.programme.people())
-        return build_goals_recorded_card(GoalsView(command.quarter, names))
+        return build_goals_recorded_card(self._goals_view(round_, pair, actor.email, quarter))

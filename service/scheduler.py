@@ -39,7 +39,8 @@ GOALS_BODY = (
     "- personal goals for the quarter (each can stay private or be shared with the team),\n"
     "- training needs,\n"
     "- your capacity plans, working towards 80% for the next six weeks.\n\n"
-    "Record it on the goal-setting card the peer reflection bot sends you in Teams."
+    "Record it on the goal-setting card the peer reflection bot sends you in Teams (or type goals in "
+    "your chat with it), where last quarter's goals are there to review."
 )
 
 
@@ -73,13 +74,15 @@ class Scheduler:
                     continue  # another process ran it meanwhile
                 report = self._run(job, now)
                 with store.transaction():
-                    if log.get(job.month or "none", job.key) is None:
+                    ours = log.get(job.month or "none", job.key) is None
+                    if ours:
                         log.put(
                             job.month or "none",
                             job.key,
                             {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note},
                         )
-            reports.append(report)
+            if ours:  # else another process ran it at the same time, and its enqueues won
+                reports.append(report)
             if progress is not None:
                 progress(done, len(pending))
         reports.extend(self._keep_invites_current(now))

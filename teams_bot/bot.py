@@ -209,7 +209,8 @@ class ReflectionBot(ActivityHandler):
             return
         await context.send_activity(
             MessageFactory.text(
-                "Thank you all. Your check-out has arrived in your chat with me: two minutes, and only "
-                "the people circle sees any flags."
+                "Thank you all. If you're on the register (or, before it is taken, RSVP'd attending), "
+                "your check-out has arrived in your chat with me: two minutes, and only the people "
+                "circle sees any flags."
             )
         )

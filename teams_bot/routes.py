@@ -13,6 +13,7 @@ from cards.actions import (
     Command,
     EscalationCommand,
     GoalsCommand,
+    GoalsOpenCommand,
     IntroSendCommand,
     PeerRecordCommand,
     RsvpCommand,
@@ -86,8 +87,20 @@ def _help(services: Services, actor: Actor, turn: Turn) -> Reply:
 
 
 def _checkouts_sent(services: Services, actor: Actor, turn: Turn) -> Reply:
-    count = services.month.prompt_checkouts(actor, turn.argument or None)
-    return f"Check-out prompt queued for {count} people." if count else "Everyone already has the check-out."
+    prompt = services.month.prompt_checkouts(actor, turn.argument or None)
+    if prompt.recipients == 0:
+        return (
+            "Nobody was sent the check-out: there is no register yet and nobody RSVP'd attending. "
+            "Take the register (`attendance`): everyone you tick present gets the check-out."
+        )
+    who = "ticked present on the register" if prompt.by_register else "who RSVP'd attending"
+    if prompt.queued == 0:
+        return f"Everyone {who} already has the check-out."
+    people = "1 person" if prompt.queued == 1 else f"{prompt.queued} people"
+    told = f"Check-out prompt queued for {people} {who}."
+    if not prompt.by_register:
+        told += " Take the register (`attendance`) to send it to anyone else who came."
+    return told
 
 
 def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
@@ -122,13 +135,13 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
     ),
     TextCommand(
         ("peer", "peers"),
-        "record this month's meeting with your peer",
+        "record this month's meeting with your peer, or change what you recorded",
         _everyone,
         lambda s, a, _: [s.peers.peer_check_card(a)],
     ),
     TextCommand(
         ("goals",),
-        "quarterly goal-setting with your peer",
+        "your goals for the quarter (and what your peer shared): set, review or change them",
         _everyone,
         lambda s, a, _: [s.peers.goals_card(a)],
     ),
@@ -151,7 +164,10 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
         lambda s, a, t: [s.month.attendance_card(a, t.argument or None)],
     ),
     TextCommand(
-        ("end", "checkouts"), "send the check-out prompt to everyone present", _facilitator, _checkouts_sent
+        ("end", "checkouts"),
+        "send the check-out to everyone present (before a register: to those who RSVP'd attending)",
+        _facilitator,
+        _checkouts_sent,
     ),
     TextCommand(("remind",), "remind members who haven't answered", _facilitator, _reminders),
     TextCommand(
@@ -213,12 +229,18 @@ CARD_VERBS: dict[str, CardHandler] = {
     Verb.CHECKOUT_SUBMIT: lambda s, a, c: s.month.submit_checkout(a, _is(c, CheckoutCommand)),
     Verb.PEER_RECORD: lambda s, a, c: s.peers.record_meeting(a, _is(c, PeerRecordCommand)),
     Verb.GOALS_SUBMIT: lambda s, a, c: s.peers.submit_goals(a, _is(c, GoalsCommand)),
+    Verb.GOALS_OPEN: lambda s, a, c: _open_goals(s, a, _is(c, GoalsOpenCommand)),
     Verb.INTRO_SEND: lambda s, a, c: s.month.send_introductions(a, _is(c, IntroSendCommand)),
     Verb.ESCALATION_ACK: lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
     Verb.ESCALATION_RESOLVE: lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
     Verb.ANNOUNCE_PREVIEW: lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
     Verb.ANNOUNCE_SEND: lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
 }
+
+
+def _open_goals(services: Services, actor: Actor, command: GoalsOpenCommand) -> Card:
+    # Always the current quarter's card: a prompt pressed late opens the goals that can still change.
+    return services.peers.goals_card(actor)
 
 
 def _is(command: Command, kind: type[_C]) -> _C:

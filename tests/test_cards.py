@@ -36,6 +36,7 @@ from cards.common import CardJson
 from cards.escalations import build_escalation_card
 from cards.peers import (
     build_goals_card,
+    build_goals_prompt_card,
     build_goals_recorded_card,
     build_pair_intro_card,
     build_peer_check_card,
@@ -60,12 +61,14 @@ from cards.views import (
     AttendanceView,
     ConsoleGroup,
     EscalationView,
+    GoalsRecord,
     GoalsView,
     IntroConsoleView,
     IntroductionView,
     PairIntroView,
     PairPeer,
     PeerCheckView,
+    PeerGoals,
     Role,
     RosterEntry,
     RosterView,
@@ -135,6 +138,24 @@ def escalation(
 
 PEER_VIEW = PeerCheckView(round=3, month="2026-11", peers=("Bob Smith",))
 GOALS_VIEW = GoalsView(quarter="2027-Q1", peers=("Bob Smith",))
+PEER_VARIANTS = {
+    "probation": dataclasses.replace(PEER_VIEW, receives_only=True),
+    "supporting": dataclasses.replace(PEER_VIEW, supporting=("Bob Smith",)),
+    "answered": dataclasses.replace(PEER_VIEW, met=True, flags=frozenset({Flag.STRESSED, Flag.OVERWORKED})),
+}
+GOALS_FILLED = GoalsView(
+    quarter="2027-Q1",
+    peers=("Bob Smith", "Nia New"),
+    open_until="31 March 2027",
+    mine=GoalsRecord(
+        (Goal(LONG[:2000], True), Goal("Private", False), Goal("Third", True)), LONG[:2000], 95, "Plan"
+    ),
+    shared_with_me=(PeerGoals("Bob Smith", (LONG[:2000],) * 3),),
+    last_quarter="2026-Q4",
+    last_mine=(Goal("Old private", False),),
+    last_shared_with_me=(PeerGoals("Bob Smith", ("Old shared",)),),
+    supporting=("Nia New",),
+)
 DRAFT = AnnouncementDraft(
     title="Closure", text=LONG, audience=AudienceKind.ROLE, audience_value="Health Coach"
 )
@@ -189,6 +210,16 @@ def every_card() -> Iterator[tuple[str, CardJson]]:
     yield "peer_recorded", build_peer_recorded_card(PEER_VIEW, met=True)
     yield "goals", build_goals_card(GOALS_VIEW)
     yield "goals_recorded", build_goals_recorded_card(GOALS_VIEW)
+    for name, view in PEER_VARIANTS.items():
+        yield f"peer_check_{name}", build_peer_check_card(view)
+        yield f"peer_recorded_{name}", build_peer_recorded_card(view, met=False)
+    yield "goals_filled", build_goals_card(GOALS_FILLED)
+    yield "goals_filled_recorded", build_goals_recorded_card(GOALS_FILLED)
+    yield "goals_prompt", build_goals_prompt_card(GOALS_VIEW)
+    yield (
+        "goals_prompt_probation",
+        build_goals_prompt_card(dataclasses.replace(GOALS_VIEW, receives_only=True)),
+    )
     yield "composer", build_announcement_composer_card()
     yield "composer_preview", build_announcement_composer_card(DRAFT, preview_recipients=1200)
     yield "announcement", build_announcement_card(AnnouncementView("Closure", LONG, "Cora Coordinator"))

@@ -156,3 +156,31 @@ def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Pat
         key for key in ran if key.startswith(("session_end:2026-11", "rsvp_reminder:2026-11", "peer_check"))
     ]
     assert "invites:2026-12" not in ran  # not due until 24 November
+
+
+def test_the_day_25_peer_check_skips_people_who_already_recorded_the_month(
+    programme: tuple[Scheduler, Clock, Store],
+) -> None:
+    from cards.actions import PeerRecordCommand
+
+    scheduler, clock, _ = programme
+    services = scheduler.services
+    round_ = services.programme.pair_rounds()[-1]
+    paired = sorted(e for pair in round_.pairs for e in pair.peers)
+    answered = paired[0]
+    clock.now = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)
+    person = services.programme.people()[answered]
+    services.peers.record_meeting(
+        services.month.actor(person), PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset())
+    )
+    scheduler.run_due(clock.now)  # the month's other jobs so far, whatever they are
+    clock.now = datetime(2026, 12, 25, 9, 0, tzinfo=UTC)
+    reports = {r.job.key: r for r in scheduler.run_due(clock.now)}
+    assert reports["peer_check:2026-12"].queued == len(paired) - 1
+    asked = sorted(
+        e.message.recipient for e in services.outbox.due(clock.now, 1000) if e.message.kind == "peer_check"
+    )
+    assert asked == [e for e in paired if e != answered]
+    # January asks everyone again: the record was December's.
+    clock.now = datetime(2027, 1, 25, 9, 0, tzinfo=UTC)
+    assert {r.job.key: r.queued for r in scheduler.run_due(clock.now)}["peer_check:2027-01"] == len(paired)

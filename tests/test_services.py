@@ -10,9 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from cards.actions import AnnounceCommand, CheckoutCommand, GoalsCommand, PeerRecordCommand
+from cards.actions import (
+    AnnounceCommand,
+    AttendanceCommand,
+    CheckoutCommand,
+    GoalsCommand,
+    PeerRecordCommand,
+    RsvpCommand,
+)
 from programme.announcements import AudienceKind, UnknownAudienceError
-from programme.answers import Flag, Goal
+from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import NotFoundError
 from programme.policies import Actor, NotAllowedError
 from programme.settings import ProgrammeSettings
@@ -156,8 +163,67 @@ def test_a_linked_meeting_chat_prompts_check_outs_when_it_ends(world: tuple[Serv
     assert "linked" in message
     assert services.month.checkouts_for_meeting_chat("19:other@thread.v2") is None
     group = fay.facilitates[0]
-    assert services.month.checkouts_for_meeting_chat("19:meeting_abc@thread.v2") == len(group.members)
-    assert sorted(r for k, r in queued(services, clock) if k == "checkout") == sorted(group.members)
+    # No register yet: the check-out goes to those who RSVP'd attending, not "maybe" or no answer.
+    answers = {"ann@x.org": RsvpAnswer.ATTENDING, "bo@x.org": RsvpAnswer.MAYBE}
+    answers["cy@x.org"] = RsvpAnswer.NOT_ATTENDING
+    for email, answer in answers.items():
+        reason = AbsenceReason.SICKNESS if answer is RsvpAnswer.NOT_ATTENDING else None
+        services.month.answer_rsvp(
+            actor(services, email), RsvpCommand(group.id, "2026-12", answer, reason, "")
+        )
+    assert "di@x.org" in group.members  # never answered
+    assert services.month.checkouts_for_meeting_chat("19:meeting_abc@thread.v2") == 1
+    assert [r for k, r in queued(services, clock) if k == "checkout"] == ["ann@x.org"]
+
+
+def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tuple[Services, Clock]) -> None:
+    from teams_bot.routes import Turn, find_text_command
+
+    services, clock = world
+    fay = actor(services, "fay@x.org")
+    group = fay.facilitates[0]
+    end, _ = find_text_command("end")
+    assert end is not None
+    # Before the session starts, `end` speaks about the check-out, not the register.
+    with pytest.raises(NotFoundError, match="check-out opens when the session starts"):
+        end.run(services, fay, Turn("", "a:fay"))
+    services.month.answer_rsvp(
+        actor(services, "bo@x.org"), RsvpCommand(group.id, "2026-12", RsvpAnswer.ATTENDING, None, "")
+    )
+    services.month.answer_rsvp(
+        actor(services, "ann@x.org"), RsvpCommand(group.id, "2026-12", RsvpAnswer.MAYBE, None, "")
+    )
+    clock.now = datetime(2026, 12, 10, 10, 30, tzinfo=UTC)  # during the session, no register yet
+    told = end.run(services, fay, Turn("", "a:fay"))
+    assert told == (
+        "Check-out prompt queued for 1 person who RSVP'd attending. "
+        "Take the register (`attendance`) to send it to anyone else who came."
+    )
+    assert [r for k, r in queued(services, clock) if k == "checkout"] == ["bo@x.org"]
+    assert (
+        end.run(services, fay, Turn("", "a:fay"))
+        == "Everyone who RSVP'd attending already has the check-out."
+    )
+    # The register decides once taken: Ann (maybe) came, Bo did not.
+    present = frozenset({"ann@x.org", "cy@x.org"})
+    services.month.record_attendance(
+        fay, AttendanceCommand(group.id, "2026-12", present, frozenset(group.members) - present)
+    )
+    assert sorted(r for k, r in queued(services, clock) if k == "checkout") == sorted({"bo@x.org", *present})
+    told = end.run(services, fay, Turn("", "a:fay"))
+    assert told == "Everyone ticked present on the register already has the check-out."
+
+
+def test_end_with_no_register_and_nobody_attending_says_so(world: tuple[Services, Clock]) -> None:
+    from teams_bot.routes import Turn, find_text_command
+
+    services, clock = world
+    end, _ = find_text_command("end")
+    assert end is not None
+    clock.now = datetime(2026, 12, 10, 10, 30, tzinfo=UTC)
+    told = end.run(services, actor(services, "fay@x.org"), Turn("", "a:fay"))
+    assert isinstance(told, str) and told.startswith("Nobody was sent the check-out")
+    assert [k for k, _ in queued(services, clock) if k == "checkout"] == []
 
 
 def test_checkout_text_stays_out_of_the_escalation(world: tuple[Services, Clock]) -> None:

@@ -72,12 +72,16 @@ G1_NAME = "Health Coaches"
 G2 = "thu-2"
 G2_NAME = "Practitioners"
 
-_HEADER = "email,name,role,working_days,hours_per_week,facilitator,coordinator,aad_object_id,timezone"
+_HEADER = (
+    "email,name,role,working_days,hours_per_week,facilitator,coordinator,aad_object_id,timezone,probation_end"
+)
+PROBATION_END = "2027-06-01"  # after every moment the tests visit
 
 
-def roster_csv(omit: Iterable[User] = ()) -> bytes:
+def roster_csv(omit: Iterable[User] = (), probation: Iterable[User] = ()) -> bytes:
     """The roster as an HR export (UTF-8 with BOM, mixed-case emails, as exports come)."""
     omitted = {u.email for u in omit}
+    in_probation = {u.email for u in probation}
     rows = [
         (CORA, "Quality Manager", "no", "yes", True),
         (FIONA, "Health Coach", "yes", "no", True),
@@ -93,13 +97,14 @@ def roster_csv(omit: Iterable[User] = ()) -> bytes:
         aad = user.aad_object_id if with_aad else ""
         lines.append(
             f"{user.email.title()},{user.name},{role},Mon Tue Wed Thu Fri,37.5,"
-            f"{facilitator},{coordinator},{aad},Europe/London"
+            f"{facilitator},{coordinator},{aad},Europe/London,"
+            + (PROBATION_END if user.email in in_probation else "")
         )
     lines += [
-        f"{REX},Rex Leader,Practitioner,Mon Tue Wed Thu Fri,37.5,yes,no,,Europe/London",
-        f"{NINA},Nina Member,Practitioner,Mon Tue Wed Thu Fri,30,no,no,,Europe/London",
-        f"{OMAR},Omar Member,Practitioner,Mon Tue Wed Thu Fri,30,no,no,,Europe/London",
-        f"{CLEO},Cleo Coordinator,Quality Manager,Mon Tue Wed Thu Fri,37.5,no,yes,,Europe/London",
+        f"{REX},Rex Leader,Practitioner,Mon Tue Wed Thu Fri,37.5,yes,no,,Europe/London,",
+        f"{NINA},Nina Member,Practitioner,Mon Tue Wed Thu Fri,30,no,no,,Europe/London,",
+        f"{OMAR},Omar Member,Practitioner,Mon Tue Wed Thu Fri,30,no,no,,Europe/London,",
+        f"{CLEO},Cleo Coordinator,Quality Manager,Mon Tue Wed Thu Fri,37.5,no,yes,,Europe/London,",
     ]
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
 
@@ -223,6 +228,7 @@ class World:
         *,
         current_user: User = CORA,
         omit: Iterable[User] = (),
+        probation: Iterable[User] = (),
         bot_settings: Any = None,
         auth_metadata: dict[str, str] | None = None,
         token_url: str | None = None,
@@ -233,6 +239,7 @@ class World:
         self.clock = MovableClock(BEFORE_SESSION)
         self.current_user = current_user
         self.omit = tuple(omit)
+        self.probation = tuple(probation)
         self._bot_settings = bot_settings
         self._auth_metadata = auth_metadata
         self._token_url = token_url
@@ -255,7 +262,9 @@ class World:
 
         self.store = Store(self.db_path)
         self.services = Services.build(self.store, ProgrammeSettings(), clock=self.clock)
-        self.services.programme.import_roster(roster_csv(self.omit), "roster.csv", self.clock())
+        self.services.programme.import_roster(
+            roster_csv(self.omit, self.probation), "roster.csv", self.clock()
+        )
         self.store.collection("groups").replace_all(group_docs(self.omit))
 
         app = create_app(
