@@ -10,7 +10,9 @@ from programme.announcements import Audience, AudienceKind, UnknownAudienceError
 from programme.model import Group, Person
 from programme.policies import (
     NotAllowedError,
+    Permission,
     actor_for,
+    require,
     require_coordinator,
     require_leader,
     require_member,
@@ -30,9 +32,12 @@ GROUPS = [LED, ROTATING]
 PEOPLE = [FAY, ANN, BO, CY, GONE]
 
 
-def test_only_the_facilitator_or_a_coordinator_leads_a_group() -> None:
+def test_only_the_facilitator_leads_a_group_coordinators_oversee_it() -> None:
     require_leader(actor_for(FAY, GROUPS), LED)
-    require_leader(actor_for(CY, GROUPS), LED)
+    # "Only a group's facilitator takes its attendance": a coordinator oversees, runs no session.
+    with pytest.raises(NotAllowedError, match="That's for facilitators"):
+        require_leader(actor_for(CY, GROUPS), LED)
+    require(Permission.OVERSEER, actor_for(CY, GROUPS), LED)
     with pytest.raises(NotAllowedError):
         require_leader(actor_for(ANN, GROUPS), LED)
     # In a rotating group any member runs the session.
