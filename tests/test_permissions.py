@@ -343,6 +343,17 @@ def test_authorisation_matrix(shared_world: World, case: Case) -> None:
     assert refusal(case.permission) in reply["fallbackText"]
 
 
+@pytest.mark.parametrize("role", [r for r, key in ROLES.items() if key is not None])
+def test_help_offers_exactly_the_commands_the_policy_allows(shared_world: World, role: str) -> None:
+    key = ROLES[role]
+    assert key is not None
+    actor = shared_world.actor(key)
+    (card,) = shared_world.bot.say(sender(key), "help")
+    assert isinstance(card, dict)
+    offered = card["fallbackText"].removeprefix("Commands: ").split(", ")
+    assert offered == [c.words[0] for c in TEXT_COMMANDS if may_use(c.permission, actor)]
+
+
 # ------------------------------------------------------------------------------ forged data
 def test_card_data_never_names_who_acted(world: World) -> None:
     """Identity comes from the activity: emails, ids and roles in card data are ignored or refused."""
