@@ -62,6 +62,9 @@ _MAX_REGISTER = 50
 _E = TypeVar("_E", bound=StrEnum)
 
 
+UNKNOWN_VERB = "This card's button is not one I know. It may be from an older version of the app."
+
+
 class BadActionError(ProgrammeError):
     """A card action's data is missing, malformed or out of range; nothing was changed."""
 
@@ -158,9 +161,7 @@ def parse_action(verb: str, data: Mapping[str, Any]) -> Command:
     """The typed command for a card action, or BadActionError saying which field is wrong."""
     parser = _PARSERS.get(verb)
     if parser is None:
-        raise BadActionError(
-            "This card's button is not one I know. It may be from an older version of the app."
-        )
+        raise BadActionError(UNKNOWN_VERB)
     if not isinstance(data, Mapping):
         raise BadActionError("The card sent no data.")
     return parser(data)

@@ -9,17 +9,11 @@ member (the attendance register, read by the group's own facilitator).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, EscalationStatus, Flag, Goal, RsvpAnswer
-
-
-class Role(StrEnum):
-    PARTICIPANT = "participant"
-    FACILITATOR = "facilitator"
-    COORDINATOR = "coordinator"
+from programme.policies import Role as Role  # re-exported: programme.policies decides roles
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from cards.announcements import (
 )
 from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView
 from programme.announcements import Audience, resolve_audience
-from programme.policies import Actor, require_coordinator
+from programme.policies import Actor, Permission, require
 from programme.sessions import month_key
 from service.month_service import Card, Clock
 from service.outbox import OutboundMessage, Outbox
@@ -34,12 +34,12 @@ class AnnouncementsService:
 
     def composer(self, actor: Actor) -> Card:
         """An empty composer."""
-        require_coordinator(actor)
+        require(Permission.COORDINATOR, actor)
         return build_announcement_composer_card()
 
     def announce(self, actor: Actor, command: AnnounceCommand) -> Card:
         """Preview (to the coordinator themself) or send to the audience, through the outbox."""
-        require_coordinator(actor)
+        require(Permission.COORDINATOR, actor)
         audience = Audience(command.audience, command.audience_value)
         recipients = resolve_audience(
             audience, self.programme.people().values(), self.programme.current_allocation().groups
@@ -111,7 +111,7 @@ class AnnouncementsService:
 
     def result(self, actor: Actor, ident: str) -> Card:
         """Delivery counts of one announcement so far."""
-        require_coordinator(actor)
+        require(Permission.COORDINATOR, actor)
         doc = self.programme.store.collection(ANNOUNCEMENTS).get(ident)
         counts = self.outbox.batch_counts(ident)
         return build_announcement_result_card(
@@ -126,7 +126,7 @@ class AnnouncementsService:
 
     def latest_result(self, actor: Actor) -> Card:
         """The counts of the most recent announcement."""
-        require_coordinator(actor)
+        require(Permission.COORDINATOR, actor)
         docs = self.programme.store.collection(ANNOUNCEMENTS).all()
         if not docs:
             return build_announcement_composer_card()

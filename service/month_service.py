@@ -47,7 +47,12 @@ from cards.views import (
 from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer
 from programme.errors import NotFoundError, ProgrammeError
 from programme.model import Group, Person, Session
-from programme.policies import Actor, require_coordinator, require_leader, require_member
+from programme.policies import (
+    Actor,
+    Permission,
+    led_groups,
+    require,
+)
 from programme.sessions import (
     attendance_deadline,
     attendance_open,
@@ -160,24 +165,24 @@ class MonthService:
         group_id: str | None,
         *,
         started: bool,
+        permission: Permission = Permission.LEADER,
         not_open: str = "No session is open for a register now: it opens when the session starts.",
     ) -> tuple[Group, Session]:
-        """The group (led by the actor) and session a facilitator command is about."""
+        """The group (named, or one the actor runs) and session a facilitator command is about."""
         now = self.clock()
         settings = self.programme.settings
         if group_id:
             group = self._group(group_id)
-            require_leader(actor, group)
+            require(permission, actor, group)
             candidates = [group]
         else:
-            candidates = [g for g in self.groups() if g.facilitator == actor.email] or list(actor.member_of)
-            candidates = [g for g in candidates if g.facilitator in (actor.email, None)]
-            if not candidates and actor.is_coordinator:
+            candidates = list(led_groups(actor))
+            if not candidates:
+                require(permission, actor)
+                # Allowed without running a session: a coordinator overseeing, who must name the group.
                 raise NotFoundError(
                     "Say which group, by its id (as `reflect groups show` lists them): coming GROUP-ID."
                 )
-            if not candidates:
-                raise NotFoundError("You don't lead a group at the moment.")
         options: list[tuple[Group, Session]] = []
         for group in candidates:
             this_month = session_in_month(group, month_key(now.astimezone(settings.zone).date()), settings)
@@ -199,8 +204,7 @@ class MonthService:
     # -- facilitator -----------------------------------------------------------------------
     def intro_console(self, actor: Actor, queued: int | None = None) -> Card:
         """The facilitator's one-click introductions card (with the receipt of the last press)."""
-        if not actor.facilitates:
-            raise NotFoundError("You don't facilitate a group at the moment.")
+        require(Permission.FACILITATOR, actor)
         now = self.clock()
         zone = self._zone(actor.person)
         rows = tuple(
@@ -213,8 +217,7 @@ class MonthService:
 
     def send_introductions(self, actor: Actor, command: IntroSendCommand) -> Card:
         """Queue an introduction to every member of each group the facilitator leads (once, unless again)."""
-        if not actor.facilitates:
-            raise NotFoundError("You don't facilitate a group at the moment.")
+        require(Permission.FACILITATOR, actor)
         now = self.clock()
         people = self._people()
         messages: list[OutboundMessage] = []
@@ -257,7 +260,7 @@ class MonthService:
 
     def session_roster(self, actor: Actor, group_id: str | None = None) -> Card:
         """Who is coming to the next session; absence reasons only for coordinators."""
-        group, session = self._led_session(actor, group_id, started=False)
+        group, session = self._led_session(actor, group_id, started=False, permission=Permission.OVERSEER)
         info = self.session_info(group, session, actor.person)
         answers = self._rsvps(info.month, group)
         people = self._people()
@@ -302,7 +305,7 @@ class MonthService:
     def record_attendance(self, actor: Actor, command: AttendanceCommand) -> Card:
         """Record the register (corrections allowed for 7 days) and prompt attendees to check out."""
         group = self._group(command.group)
-        require_leader(actor, group)
+        require(Permission.LEADER, actor, group)
         session = session_in_month(group, command.month, self.programme.settings)
         now = self.clock()
         if not attendance_open(session, now):
@@ -409,6 +412,19 @@ class MonthService:
         )
         return len(self.outbox.enqueue([message], self.clock()))
 
+    def remind_unanswered(self, actor: Actor, group_id: str | None = None) -> int:
+        """Whoever runs a session reminds its members who have not answered (each group they run)."""
+        if group_id:
+            group = self._group(group_id)
+            require(Permission.LEADER, actor, group)
+            groups: tuple[Group, ...] = (group,)
+        else:
+            require(Permission.LEADER, actor)
+            groups = led_groups(actor)
+        now = self.clock()
+        settings = self.programme.settings
+        return sum(self.send_rsvp_reminders(g, next_session(g, now, settings)) for g in groups)
+
     def send_rsvp_reminders(self, group: Group, session: Session) -> int:
         """Remind members who have not answered the session's RSVP yet."""
         people = self._people()
@@ -456,7 +472,7 @@ class MonthService:
     def answer_rsvp(self, actor: Actor, command: RsvpCommand) -> Card:
         """Record (or change) the person's own RSVP until the session starts."""
         group = self._group(command.group)
-        require_member(actor, group)
+        require(Permission.MEMBER, actor, group)
         session = session_in_month(group, command.month, self.programme.settings)
         now = self.clock()
         if not rsvp_open(session, now):
@@ -493,7 +509,7 @@ class MonthService:
     def submit_checkout(self, actor: Actor, command: CheckoutCommand) -> Card:
         """Keep the check-out in confidence; flags open an escalation for coordinators only."""
         group = self._group(command.group)
-        require_member(actor, group)
+        require(Permission.MEMBER, actor, group)
         session = session_in_month(group, command.month, self.programme.settings)
         now = self.clock()
         if now < session.start:
@@ -578,7 +594,7 @@ class MonthService:
 
     def escalation_cards(self, actor: Actor) -> list[Card]:
         """Open and acknowledged escalations, oldest first: coordinators only."""
-        require_coordinator(actor)
+        require(Permission.COORDINATOR, actor)
         people = self._people()
         docs = sorted(self.store.collection(ESCALATIONS).all().values(), key=lambda d: d["created_at"])
         return [
@@ -589,7 +605,7 @@ class MonthService:
 
     def handle_escalation(self, actor: Actor, command: EscalationCommand) -> Card:
         """Acknowledge or resolve an escalation: coordinators only."""
-        require_coordinator(actor)
+        require(Permission.COORDINATOR, actor)
         with self.store.transaction():
             doc = self.store.collection(ESCALATIONS).get(command.id)
             if doc is None or doc["about"] == actor.email:

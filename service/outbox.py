@@ -9,7 +9,10 @@ Store layout, every log partitioned by the message's period (programme month):
 - log "outbox_bodies": card and text, keyed by a hash of their content and never rewritten, so
   recording an attempt does not rewrite cards, and a 20,000-recipient broadcast stores its card once;
 - log "outbox_changes": a counter per period bumped by every enqueue, so an Outbox notices what
-  another process enqueued by reading one small file, not every period.
+  another process enqueued by reading one small file, not every period;
+- journal "outbox_outcomes": the outcome of each delivery attempt, appended (one fsync per group
+  commit) and read as an overlay on "outbox"; folded into "outbox" once a period has many, so a
+  20,000-message broadcast writes its outcomes once instead of rewriting shards per commit.
 `<db>.outbox.lock` is the delivery lease: one drainer per store at a time.
 """
 
@@ -42,6 +45,9 @@ _BODIES = "outbox_bodies"
 _CHANGES = "outbox_changes"
 _SHARDS = 64
 _ENQUEUE_CHUNK = 2_000  # messages per transaction: a 20,000-person job never holds the lock for long
+_OUTCOMES = "outbox_outcomes"
+_FOLD_AT = 50_000  # outcomes in a period's journal before they are folded into the entries
+_OUTCOME_FIELDS = ("status", "attempts", "not_before", "sent_at", "activity_id", "last_error")
 _CHANGES_PERIOD = "periods"  # the one partition of the changes log: key = period, doc = {"seq": n}
 
 
@@ -196,6 +202,10 @@ class Outbox:
         self._entries = store.log(_ENTRIES, new_shards=_SHARDS)
         self._bodies = store.log(_BODIES, new_shards=_SHARDS)
         self._changes = store.log(_CHANGES, shards=1)
+        self._outcomes = store.journal(_OUTCOMES)
+        # period -> key -> the latest outcome recorded in the journal, and where reading stopped
+        self._overlay: dict[str, dict[str, dict[str, Any]]] = {}
+        self._overlay_at: dict[str, Any] = {}
         self._recent_periods = recent_periods
         # period -> key -> not_before (POSIX seconds) of every pending entry of the indexed periods
         self._pending: dict[str, dict[str, float]] = {}
@@ -259,12 +269,56 @@ class Outbox:
         for period in recent:
             seq = changes[period]["seq"]
             if self._seen.get(period) != seq:
+                self._outcomes_of(period)
+                current = (
+                    (key, self._current(period, key, doc)) for key, doc in self._entries.all(period).items()
+                )
                 self._pending[period] = {
                     key: datetime.fromisoformat(doc["not_before"]).timestamp()
-                    for key, doc in self._entries.all(period).items()
-                    if doc["status"] == Status.PENDING
+                    for key, doc in current
+                    if doc is not None and doc["status"] == Status.PENDING
                 }
                 self._seen[period] = seq
+
+    def _outcomes_of(self, period: str) -> dict[str, dict[str, Any]]:
+        """The period's latest journalled outcomes by key (reads only what was appended since)."""
+        since = self._overlay_at.get(period)
+        records, position = self._outcomes.read(period, since)
+        if position is None or since is None or position[0] != since[0]:
+            self._overlay[period] = {}  # first read, or the journal was folded and cleared
+        overlay = self._overlay.setdefault(period, {})
+        for record in records:
+            key = record.get("key")
+            if isinstance(key, str):
+                overlay[key] = record
+        self._overlay_at[period] = position
+        return overlay
+
+    def _current(self, period: str, key: str, doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        outcome = self._overlay.get(period, {}).get(key) if doc is not None else None
+        if doc is None or outcome is None:
+            return doc
+        return {**doc, **{name: outcome.get(name) for name in _OUTCOME_FIELDS}}
+
+    def _journal(self, period: str, docs: Mapping[str, dict[str, Any]]) -> None:
+        self._outcomes.append(
+            period, ({"key": key, **{f: doc.get(f) for f in _OUTCOME_FIELDS}} for key, doc in docs.items())
+        )
+        if len(self._outcomes_of(period)) >= _FOLD_AT:
+            self.fold_outcomes(period)
+
+    def fold_outcomes(self, period: str | None = None) -> None:
+        """Write journalled outcomes into the entries and empty the journal (all periods by default)."""
+        with self._store.transaction():
+            for name in [period] if period else self._outcomes.periods():
+                overlay = self._outcomes_of(name)
+                if overlay:
+                    # Entries first: a crash before the journal is cleared replays the same outcomes.
+                    docs = {key: self._current(name, key, self._entries.get(name, key)) for key in overlay}
+                    self._entries.put_many(name, {k: d for k, d in docs.items() if d is not None})
+                self._outcomes.clear(name)
+                self._overlay[name] = {}
+                self._overlay_at.pop(name, None)
 
     def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
         """Up to `limit` pending entries whose not_before has come, oldest first."""
@@ -282,9 +336,11 @@ class Outbox:
                     if not_before <= cutoff
                 ),
             )
+            for period in {period for _, period, _ in candidates}:
+                self._outcomes_of(period)
             for _, period, key in candidates:
                 # The record is the truth: another process may have sent or rescheduled it.
-                doc = self._entries.get(period, key)
+                doc = self._current(period, key, self._entries.get(period, key))
                 index = self._pending[period]
                 if doc is None or doc["status"] != Status.PENDING:
                     index.pop(key, None)
@@ -299,8 +355,8 @@ class Outbox:
                 body = bodies[body_at]
                 if body is None:
                     # Only a damaged or hand-edited bodies file gets here: fail the entry, not the outbox.
-                    self._entries.put(
-                        period, key, {**doc, "status": Status.FAILED.value, "last_error": "body missing"}
+                    self._journal(
+                        period, {key: {**doc, "status": Status.FAILED.value, "last_error": "body missing"}}
                     )
                     index.pop(key, None)
                     continue
@@ -333,7 +389,7 @@ class Outbox:
             by_period.setdefault(entry.message.period, {})[entry.message.key] = entry
         with self._store.transaction():
             for period, updates in by_period.items():
-                self._entries.put_many(period, {key: _status_doc(e) for key, e in updates.items()})
+                self._journal(period, {key: _status_doc(e) for key, e in updates.items()})
                 index = self._pending.get(period)
                 if index is None:
                     continue  # not indexed (yet): the next sync reads it from the store
@@ -370,7 +426,8 @@ class Outbox:
     def get(self, period: str, key: str) -> OutboxEntry | None:
         """The entry recorded under `key` in `period`, or None."""
         with self._store.transaction():
-            doc = self._entries.get(period, key)
+            self._outcomes_of(period)
+            doc = self._current(period, key, self._entries.get(period, key))
             body = self._bodies.get(period, doc["body"]) if doc else None
         if doc is None or body is None:
             return None
@@ -381,8 +438,10 @@ class Outbox:
         counts = dict.fromkeys((status.value for status in Status), 0)
         with self._store.transaction():
             for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
-                for doc in self._entries.all(period).values():
-                    if doc["batch"] == batch:
+                self._outcomes_of(period)
+                for key, stored in self._entries.all(period).items():
+                    doc = self._current(period, key, stored)
+                    if doc is not None and doc["batch"] == batch:
                         counts[doc["status"]] += 1
         return counts
 

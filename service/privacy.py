@@ -377,6 +377,7 @@ def export_person(store: Store, email: str, now: datetime) -> PersonExport:
             withheld[table] += 1
 
     with store.transaction():
+        Outbox(store).fold_outcomes()  # delivery outcomes into the entries, so the walk below sees them
         subject = _subject(store, email)
         for name, docs in _collections(store):
             rule = EXPORT_RULES.get(name, _by_key_mention)
@@ -610,6 +611,7 @@ def _plan_outbox_period(
 
 
 def _plan_erasure(store: Store, subject: _Subject) -> _Plan:
+    Outbox(store).fold_outcomes()  # delivery outcomes into the entries, so the walk below sees them
     plan = _Plan()
     redactor = Redactor(subject.identity, subject.placeholder, subject.aliases)
     for name, docs in _collections(store):

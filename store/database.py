@@ -17,6 +17,7 @@ from typing import Any
 from store import migrations
 from store.atomic_file import JsonFile, KeyedTable, ensure_dir, json_copy, remove_stray_temps
 from store.errors import StoreError
+from store.journal import Journal
 
 # Names become file and directory names: no separators, no dots, nothing hidden.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
@@ -251,6 +252,11 @@ class Store:
             elif registered.get("shards") != shards:
                 raise StoreError(f"log {name!r} has {registered.get('shards')} shards, not {shards}")
         return PartitionedLog(self, name, shards)
+
+    def journal(self, name: str) -> Journal:
+        """An append-only journal (one JSON line per record, a file per period) under `<path>.d/`."""
+        _check_name("journal", name)
+        return Journal(self._log_dir(name))
 
     def collection_names(self) -> list[str]:
         """Names of the collections that have been written to (or given their own files)."""

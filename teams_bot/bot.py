@@ -22,10 +22,10 @@ from cards.views import WelcomeView
 from cards.welcome import build_error_card, build_not_on_roster_card, build_refused_card, build_welcome_card
 from programme.errors import ProgrammeError
 from programme.model import Person
-from programme.policies import Actor, NotAllowedError
+from programme.policies import Actor, NotAllowedError, refusal, require, roles_of
 from service.identity import ConversationReference, TeamsUser
 from service.services import Services
-from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_text_command, help_card, roles_of
+from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_card_verb, find_text_command, help_card
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 MEETING_END = "application/vnd.microsoft.meetingEnd"
@@ -149,12 +149,15 @@ class ReflectionBot(ActivityHandler):
             await turn_context.send_activity(_card_activity(build_not_on_roster_card()))
             return
         if command is None or not command.allowed(actor):
-            # Unknown text (or a command of another role) gets this person's help, not silence;
-            # outside a 1:1 chat the help would show the person's roles to everyone there.
+            # Outside a 1:1 chat neither help nor a refusal: both would show the person's roles there.
             if not private:
                 await turn_context.send_activity(MessageFactory.text(PRIVATE_ONLY))
                 return
-            await turn_context.send_activity(_card_activity(help_card(actor)))
+            # Unknown text gets this person's help, not silence; another role's command says why not.
+            reply_card = (
+                help_card(actor) if command is None else build_refused_card(refusal(command.permission))
+            )
+            await turn_context.send_activity(_card_activity(reply_card))
             return
         try:
             turn = Turn(argument, turn_context.activity.conversation.id)
@@ -188,9 +191,11 @@ class ReflectionBot(ActivityHandler):
         raw_verb = action.get("verb")
         verb = raw_verb if isinstance(raw_verb, str) else ""
         try:
+            entry = find_card_verb(verb)
+            # Who may press it is decided before its data is even read.
+            require(entry.permission, actor)
             command = parse_action(verb, action.get("data") or {})
-            handler = CARD_VERBS[verb]
-            return await asyncio.to_thread(handler, self._services, actor, command)
+            return await asyncio.to_thread(entry.run, self._services, actor, command)
         except ProgrammeError as error:
             log.info(
                 "card action %s refused: %s", verb if verb in CARD_VERBS else "unknown", type(error).__name__

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cards.actions import (
+    UNKNOWN_VERB,
     AnnounceCommand,
     AttendanceCommand,
+    BadActionError,
     CheckoutCommand,
     Command,
     EscalationCommand,
@@ -19,10 +21,9 @@ from cards.actions import (
     RsvpCommand,
 )
 from cards.protocol import Verb
-from cards.views import Role, WelcomeView
+from cards.views import WelcomeView
 from cards.welcome import build_help_card, build_welcome_card
-from programme.policies import Actor, require_coordinator
-from programme.sessions import next_session
+from programme.policies import Actor, Permission, may_use, require, roles_of
 from service.reports import report_card
 from service.services import Services
 
@@ -30,34 +31,6 @@ Card = dict[str, Any]
 # A reply is the cards to send back, or a short plain-text confirmation.
 Reply = list[Card] | str
 _C = TypeVar("_C")
-
-
-def roles_of(actor: Actor) -> frozenset[Role]:
-    """The roles a person has in the programme right now."""
-    roles = (
-        {Role.PARTICIPANT} if actor.member_of or not (actor.is_facilitator or actor.is_coordinator) else set()
-    )
-    if actor.is_facilitator:
-        roles.add(Role.FACILITATOR)
-    if actor.is_coordinator:
-        roles.add(Role.COORDINATOR)
-    return frozenset(roles)
-
-
-def _everyone(actor: Actor) -> bool:
-    return True
-
-
-def _facilitator(actor: Actor) -> bool:
-    return actor.is_facilitator or any(g.facilitator is None for g in actor.member_of)
-
-
-def _coordinator(actor: Actor) -> bool:
-    return actor.is_coordinator
-
-
-def _facilitator_or_coordinator(actor: Actor) -> bool:
-    return _facilitator(actor) or _coordinator(actor)
 
 
 @dataclass(frozen=True)
@@ -74,8 +47,15 @@ class TextCommand:
 
     words: tuple[str, ...]
     description: str
-    allowed: Callable[[Actor], bool]
+    permission: Permission
     run: Callable[[Services, Actor, Turn], Reply]
+    # Whether the rest of the message may name a group (`coming GROUP-ID`): then the use case
+    # also checks the permission on that group.
+    group_argument: bool = False
+
+    def allowed(self, actor: Actor) -> bool:
+        """Whether this person may use the command at all (what help offers them)."""
+        return may_use(self.permission, actor)
 
 
 def _welcome(services: Services, actor: Actor, turn: Turn) -> Reply:
@@ -104,97 +84,107 @@ def _checkouts_sent(services: Services, actor: Actor, turn: Turn) -> Reply:
 
 
 def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
-    total = 0
-    for group in actor.facilitates:
-        session = next_session(group, services.clock(), services.programme.settings)
-        total += services.month.send_rsvp_reminders(group, session)
+    total = services.month.remind_unanswered(actor, turn.argument or None)
     return (
         f"Reminder queued for {total} people who haven't answered." if total else "Nobody needs a reminder."
     )
 
 
 def _report_card(services: Services, actor: Actor) -> Card:
-    require_coordinator(actor)
+    require(Permission.COORDINATOR, actor)
     return report_card(services.programme, services.clock())
 
 
 TEXT_COMMANDS: tuple[TextCommand, ...] = (
-    TextCommand(("help", "?"), "what you can do here", _everyone, _help),
-    TextCommand(("hello", "hi", "start", "welcome"), "the welcome card again", _everyone, _welcome),
+    TextCommand(("help", "?"), "what you can do here", Permission.EVERYONE, _help),
+    TextCommand(("hello", "hi", "start", "welcome"), "the welcome card again", Permission.EVERYONE, _welcome),
     TextCommand(
         ("rsvp", "next"),
         "your next session and your answer",
-        _everyone,
+        Permission.SELF,
         lambda s, a, _: [s.month.rsvp_card(a)],
     ),
     TextCommand(
         ("checkout",),
         "your check-out for the last session",
-        _everyone,
+        Permission.SELF,
         lambda s, a, _: [s.month.checkout_card(a)],
     ),
     TextCommand(
         ("peer", "peers"),
         "record this month's meeting with your peer, or change what you recorded",
-        _everyone,
+        Permission.SELF,
         lambda s, a, _: [s.peers.peer_check_card(a)],
     ),
     TextCommand(
         ("goals",),
         "your goals for the quarter (and what your peer shared): set, review or change them",
-        _everyone,
+        Permission.SELF,
         lambda s, a, _: [s.peers.goals_card(a)],
     ),
     TextCommand(
         ("intro", "introduce"),
         "send your introductions to your groups",
-        _facilitator,
+        Permission.FACILITATOR,
         lambda s, a, _: [s.month.intro_console(a)],
     ),
     TextCommand(
         ("coming", "who"),
         "who is coming to your next session (coordinators: coming GROUP-ID, with absence reasons)",
-        _facilitator_or_coordinator,
+        Permission.OVERSEER,
         lambda s, a, t: [s.month.session_roster(a, t.argument or None)],
+        group_argument=True,
     ),
     TextCommand(
         ("attendance", "register"),
         "take the register of your session",
-        _facilitator,
+        Permission.LEADER,
         lambda s, a, t: [s.month.attendance_card(a, t.argument or None)],
+        group_argument=True,
     ),
     TextCommand(
         ("end", "checkouts"),
         "send the check-out to everyone present (before a register: to those who RSVP'd attending)",
-        _facilitator,
+        Permission.LEADER,
         _checkouts_sent,
+        group_argument=True,
     ),
-    TextCommand(("remind",), "remind members who haven't answered", _facilitator, _reminders),
+    TextCommand(
+        ("remind",),
+        "remind members who haven't answered",
+        Permission.LEADER,
+        _reminders,
+        group_argument=True,
+    ),
     TextCommand(
         ("link",),
         "in your session's Teams meeting chat: check-outs arrive when the meeting ends",
-        _facilitator,
+        Permission.LEADER,
         lambda s, a, t: s.month.link_meeting_chat(a, t.conversation_id, t.argument or None),
+        group_argument=True,
     ),
     TextCommand(
-        ("announce",), "compose an announcement", _coordinator, lambda s, a, _: [s.announcements.composer(a)]
+        ("announce",),
+        "compose an announcement",
+        Permission.COORDINATOR,
+        lambda s, a, _: [s.announcements.composer(a)],
     ),
     TextCommand(
         ("status",),
         "delivery counts of your latest announcement",
-        _coordinator,
+        Permission.COORDINATOR,
         lambda s, a, _: [s.announcements.latest_result(a)],
     ),
     TextCommand(
         ("report",),
         "the programme summary: attendance, answers, pairs, escalations",
-        _coordinator,
+        Permission.COORDINATOR,
         lambda s, a, _: [_report_card(s, a)],
     ),
     TextCommand(
         ("escalations",),
         "open escalations, in confidence",
-        _coordinator,
+        Permission.COORDINATOR,
         lambda s, a, _: s.month.escalation_cards(a) or "No open escalations.",
     ),
 )
@@ -222,25 +212,95 @@ def find_text_command(text: str) -> tuple[TextCommand | None, str]:
 
 CardHandler = Callable[[Services, Actor, Any], Card]
 
+
+@dataclass(frozen=True)
+class CardVerb:
+    """A card button: its verb, who may press it, and the use case it runs.
+
+    The router checks `permission` before it even parses the card's data; a verb whose data names a
+    group (an RSVP, a register, a check-out) has the same permission checked on that group by its use
+    case, because only the use case knows the group.
+    """
+
+    verb: Verb
+    permission: Permission
+    run: CardHandler
+
+
 # Every verb's use case; parse_action has already validated the payload into a typed command.
-CARD_VERBS: dict[str, CardHandler] = {
-    Verb.RSVP_ANSWER: lambda s, a, c: s.month.answer_rsvp(a, _is(c, RsvpCommand)),
-    Verb.ATTENDANCE_SUBMIT: lambda s, a, c: s.month.record_attendance(a, _is(c, AttendanceCommand)),
-    Verb.CHECKOUT_SUBMIT: lambda s, a, c: s.month.submit_checkout(a, _is(c, CheckoutCommand)),
-    Verb.PEER_RECORD: lambda s, a, c: s.peers.record_meeting(a, _is(c, PeerRecordCommand)),
-    Verb.GOALS_SUBMIT: lambda s, a, c: s.peers.submit_goals(a, _is(c, GoalsCommand)),
-    Verb.GOALS_OPEN: lambda s, a, c: _open_goals(s, a, _is(c, GoalsOpenCommand)),
-    Verb.INTRO_SEND: lambda s, a, c: s.month.send_introductions(a, _is(c, IntroSendCommand)),
-    Verb.ESCALATION_ACK: lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
-    Verb.ESCALATION_RESOLVE: lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
-    Verb.ANNOUNCE_PREVIEW: lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
-    Verb.ANNOUNCE_SEND: lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
+CARD_VERBS: dict[str, CardVerb] = {
+    entry.verb: entry
+    for entry in (
+        CardVerb(
+            Verb.RSVP_ANSWER,
+            Permission.MEMBER,
+            lambda s, a, c: s.month.answer_rsvp(a, _is(c, RsvpCommand)),
+        ),
+        CardVerb(
+            Verb.ATTENDANCE_SUBMIT,
+            Permission.LEADER,
+            lambda s, a, c: s.month.record_attendance(a, _is(c, AttendanceCommand)),
+        ),
+        CardVerb(
+            Verb.CHECKOUT_SUBMIT,
+            Permission.MEMBER,
+            lambda s, a, c: s.month.submit_checkout(a, _is(c, CheckoutCommand)),
+        ),
+        CardVerb(
+            Verb.PEER_RECORD,
+            Permission.SELF,
+            lambda s, a, c: s.peers.record_meeting(a, _is(c, PeerRecordCommand)),
+        ),
+        CardVerb(
+            Verb.GOALS_SUBMIT,
+            Permission.SELF,
+            lambda s, a, c: s.peers.submit_goals(a, _is(c, GoalsCommand)),
+        ),
+        CardVerb(
+            Verb.GOALS_OPEN,
+            Permission.SELF,
+            lambda s, a, c: _open_goals(s, a, _is(c, GoalsOpenCommand)),
+        ),
+        CardVerb(
+            Verb.INTRO_SEND,
+            Permission.FACILITATOR,
+            lambda s, a, c: s.month.send_introductions(a, _is(c, IntroSendCommand)),
+        ),
+        CardVerb(
+            Verb.ESCALATION_ACK,
+            Permission.COORDINATOR,
+            lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
+        ),
+        CardVerb(
+            Verb.ESCALATION_RESOLVE,
+            Permission.COORDINATOR,
+            lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
+        ),
+        CardVerb(
+            Verb.ANNOUNCE_PREVIEW,
+            Permission.COORDINATOR,
+            lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
+        ),
+        CardVerb(
+            Verb.ANNOUNCE_SEND,
+            Permission.COORDINATOR,
+            lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
+        ),
+    )
 }
 
 
 def _open_goals(services: Services, actor: Actor, command: GoalsOpenCommand) -> Card:
     # Always the current quarter's card: a prompt pressed late opens the goals that can still change.
     return services.peers.goals_card(actor)
+
+
+def find_card_verb(verb: str) -> CardVerb:
+    """The registered card verb, or BadActionError (the same answer parse_action gives)."""
+    entry = CARD_VERBS.get(verb)
+    if entry is None:
+        raise BadActionError(UNKNOWN_VERB)
+    return entry
 
 
 def _is(command: Command, kind: type[_C]) -> _C:

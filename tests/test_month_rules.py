@@ -10,11 +10,18 @@ from programme.announcements import Audience, AudienceKind, UnknownAudienceError
 from programme.model import Group, Person
 from programme.policies import (
     NotAllowedError,
+    Permission,
+    Role,
     actor_for,
+    led_groups,
+    may_act_on,
+    may_use,
+    require,
     require_coordinator,
     require_leader,
     require_member,
     require_self,
+    roles_of,
 )
 from programme.sessions import attendance_open, month_key, next_session, rsvp_open, session_in_month
 from programme.settings import ProgrammeSettings
@@ -30,15 +37,33 @@ GROUPS = [LED, ROTATING]
 PEOPLE = [FAY, ANN, BO, CY, GONE]
 
 
-def test_only_the_facilitator_or_a_coordinator_leads_a_group() -> None:
+def test_only_the_facilitator_leads_a_group_coordinators_oversee_it() -> None:
     require_leader(actor_for(FAY, GROUPS), LED)
-    require_leader(actor_for(CY, GROUPS), LED)
+    # "Only a group's facilitator takes its attendance": a coordinator oversees, runs no session.
+    with pytest.raises(NotAllowedError, match="That's for facilitators"):
+        require_leader(actor_for(CY, GROUPS), LED)
+    require(Permission.OVERSEER, actor_for(CY, GROUPS), LED)
     with pytest.raises(NotAllowedError):
         require_leader(actor_for(ANN, GROUPS), LED)
     # In a rotating group any member runs the session.
     require_leader(actor_for(BO, GROUPS), ROTATING)
     with pytest.raises(NotAllowedError):
         require_leader(actor_for(FAY, GROUPS), ROTATING)
+
+
+def test_who_runs_a_session_and_what_each_person_is_offered() -> None:
+    fay, ann, bo, cy = (actor_for(p, GROUPS) for p in (FAY, ANN, BO, CY))
+    assert led_groups(fay) == (LED,) and led_groups(bo) == (ROTATING,) and led_groups(ann) == ()
+    # A member of a rotating group runs its sessions but sends no facilitator's introductions.
+    assert may_use(Permission.LEADER, bo) and not may_use(Permission.FACILITATOR, bo)
+    assert may_act_on(Permission.LEADER, bo, ROTATING) and not may_act_on(Permission.LEADER, bo, LED)
+    # A coordinator oversees every group (`coming`) but runs only the sessions they lead.
+    assert may_act_on(Permission.OVERSEER, cy, LED) and not may_act_on(Permission.LEADER, cy, LED)
+    assert not any(may_use(p, ann) for p in (Permission.LEADER, Permission.OVERSEER, Permission.COORDINATOR))
+    # A roster facilitator with no group yet is welcomed as one, but has no group to run.
+    zed = actor_for(Person("zed@x.org", "Zed", "Coach", facilitator=True), GROUPS)
+    assert Role.FACILITATOR in roles_of(zed) and not may_use(Permission.LEADER, zed)
+    assert roles_of(bo) == {Role.PARTICIPANT} and roles_of(cy) == {Role.PARTICIPANT, Role.COORDINATOR}
 
 
 def test_people_answer_only_for_themselves_and_their_groups() -> None:

@@ -178,7 +178,7 @@ def test_the_quarter_prompt_holds_no_goals_and_opens_last_quarters_for_review(
 
     from teams_bot.routes import CARD_VERBS
 
-    live = CARD_VERBS["goals.open"](services, actor(services, "bo@x.org"), command)
+    live = CARD_VERBS["goals.open"].run(services, actor(services, "bo@x.org"), command)
     shown = texts(live)
     assert "To review: last quarter (2026-Q4)" in shown
     assert f"\u2022 {SHARED} (shared)" in shown and f"\u2022 {PRIVATE} (private)" in shown

@@ -20,6 +20,7 @@ pytest.importorskip(
     "botbuilder.integration.aiohttp", reason="botbuilder-integration-aiohttp is not installed"
 )
 
+from programme.policies import Permission, refusal  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     BEFORE_SESSION,
     CLEO,
@@ -381,7 +382,7 @@ def test_checkout_flag_escalates_to_coordinators_only(run_world: Run) -> None:
         _, listing = await w.say_card(CORA, "escalations")
         assert heading(listing) == f"Escalation: {PAT.name}"
         _, refused = await w.say_card(PAT, "escalations")
-        assert heading(refused) == "What you can ask me"
+        assert heading(refused) == "You can't do that" and "That's for coordinators." in card_text(refused)
 
     run_world(scenario)
 
@@ -485,28 +486,25 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
         }
         announce = {"announce_title": "Hi", "announce_text": "All", "announce_audience": "everyone"}
         refusals = [
-            (
-                PAT,
-                "attendance.submit",
-                register,
-                "Only this group's facilitator or a coordinator can do that.",
-            ),
-            (PAT, "announce.send", announce, "Only programme coordinators can do that."),
-            (FIONA, "announce.send", announce, "Only programme coordinators can do that."),
-            (PAT, "escalation.resolve", {"id": escalation}, "Only programme coordinators can do that."),
+            (PAT, "attendance.submit", register, refusal(Permission.LEADER)),
+            (PAT, "announce.send", announce, refusal(Permission.COORDINATOR)),
+            (FIONA, "announce.send", announce, refusal(Permission.COORDINATOR)),
+            (PAT, "escalation.resolve", {"id": escalation}, refusal(Permission.COORDINATOR)),
             (
                 OSCAR,
                 "rsvp.answer",
                 {"group": G1, "month": MONTH, "answer": "attending"},
-                "You are not a member",
+                refusal(Permission.MEMBER),
             ),
             # A facilitator runs only their own group's session.
             (
                 FIONA,
                 "attendance.submit",
                 {"group": G2, "month": MONTH, f"present:{OSCAR.email}": "true"},
-                "Only",
+                refusal(Permission.LEADER),
             ),
+            # "Only a group's facilitator takes its attendance": a coordinator oversees, refused too.
+            (CORA, "attendance.submit", register, refusal(Permission.LEADER)),
         ]
         for user, verb, data, reason in refusals:
             chat_msg = msg_id if user == PAT else (await w.say_card(user, "help"))[0]
@@ -516,7 +514,8 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
 
         # A participant pressing a facilitator's intro button: told, nothing queued.
         intro = await w.click(PAT, msg_id, "intro.send", {"again": True})
-        assert "You don't facilitate a group at the moment." in card_text(intro)
+        assert heading(intro) == "You can't do that"
+        assert refusal(Permission.FACILITATOR) in card_text(intro)
 
         # Forged or malformed payloads: a clear error card, nothing stored.
         bad = [
@@ -560,16 +559,18 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
         assert "Your answer: Maybe" in card_text(await w.click(PAT, msg_id, "rsvp.answer", forged))
         assert set(w.store.log("rsvps").all(MONTH)) == {f"{G1}:{PAT.email}"}
         await w.settle()
-        assert w.cards_by_user(mark).keys() <= {PAT.name, FIONA.name, OSCAR.name}  # only their help cards
+        # Only their help cards.
+        assert w.cards_by_user(mark).keys() <= {PAT.name, FIONA.name, OSCAR.name, CORA.name}
 
-        # Unknown text, and another role's command, get the person's own help.
+        # Unknown text gets the person's own help; another role's command says why not.
         _, unknown = await w.say_card(PAT, "what is this?")
         assert heading(unknown) == "What you can ask me"
         commands = facts_of(unknown)
         assert {"help", "rsvp", "checkout"} <= set(commands)
         assert not {"announce", "attendance", "intro", "escalations"} & set(commands)
         _, other_role = await w.say_card(PAT, "announce")
-        assert heading(other_role) == "What you can ask me"
+        assert heading(other_role) == "You can't do that"
+        assert "That's for coordinators." in card_text(other_role)
         _, coordinator_help = await w.say_card(CORA, "help")
         assert {"announce", "escalations", "status"} <= set(facts_of(coordinator_help))
 
