@@ -18,6 +18,7 @@ from aiohttp import web
 from service.config import Settings, db_path, load_settings, settings_path
 from service.invites_service import InvitesService, MailSettings
 from service.mail_factory import open_mailer
+from service.progress import Progress, progress_bar
 from service.scheduler import JobReport, Scheduler
 from service.services import Services, system_clock
 from store import Store
@@ -38,7 +39,7 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings(settings_path(settings_file))
     with Store(db_path(db)) as store:
-        services = Services.build(store, settings.programme)
+        services = Services.build(store, settings.programme, tenant_id=settings.bot.organisation_tenant)
         app = create_app(
             services,
             settings.bot,
@@ -46,6 +47,11 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
             scheduler=_scheduler(services, settings),
         )
         mode = "authenticated" if settings.bot.app_id else "local, unauthenticated (no MicrosoftAppId)"
+        if settings.bot.app_id and not settings.bot.organisation_tenant:
+            logging.getLogger("app").warning(
+                "no tenant_id (or MicrosoftAppTenantId) set: users of any tenant that installs the app "
+                "are recognised by their Entra ID user id; set [bot] tenant_id to the organisation's"
+            )
         logging.getLogger("app").info(
             "bot on http://%s:%d/api/messages, %s; mail: %s",
             settings.bot.host,
@@ -62,9 +68,12 @@ def _report_line(report: JobReport) -> str:
     return f"{report.job.key}: {report.queued} message(s) queued{note}"
 
 
-async def _deliver(services: Services, settings: Settings) -> dict[str, int]:
+async def _deliver(
+    services: Services, settings: Settings, progress: Progress | None = None
+) -> dict[str, int]:
     """Drain the outbox until nothing more is due now; returns how many entries were processed."""
     delivered = 0
+    total = await asyncio.to_thread(services.outbox.due_count, services.clock())
     async with (
         open_mailer(settings.mail, services.clock, settings.programme.timezone) as mailer,
         outbox_drainer(services, settings.bot, mailer, sender=settings.mail.mailbox) as drainer,
@@ -72,6 +81,8 @@ async def _deliver(services: Services, settings: Settings) -> dict[str, int]:
         for _ in range(RUN_DUE_PASSES):
             sent = await drainer.drain_once(services.clock())
             delivered += sent
+            if progress is not None:
+                progress(min(delivered, total), max(total, delivered))
             if sent == 0:
                 break
     return {"processed": delivered}
@@ -99,8 +110,10 @@ def run_due(
                     print(f"would run {job.key} (due {job.due.isoformat()})")
                 print(f"{len(pending)} job(s) due; nothing was changed or sent (dry run)")
             return 0
-        reports = scheduler.run_due(moment)
-        delivery = asyncio.run(_deliver(services, settings))
+        with progress_bar("programme jobs", enabled=not as_json, unit="job") as jobs:
+            reports = scheduler.run_due(moment, progress=jobs)
+        with progress_bar("delivering", enabled=not as_json, unit="msg") as sending:
+            delivery = asyncio.run(_deliver(services, settings, sending))
         if as_json:
             print(
                 orjson.dumps(
@@ -123,7 +136,8 @@ def send_invites(db: str | None, settings_file: str | None, month: str, *, as_js
     with Store(db_path(db)) as store:
         services = Services.build(store, settings.programme)
         queued = _scheduler(services, settings).invites.sync_month(month)
-        delivery = asyncio.run(_deliver(services, settings))
+        with progress_bar("delivering", enabled=not as_json, unit="msg") as sending:
+            delivery = asyncio.run(_deliver(services, settings, sending))
     if as_json:
         print(orjson.dumps({"month": month, "queued": queued, "delivery": delivery}).decode())
     else:

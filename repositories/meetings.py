@@ -62,4 +62,5 @@ class MeetingsRepository:
         """Merge fields into one meeting record (created if missing), under the store lock."""
         with self._store.transaction():
             current = self._collection.get(meeting_key(group_id, month)) or {}
-            self._collection.put(meeting_key(group_id, month), {**current, **fields})
+            if any(current.get(name) != value for name, value in fields.items()):
+                self._collection.put(meeting_key(group_id, month), {**current, **fields})

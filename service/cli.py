@@ -17,6 +17,7 @@ from programme.model import Allocation, PairRound, Session, weekday_name
 from repositories.groups import unplaced_to_doc
 from service.config import db_path, load_settings, settings_path
 from service.programme_service import ProgrammeService
+from service.progress import progress_bar
 from store import Store, StoreError
 
 Handler = Callable[[argparse.Namespace, ProgrammeService], int]
@@ -105,7 +106,8 @@ def cmd_roster_import(args: argparse.Namespace, service: ProgrammeService) -> in
     if args.today:
         now = datetime.combine(date.fromisoformat(args.today), now.timetz())
     try:
-        change = service.import_roster(raw, str(path), now)
+        with progress_bar("importing", enabled=not args.json, unit="person") as progress:
+            change = service.import_roster(raw, str(path), now, progress=progress)
     except RosterError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -40,11 +40,19 @@ class BotSettings:
     app_tenant_id: str = ""
     host: str = "127.0.0.1"
     port: int = 3978
+    # The organisation's Entra ID tenant: activities from any other tenant are never recognised.
+    # Empty means MicrosoftAppTenantId; both empty accepts every tenant (local use).
+    tenant_id: str = ""
+
+    @property
+    def organisation_tenant(self) -> str:
+        """The only tenant whose users are recognised ('' = any)."""
+        return self.tenant_id or self.app_tenant_id
 
 
 def _bot_settings(table: dict[str, object], path: Path | None) -> BotSettings:
     """[bot] values, each overridable by the environment variable of the same Bot Framework name."""
-    unknown = sorted(set(table) - {*BOT_KEYS, "host", "port"})
+    unknown = sorted(set(table) - {*BOT_KEYS, "host", "port", "tenant_id"})
     if unknown:
         raise SettingsError(f"{path}: [bot] unknown setting(s): {', '.join(unknown)}")
     values = {key: str(os.environ.get(key) or table.get(key) or "") for key in BOT_KEYS}
@@ -63,6 +71,7 @@ def _bot_settings(table: dict[str, object], path: Path | None) -> BotSettings:
         app_tenant_id=values["MicrosoftAppTenantId"],
         host=str(table.get("host", "127.0.0.1")),
         port=port,
+        tenant_id=str(os.environ.get("REFLECT_TENANT_ID") or table.get("tenant_id") or "").strip(),
     )
 
 

@@ -131,7 +131,7 @@ class InvitesService:
                     messages.append(self._message(CANCEL, group_id, month, invite))
             if changed:
                 self.programme.meetings_repo.put_many(changed)
-            return len(self.outbox.enqueue(messages, now))
+            return len(self.outbox.enqueue(messages, now, immediate=True))
 
     @staticmethod
     def _message(action: str, group_id: str, month: str, invite: dict[str, Any]) -> OutboundMessage:

@@ -26,9 +26,10 @@ import heapq
 import logging
 import os
 import random
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -44,7 +45,9 @@ _ENTRIES = "outbox"
 _BODIES = "outbox_bodies"
 _CHANGES = "outbox_changes"
 _SHARDS = 64
-_ENQUEUE_CHUNK = 2_000  # messages per transaction: a 20,000-person job never holds the lock for long
+# Messages per transaction: each chunk rewrites every shard it touches once, so chunks are large;
+# recording 10,000 messages holds the store's lock for about a second.
+_ENQUEUE_CHUNK = 10_000
 _OUTCOMES = "outbox_outcomes"
 _FOLD_AT = 50_000  # outcomes in a period's journal before they are folded into the entries
 _OUTCOME_FIELDS = ("status", "attempts", "not_before", "sent_at", "activity_id", "last_error")
@@ -186,6 +189,25 @@ def _entry_from_docs(period: str, key: str, doc: Mapping[str, Any], body: Mappin
     )
 
 
+@dataclass
+class _Buffer:
+    """Messages collected by `Outbox.collecting`, by key (the first decision for a key wins)."""
+
+    messages: dict[tuple[str, str], OutboundMessage] = field(default_factory=dict)
+    now: datetime | None = None
+
+    def add(self, outbox: Outbox, messages: list[OutboundMessage], now: datetime) -> list[str]:
+        self.now = self.now or now
+        fresh: list[str] = []
+        for message in messages:
+            at = (message.period, message.key)
+            if at in self.messages or outbox._is_recorded(*at):
+                continue
+            self.messages[at] = message
+            fresh.append(message.key)
+        return fresh
+
+
 class Outbox:
     """Durable record of outbound messages, with an in-memory index of the pending ones.
 
@@ -203,6 +225,7 @@ class Outbox:
         self._bodies = store.log(_BODIES, new_shards=_SHARDS)
         self._changes = store.log(_CHANGES, shards=1)
         self._outcomes = store.journal(_OUTCOMES)
+        self._collecting = threading.local()
         # period -> key -> the latest outcome recorded in the journal, and where reading stopped
         self._overlay: dict[str, dict[str, dict[str, Any]]] = {}
         self._overlay_at: dict[str, Any] = {}
@@ -212,18 +235,50 @@ class Outbox:
         # period -> change counter the index of that period reflects
         self._seen: dict[str, int] = {}
 
-    def enqueue(self, messages: Iterable[OutboundMessage], now: datetime) -> list[str]:
+    def enqueue(
+        self, messages: Iterable[OutboundMessage], now: datetime, *, immediate: bool = False
+    ) -> list[str]:
         """Record messages as pending, skipping keys already recorded; returns the keys recorded.
 
         Large lists are recorded in chunks, each its own short transaction; every message is
-        recorded at most once whatever happens between them.
+        recorded at most once whatever happens between them. Inside `collecting` messages wait
+        for the end of the block, unless `immediate` (for messages whose decision was stored
+        together with them, such as a meeting's new sequence number).
         """
         now = _aware(now, "now")
         pending = list(messages)
+        buffer: _Buffer | None = getattr(self._collecting, "buffer", None)
+        if buffer is not None and not immediate:
+            return buffer.add(self, pending, now)
         recorded: list[str] = []
         for start in range(0, len(pending), _ENQUEUE_CHUNK):
             recorded.extend(self._enqueue_chunk(pending[start : start + _ENQUEUE_CHUNK], now))
         return recorded
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Within this block (in this thread), `enqueue` only collects; everything is recorded at its end.
+
+        A run of many small jobs (a reminder per group) then writes each shard once, not once per
+        job. Keys are returned as recorded when they were not in the outbox at collection time.
+        Callers record that the jobs ran only after the block: a crash inside it loses nothing,
+        because the jobs run again and enqueueing is idempotent.
+        """
+        if getattr(self._collecting, "buffer", None) is not None:
+            yield  # nested: the outer block records
+            return
+        buffer = _Buffer()
+        self._collecting.buffer = buffer
+        try:
+            yield
+        finally:
+            self._collecting.buffer = None
+        pending = list(buffer.messages.values())
+        for start in range(0, len(pending), _ENQUEUE_CHUNK):
+            self._enqueue_chunk(pending[start : start + _ENQUEUE_CHUNK], buffer.now or datetime.now(UTC))
+
+    def _is_recorded(self, period: str, key: str) -> bool:
+        return self._entries.get(period, key) is not None
 
     def _enqueue_chunk(self, messages: list[OutboundMessage], now: datetime) -> list[str]:
         by_period: dict[str, dict[str, OutboundMessage]] = {}
@@ -319,6 +374,13 @@ class Outbox:
                 self._outcomes.clear(name)
                 self._overlay[name] = {}
                 self._overlay_at.pop(name, None)
+
+    def due_count(self, now: datetime) -> int:
+        """How many pending entries are due at `now` (from the index: no records read)."""
+        cutoff = _aware(now, "now").timestamp()
+        with self._store.transaction():
+            self._sync_index()
+            return sum(1 for keys in self._pending.values() for at in keys.values() if at <= cutoff)
 
     def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
         """Up to `limit` pending entries whose not_before has come, oldest first."""
@@ -432,6 +494,22 @@ class Outbox:
         if doc is None or body is None:
             return None
         return _entry_from_docs(period, key, doc, body)
+
+    def records(self, period: str | None = None) -> dict[str, dict[str, Any]]:
+        """Each entry's current status record (recipient, kind, status, attempts...) by key.
+
+        One period, or every period when None. For tools and tests: what was decided and what
+        became of it, without knowing how the outbox stores it.
+        """
+        records: dict[str, dict[str, Any]] = {}
+        with self._store.transaction():
+            for name in [period] if period else self._entries.periods():
+                self._outcomes_of(name)
+                for key, stored in self._entries.all(name).items():
+                    current = self._current(name, key, stored)
+                    if current is not None:
+                        records[key] = current
+        return records
 
     def batch_counts(self, batch: str) -> dict[str, int]:
         """How many of a batch's messages are sent, failed, unreachable and pending (recent periods)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -19,6 +19,8 @@ from repositories.meetings import MeetingsRepository
 from repositories.pairs import PairRoundsRepository
 from repositories.people import PeopleRepository
 from store import Store
+
+_IMPORT_BATCH = 5_000  # people written per transaction by an import
 
 
 @dataclass(frozen=True)
@@ -48,15 +50,24 @@ class ProgrammeService:
         """One person by email (leavers included)."""
         return self.people_repo.get(email)
 
-    def import_roster(self, raw: bytes, filename: str, now: datetime) -> RosterChange:
-        """Import a full roster: all or nothing (RosterError leaves the store untouched)."""
+    def import_roster(
+        self, raw: bytes, filename: str, now: datetime, progress: Callable[[int, int], None] | None = None
+    ) -> RosterChange:
+        """Import a full roster: a file with any bad row changes nothing (RosterError).
+
+        The changed people are written in batches, `progress(done, total)` after each; the store's
+        lock is held per batch, so the bot and the clock keep going during a large import.
+        """
         incoming = parse_roster(raw, filename)
         today = now.astimezone(self.settings.zone).date()
         with self.store.transaction():
             change = apply_roster(self.people(), incoming, today)
-            touched = (*change.added, *change.updated, *change.left)
-            self.people_repo.put_many(change.people[email] for email in touched)
-            self.imports_repo.record(filename, now, change)
+        touched = [change.people[email] for email in (*change.added, *change.updated, *change.left)]
+        for start in range(0, len(touched), _IMPORT_BATCH):
+            self.people_repo.put_many(touched[start : start + _IMPORT_BATCH])
+            if progress is not None:
+                progress(min(start + _IMPORT_BATCH, len(touched)), len(touched))
+        self.imports_repo.record(filename, now, change)
         return change
 
     def current_allocation(self) -> Allocation:

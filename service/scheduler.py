@@ -9,7 +9,6 @@ the retention purge) hold the lock from the check to the record, so they run exa
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,31 +61,70 @@ class Scheduler:
         return [job for job in candidates if log.get(job.month or "none", job.key) is None]
 
     def run_due(self, now: datetime, progress: Callable[[int, int], None] | None = None) -> list[JobReport]:
-        """Run every due job once and record it; returns what ran. `progress(done, total)` per job."""
+        """Run every due job once and record it; returns what ran. `progress(done, total)` per job.
+
+        Consecutive idempotent jobs run as one batch: their messages are recorded together (each
+        outbox shard written once, not once per group), then the runs. A crash in between re-runs
+        the batch, which queues nothing twice.
+        """
         reports: list[JobReport] = []
-        store = self.services.programme.store
-        log = store.log(JOB_RUNS)
         pending = self.pending(now)
-        for done, job in enumerate(pending, start=1):
-            exclusive = job.kind in (JobKind.ROTATION, JobKind.RETENTION)
-            with store.transaction() if exclusive else contextlib.nullcontext():
-                if exclusive and log.get(job.month or "none", job.key) is not None:
-                    continue  # another process ran it meanwhile
-                report = self._run(job, now)
-                with store.transaction():
-                    ours = log.get(job.month or "none", job.key) is None
-                    if ours:
-                        log.put(
-                            job.month or "none",
-                            job.key,
-                            {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note},
-                        )
-            if ours:  # else another process ran it at the same time, and its enqueues won
-                reports.append(report)
+        batch: list[Job] = []
+        done = 0
+
+        def step() -> None:
+            nonlocal done
+            done += 1
             if progress is not None:
                 progress(done, len(pending))
+
+        for job in pending:
+            if job.kind in (JobKind.ROTATION, JobKind.RETENTION):
+                reports.extend(self._run_batch(batch, now, step))
+                batch = []
+                reports.extend(self._run_exclusive(job, now))
+                step()
+            else:
+                batch.append(job)
+        reports.extend(self._run_batch(batch, now, step))
         reports.extend(self._keep_invites_current(now))
         return reports
+
+    def _record_runs(self, reports: list[JobReport], now: datetime) -> list[JobReport]:
+        """Record runs not recorded yet; returns the reports of those this process recorded."""
+        store = self.services.programme.store
+        log = store.log(JOB_RUNS)
+        ours: list[JobReport] = []
+        with store.transaction():
+            by_month: dict[str, dict[str, dict[str, object]]] = {}
+            for report in reports:
+                month = report.job.month or "none"
+                if log.get(month, report.job.key) is None:
+                    doc = {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note}
+                    by_month.setdefault(month, {})[report.job.key] = doc
+                    ours.append(report)
+            for month, docs in by_month.items():
+                log.put_many(month, docs)
+        # Else another process ran it at the same time, and its enqueues won.
+        return ours
+
+    def _run_batch(self, jobs: list[Job], now: datetime, step: Callable[[], None]) -> list[JobReport]:
+        if not jobs:
+            return []
+        reports: list[JobReport] = []
+        with self.services.outbox.collecting():
+            for job in jobs:
+                reports.append(self._run(job, now))
+                step()
+        return self._record_runs(reports, now)
+
+    def _run_exclusive(self, job: Job, now: datetime) -> list[JobReport]:
+        # Not idempotent (a second pairing round, a second purge): checked and recorded under the lock.
+        store = self.services.programme.store
+        with store.transaction():
+            if store.log(JOB_RUNS).get(job.month or "none", job.key) is not None:
+                return []
+            return self._record_runs([self._run(job, now)], now)
 
     def _keep_invites_current(self, now: datetime) -> list[JobReport]:
         """After a month's invites went out, changed times or groups update them (or cancel)."""

@@ -98,7 +98,7 @@ def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) 
             ),
         )
         deliver(services, mail)  # nobody has a Teams chat with the bot yet
-        statuses = {doc["recipient"]: doc["status"] for doc in store.log("outbox").all("2026-11").values()}
+        statuses = {doc["recipient"]: doc["status"] for doc in services.outbox.records("2026-11").values()}
     assert set(statuses.values()) == {"sent"}
     received = {}
     for path in mail.glob("*.eml"):

@@ -139,9 +139,7 @@ def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confiden
 
         asyncio.run(deliver())
         statuses = {
-            (doc["kind"], doc["recipient"]): doc["status"]
-            for period in store.log("outbox").periods()
-            for doc in store.log("outbox").all(period).values()
+            (doc["kind"], doc["recipient"]): doc["status"] for doc in services.outbox.records().values()
         }
 
     assert set(statuses.values()) == {"sent"}, statuses

@@ -435,11 +435,7 @@ class World:
 
     def outbox_docs(self) -> dict[str, dict[str, Any]]:
         """Every outbox status record, by key (all periods)."""
-        log = self.store.log("outbox")
-        docs: dict[str, dict[str, Any]] = {}
-        for period in log.periods():
-            docs.update(log.all(period))
-        return docs
+        return self.services.outbox.records()
 
     async def settle(self, timeout: float = 30.0) -> dict[str, dict[str, Any]]:  # noqa: ASYNC109 - deadline for a hang
         """Until the outbox has nothing pending and every message it sent is on the log stream.
