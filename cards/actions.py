@@ -52,8 +52,10 @@ from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import ProgrammeError
 
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-_QUARTER = re.compile(r"\d{4}-Q[1-4]")
+# Programme months and quarters are this century's: a year like 0000 or 9999 is forged (and
+# out of range for date arithmetic).
+_MONTH = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
+_QUARTER = re.compile(r"20\d\d-Q[1-4]")
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
 _GOAL_TEXT_KEY = re.compile(r"goal(\d+)_text")
 _EMAIL_KEY = re.compile(r"[^\s,]{3,254}")

@@ -59,10 +59,12 @@ from programme.sessions import (
     checkout_recipients,
     month_key,
     next_session,
+    parse_month,
     rsvp_open,
     session_in_month,
     session_leader,
 )
+from programme.settings import ProgrammeSettings
 from repositories.answers import answers_log
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
@@ -473,8 +475,12 @@ class MonthService:
         """Record (or change) the person's own RSVP until the session starts."""
         group = self._group(command.group)
         require(Permission.MEMBER, actor, group)
-        session = session_in_month(group, command.month, self.programme.settings)
         now = self.clock()
+        # Only the sessions a card can offer (the group's next one, or the one after it for a card
+        # sent early): a forged month must not file answers under periods far from now.
+        if command.month not in rsvp_months(group, now, self.programme.settings):
+            raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
+        session = session_in_month(group, command.month, self.programme.settings)
         if not rsvp_open(session, now):
             raise ClosedError("The session has started, so answers are closed.")
         answers_log(self.store, RSVPS).put(
@@ -510,14 +516,14 @@ class MonthService:
         """Keep the check-out in confidence; flags open an escalation for coordinators only."""
         group = self._group(command.group)
         require(Permission.MEMBER, actor, group)
-        session = session_in_month(group, command.month, self.programme.settings)
         now = self.clock()
-        if now < session.start:
-            raise ClosedError("The check-out opens when the session starts.")
         # Only the sessions checkout_card offers (this month's, last month's): a forged month must
         # not file answers, or queue escalation messages, under periods far from now.
         if command.month not in recent_months(now, self.programme.settings.zone):
             raise ClosedError("The check-out for that session is closed.")
+        session = session_in_month(group, command.month, self.programme.settings)
+        if now < session.start:
+            raise ClosedError("The check-out opens when the session starts.")
         source_key = f"checkout:{command.month}:{group.id}:{actor.email}"
         with self.store.transaction():
             answers_log(self.store, CHECKOUTS).put(
@@ -635,6 +641,14 @@ def _reminder_email(group: Group, session: Session, zone: ZoneInfo) -> dict[str,
 
 def _reason(answer: dict[str, Any] | None) -> AbsenceReason | None:
     return AbsenceReason(answer["reason"]) if answer and answer.get("reason") else None
+
+
+def rsvp_months(group: Group, now: datetime, settings: ProgrammeSettings) -> tuple[str, str]:
+    """The months whose session an RSVP card can be about: the group's next session's, and the next."""
+    upcoming = next_session(group, now, settings)
+    year, month = parse_month(month_key(upcoming.start.astimezone(settings.zone).date()))
+    following = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}", f"{following[0]:04d}-{following[1]:02d}"
 
 
 def recent_months(now: datetime, zone: ZoneInfo) -> tuple[str, str]:

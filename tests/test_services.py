@@ -13,17 +13,19 @@ import pytest
 from cards.actions import (
     AnnounceCommand,
     AttendanceCommand,
+    BadActionError,
     CheckoutCommand,
     GoalsCommand,
     PeerRecordCommand,
     RsvpCommand,
+    parse_action,
 )
 from programme.announcements import AudienceKind, UnknownAudienceError
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import NotFoundError
 from programme.policies import Actor, NotAllowedError
 from programme.settings import ProgrammeSettings
-from service.month_service import ESCALATIONS
+from service.month_service import ESCALATIONS, RSVPS, ClosedError
 from service.peers_service import GOALS, PEER_MEETINGS
 from service.services import Services
 from store import Store
@@ -128,6 +130,42 @@ def test_goals_are_stored_with_privacy_per_goal(world: tuple[Services, Clock]) -
         {"text": "Ask for a change of caseload", "shared": False},
     ]
     assert stored["capacity_now"] == 95
+
+
+@pytest.mark.parametrize("quarter", ["2026-Q3", "2027-Q1", "2099-Q4", "2000-Q1"])
+def test_goals_for_another_quarter_than_the_current_are_refused(
+    world: tuple[Services, Clock], quarter: str
+) -> None:
+    services, _ = world  # 1 December 2026: the card offers 2026-Q4 only
+    goal = (Goal("Finish the course", shared=True),)
+    with pytest.raises(ClosedError):
+        services.peers.submit_goals(actor(services, "bo@x.org"), GoalsCommand(quarter, goal, "", 90, ""))
+    assert services.programme.store.log(GOALS).periods() == []
+
+
+def test_rsvp_months_are_the_next_session_and_the_one_after(world: tuple[Services, Clock]) -> None:
+    services, clock = world  # 1 December 2026, before the group's December session
+    ann = actor(services, "ann@x.org")
+    group = ann.member_of[0].id
+    for month in ("2026-11", "2027-02", "2030-06", "2099-12"):
+        with pytest.raises(ClosedError):
+            services.month.answer_rsvp(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
+    assert services.programme.store.log(RSVPS).periods() == []
+    for month in ("2026-12", "2027-01"):
+        services.month.answer_rsvp(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
+    assert services.programme.store.log(RSVPS).periods() == ["2026-12", "2027-01"]
+    clock.now = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)  # December's session is over
+    with pytest.raises(ClosedError):
+        services.month.answer_rsvp(ann, RsvpCommand(group, "2026-12", RsvpAnswer.MAYBE, None, ""))
+    services.month.answer_rsvp(ann, RsvpCommand(group, "2027-02", RsvpAnswer.MAYBE, None, ""))
+
+
+@pytest.mark.parametrize("verb", ["rsvp.answer", "attendance.submit", "checkout.submit", "peer.record"])
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "1999-12", "2026-13", "2026-00"])
+def test_card_months_outside_the_programme_years_are_bad_data(verb: str, month: str) -> None:
+    data = {"group": "thu-coach-1", "month": month, "answer": "attending", "round": 1, "peer_met": "yes"}
+    with pytest.raises(BadActionError, match="month"):
+        parse_action(verb, {**data, "present:ann@x.org": "true"})
 
 
 def test_announcements_preview_to_self_then_send_once(world: tuple[Services, Clock]) -> None:
