@@ -17,13 +17,14 @@ from aiohttp import web
 
 from service.config import Settings, db_path, load_settings, settings_path
 from service.invites_service import InvitesService, MailSettings
+from service.log_format import configure_logging
 from service.mail_factory import open_mailer
 from service.progress import Progress, progress_bar
 from service.scheduler import JobReport, Scheduler
 from service.services import Services, system_clock
 from store import Store
 from teams_bot.sending import outbox_drainer
-from teams_bot.web import create_app
+from teams_bot.web import AccessLogger, create_app
 
 # A one-shot run delivers what it queued, but never loops for ever on a failing backend.
 RUN_DUE_PASSES = 20
@@ -36,7 +37,7 @@ def _scheduler(services: Services, settings: Settings) -> Scheduler:
 
 def serve(db: str | None = None, settings_file: str | None = None) -> int:
     """Run the bot on the configured host and port (127.0.0.1:3978 by default) until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     settings = load_settings(settings_path(settings_file))
     with Store(db_path(db)) as store:
         services = Services.build(store, settings.programme, tenant_id=settings.bot.organisation_tenant)
@@ -59,7 +60,13 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
             mode,
             settings.mail.backend,
         )
-        web.run_app(app, host=settings.bot.host, port=settings.bot.port, print=None)
+        web.run_app(
+            app,
+            host=settings.bot.host,
+            port=settings.bot.port,
+            print=None,
+            access_log_class=AccessLogger,
+        )
     return 0
 
 

@@ -27,6 +27,7 @@ MAIL_KEYS = {
     "tenant_id",
     "client_id",
 }
+BOT_FRAMEWORK_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 BOT_KEYS = ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType", "MicrosoftAppTenantId")
 
 
@@ -43,6 +44,8 @@ class BotSettings:
     # The organisation's Entra ID tenant: activities from any other tenant are never recognised.
     # Empty means MicrosoftAppTenantId; both empty accepts every tenant (local use).
     tenant_id: str = ""
+    # Where inbound tokens' signing keys are published (the Bot Framework's; settable for tests).
+    openid_metadata_url: str = BOT_FRAMEWORK_OPENID_METADATA_URL
 
     @property
     def organisation_tenant(self) -> str:
@@ -52,7 +55,7 @@ class BotSettings:
 
 def _bot_settings(table: dict[str, object], path: Path | None) -> BotSettings:
     """[bot] values, each overridable by the environment variable of the same Bot Framework name."""
-    unknown = sorted(set(table) - {*BOT_KEYS, "host", "port", "tenant_id"})
+    unknown = sorted(set(table) - {*BOT_KEYS, "host", "port", "tenant_id", "openid_metadata_url"})
     if unknown:
         raise SettingsError(f"{path}: [bot] unknown setting(s): {', '.join(unknown)}")
     values = {key: str(os.environ.get(key) or table.get(key) or "") for key in BOT_KEYS}
@@ -72,7 +75,18 @@ def _bot_settings(table: dict[str, object], path: Path | None) -> BotSettings:
         host=str(table.get("host", "127.0.0.1")),
         port=port,
         tenant_id=str(os.environ.get("REFLECT_TENANT_ID") or table.get("tenant_id") or "").strip(),
+        openid_metadata_url=_https_url(table, "openid_metadata_url", BOT_FRAMEWORK_OPENID_METADATA_URL, path),
     )
+
+
+def _https_url(table: dict[str, object], key: str, default: str, path: Path | None) -> str:
+    value = table.get(key, default)
+    # Plain http only to this machine (a test's key server): keys from elsewhere must come over TLS.
+    if not isinstance(value, str) or not value.startswith(
+        ("https://", "http://127.0.0.1:", "http://localhost:")
+    ):
+        raise SettingsError(f"{path}: [bot] {key}: expected an https:// URL")
+    return value
 
 
 @dataclass(frozen=True)

@@ -172,8 +172,14 @@ class ReflectionBot(ActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)
-        card = await self._card_action(turn_context)
+            # Card actions are the only invokes this app declares; botbuilder would answer 501.
+            log.info("invoke refused: unsupported name")
+            return InvokeResponse(status=400)
+        try:
+            card = await self._card_action(turn_context)
+        except Exception as error:  # noqa: BLE001 - a card answers every press; the class says what broke
+            log.error("card action failed: %s", type(error).__name__)  # noqa: TRY400 - no traceback: it may quote data
+            card = build_error_card("Something went wrong on my side. Please try again in a minute.")
         # CloudAdapter serialises the body itself, so it must be the msrest model, not a dict.
         body = AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD, value=card)
         return InvokeResponse(status=200, body=body)

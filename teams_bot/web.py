@@ -1,54 +1,103 @@
 """The aiohttp app: /api/messages through botbuilder's CloudAdapter, /healthz, and the outbox drainer.
 
-With no app id the bot runs unauthenticated for local use (Agents Playground). With one, every
-request without a valid token gets 401: botbuilder answers some auth failures (missing header,
-expired token) with a 500, so anything that fails before the bot's turn starts is mapped to 401.
+With no app id the bot runs unauthenticated for local use (Agents Playground). With one, the token
+is checked first (teams_bot/auth.py: asynchronous, cached key fetch with timeouts), before the body
+is read. Then the body is bounded, parsed and checked (teams_bot/inbound.py) before botbuilder sees
+it: a missing or bad token is 401, a body that is not a well-formed activity 400, too large 413.
+Nothing a request carries reaches a log line: errors are logged by class, and the access log
+(AccessLogger) has no headers, query strings or bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
-from botbuilder.core import TurnContext
+from aiohttp.abc import AbstractAccessLogger
+from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, CallerIdConstants
+from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity
 
 from service.config import BotSettings, MailConfig
 from service.mail_factory import open_mailer
 from service.scheduler import Scheduler
 from service.services import Services
+from teams_bot.auth import BOT_FRAMEWORK_ISSUER, InboundAuth, KeyCache, TokenRefusedError, VerifiedToken
 from teams_bot.bot import ReflectionBot
+from teams_bot.inbound import (
+    MAX_BODY_BYTES,
+    BadActivityError,
+    BodyTooLargeError,
+    check_activity,
+    parse_body,
+)
 from teams_bot.sending import outbox_drainer
 
 log = logging.getLogger(__name__)
 SERVICES = web.AppKey("services", Services)
-# Per request, whether the bot's turn began (so auth passed). A shared list survives the context
-# copies botbuilder may make for tasks.
-_turn_started: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("turn_started")
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Who asked, for which route, and how it ended: no query string, no headers (Authorization,
+    user agent, referrer), no body. A path we do not serve is not repeated either."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        route = request.match_info.route.resource if isinstance(request, web.Request) else None
+        path = route.canonical if route is not None else "(unknown path)"
+        self.logger.info(
+            '%s "%s %s" %d %d %.6fs',
+            request.remote,
+            request.method,
+            path,
+            response.status,
+            response.body_length,
+            time,
+        )
+
+
+METADATA_URL_KEY = "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"
+ISSUER_KEY = "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER"
 
 
 class _AdapterConfig:
     """The attribute names ConfigurationBotFrameworkAuthentication reads (APP_TENANT_ID is ignored)."""
 
-    def __init__(self, bot: BotSettings, metadata: dict[str, str]) -> None:
+    def __init__(self, bot: BotSettings) -> None:
         self.APP_ID = bot.app_id
         self.APP_PASSWORD = bot.app_password
         self.APP_TYPE = bot.app_type
         self.APP_TENANTID = bot.app_tenant_id
-        # Tests point these at a local JWKS so they can sign their own tokens.
-        for name, value in metadata.items():
-            setattr(self, name, value)
 
 
 async def _on_turn_error(context: TurnContext, error: Exception) -> None:
     # The class only: exception text can quote what the person typed.
     log.error("turn failed: %s", type(error).__name__)
-    await context.send_activity("Sorry, something went wrong on my side. Please try again in a minute.")
+    try:
+        await context.send_activity("Sorry, something went wrong on my side. Please try again in a minute.")
+    except Exception as send_error:  # noqa: BLE001 - the apology is best effort; the request still ends
+        log.error("turn failed, and so did telling the sender: %s", type(send_error).__name__)  # noqa: TRY400 - no traceback: it may quote data
+
+
+def _problem(status: int, error: str) -> web.Response:
+    return web.json_response({"error": error}, status=status)
+
+
+async def _read_body(request: web.Request) -> bytes:
+    """At most MAX_BODY_BYTES of the body (BadActivityError beyond), whatever Content-Length says."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise BodyTooLargeError("body too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLargeError("body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(
@@ -56,6 +105,7 @@ def create_app(
     bot_settings: BotSettings,
     *,
     auth_metadata: dict[str, str] | None = None,
+    auth_timeout: float = 10.0,
     token_url: str | None = None,
     app_rate_limit: int = 50,
     poll_seconds: float = 1.0,
@@ -63,42 +113,77 @@ def create_app(
     scheduler: Scheduler | None = None,
     tick_seconds: float = 60.0,
 ) -> web.Application:
-    """The web app with its background outbox drainer tied to the app's lifecycle."""
-    adapter = CloudAdapter(
-        ConfigurationBotFrameworkAuthentication(_AdapterConfig(bot_settings, auth_metadata or {}))
-    )
+    """The web app with its background outbox drainer tied to the app's lifecycle.
+
+    `auth_metadata` overrides the OpenID metadata URL (METADATA_URL_KEY, else the setting) and the
+    token issuer (ISSUER_KEY) so tests can sign their own tokens; `auth_timeout` bounds a key fetch.
+    """
+    metadata = auth_metadata or {}
+    bf_auth = ConfigurationBotFrameworkAuthentication(_AdapterConfig(bot_settings))
+    adapter = CloudAdapter(bf_auth)
     adapter.on_turn_error = _on_turn_error
     bot = ReflectionBot(services)
-    authenticated = bool(bot_settings.app_id)
-    original_on_turn = bot.on_turn
+    inbound_auth = (
+        InboundAuth(
+            bot_settings.app_id,
+            KeyCache(
+                metadata.get(METADATA_URL_KEY) or bot_settings.openid_metadata_url, timeout=auth_timeout
+            ),
+            metadata.get(ISSUER_KEY) or BOT_FRAMEWORK_ISSUER,
+        )
+        if bot_settings.app_id
+        else None
+    )
 
-    async def on_turn(context: TurnContext) -> None:
-        _turn_started.get([False])[0] = True
-        await original_on_turn(context)
+    def authenticated(token: VerifiedToken) -> AuthenticateRequestResult:
+        # What botbuilder's own authenticate_request would build for a channel token, without its
+        # blocking key fetch: outbound calls use our app id's credentials for the channel.
+        identity = ClaimsIdentity(token.claims, True)
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.audience = bf_auth.get_originating_audience()
+        result.caller_id = CallerIdConstants.public_azure_channel
+        result.connector_factory = bf_auth.create_connector_factory(identity)
+        return result
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        if authenticated and not request.headers.get("Authorization", "").startswith("Bearer "):
-            return web.json_response({"error": "unauthorized"}, status=401)
+        token = None
+        if inbound_auth is not None:
+            try:
+                token = await inbound_auth.verify(request.headers.get("Authorization"))
+            except TokenRefusedError as refused:
+                log.info("request refused: %s", refused)
+                return _problem(401, "unauthorized")
         if "application/json" not in request.headers.get("Content-Type", ""):
-            return web.json_response({"error": "expected application/json"}, status=415)
+            return _problem(415, "expected application/json")
         try:
-            body = await request.json()
-        except ValueError:
-            return web.json_response({"error": "body is not JSON"}, status=400)
-        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-            return web.json_response({"error": "body is not an activity"}, status=400)
-        started = [False]
-        _turn_started.set(started)
+            body = parse_body(await _read_body(request))
+            check_activity(body)
+        except BadActivityError as bad:
+            log.info("request refused: %s", bad)
+            return _problem(413 if isinstance(bad, BodyTooLargeError) else 400, str(bad))
+        if token is not None:
+            try:
+                token.check_activity(body["channelId"], body["serviceUrl"])
+            except TokenRefusedError as refused:
+                log.info("request refused: %s", refused)
+                return _problem(401, "unauthorized")
         try:
-            response = await adapter.process(request, _TurnBot(on_turn))
-        except web.HTTPException as http_error:
-            return web.json_response({"error": http_error.reason}, status=http_error.status)
-        except Exception as error:
-            if authenticated and not started[0]:
-                log.info("request refused: %s", type(error).__name__)
-                return web.json_response({"error": "unauthorized"}, status=401)
-            raise
-        return response or web.Response(status=201)
+            activity = Activity().deserialize(body)
+        except Exception as error:  # noqa: BLE001 - msrest raises several kinds; all mean a bad body
+            log.info("request refused: activity not readable (%s)", type(error).__name__)
+            return _problem(400, "activity not readable")
+        try:
+            # Local mode passes no header: botbuilder would otherwise validate (and fetch keys for) one.
+            invoke = await adapter.process_activity(
+                authenticated(token) if token is not None else "", activity, bot.on_turn
+            )
+        except Exception as error:  # noqa: BLE001 - answered 500 without the traceback, which quotes data
+            log.error("request failed: %s", type(error).__name__)  # noqa: TRY400
+            return _problem(500, "internal error")
+        if invoke is None:
+            return web.Response(status=201)
+        return web.json_response(serializer_helper(invoke.body), status=invoke.status)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -151,10 +236,3 @@ async def _tick(scheduler: Scheduler, services: Services, stop: asyncio.Event, s
                 log.info("job %s queued %d message(s)", report.job.key, report.queued)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
-
-
-class _TurnBot:
-    """What CloudAdapter.process wants: an object with on_turn."""
-
-    def __init__(self, on_turn: Callable[[TurnContext], Any]) -> None:
-        self.on_turn = on_turn

@@ -9,10 +9,8 @@ traffic: it is used as the positive control, proving each secret really went thr
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,6 +42,7 @@ from tests.e2e.conftest import (  # noqa: E402
     inputs,
 )
 from tests.e2e.playground import free_port, playground_available  # noqa: E402
+from tests.log_capture import every_logger_at_debug  # noqa: E402
 
 _reason = playground_available()
 if _reason:
@@ -79,55 +78,6 @@ FORGED_JWT = ".".join(
         "c2lnbmF0dXJlLXpxOTM",
     ]
 )
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # The formatted line, exception text and stack included, and the raw args (a lazy repr).
-        self.lines.append(self.format(record))
-        self.lines.append(repr(record.args))
-
-
-@contextlib.contextmanager
-def every_logger_at_debug() -> Iterator[_Records]:
-    """Every logger (existing and new) at DEBUG into one handler; restored afterwards."""
-    handler = _Records()
-    root = logging.getLogger()
-    saved: dict[logging.Logger, tuple[int, list[logging.Handler]]] = {}
-
-    def open_up(logger: logging.Logger) -> None:
-        if logger in saved:
-            return
-        saved[logger] = (logger.level, list(logger.handlers))
-        logger.setLevel(logging.DEBUG)
-        if logger is root or not logger.propagate:
-            logger.addHandler(handler)
-
-    open_up(root)
-    manager = logging.Logger.manager
-    old_disable = manager.disable
-    logging.disable(logging.NOTSET)
-
-    def sweep() -> None:
-        for logger in list(manager.loggerDict.values()):
-            if isinstance(logger, logging.Logger):
-                open_up(logger)
-
-    sweep()
-    try:
-        yield handler
-        sweep()  # loggers created during the run were at DEBUG through the root anyway
-    finally:
-        for logger, (level, handlers) in saved.items():
-            logger.setLevel(level)
-            if handler in logger.handlers and handler not in handlers:
-                logger.removeHandler(handler)
-        logging.disable(old_disable)
 
 
 def _assert_secret_free(where: str, text: str, secrets: tuple[str, ...]) -> None:
