@@ -180,6 +180,16 @@ def check_activity(body: dict[str, Any]) -> None:
     if body["type"] == "invoke" and not isinstance(body.get("name"), str):
         raise BadActivityError("invoke activity has no name")
     _check(body, "Activity", "activity")
+    for entity in body.get("entities") or ():
+        # botbuilder reads every entity's type, and a mention's text and mentioned.id, unchecked.
+        if not isinstance(entity.get("type"), str):
+            raise BadActivityError("activity.entities[] has no type")
+        if entity["type"].lower() == "mention":
+            mentioned = entity.get("mentioned")
+            if not isinstance(entity.get("text"), str) or not (
+                isinstance(mentioned, dict) and isinstance(mentioned.get("id"), str)
+            ):
+                raise BadActivityError("activity.entities[] is a mention without text or mentioned.id")
 
 
 def _check(value: Any, kind: str, where: str) -> None:

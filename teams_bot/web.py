@@ -63,6 +63,14 @@ METADATA_URL_KEY = "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL"
 ISSUER_KEY = "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER"
 
 
+def _withhold_values(record: logging.LogRecord) -> bool:
+    """msrest warns with what it was given (an unknown channelData key, an ignored value): keep the
+    warning, log each of its arguments as its type."""
+    if isinstance(record.args, tuple) and record.args:
+        record.args = tuple(f"<{type(arg).__name__}>" for arg in record.args)
+    return True
+
+
 class _AdapterConfig:
     """The attribute names ConfigurationBotFrameworkAuthentication reads (APP_TENANT_ID is ignored)."""
 
@@ -119,6 +127,9 @@ def create_app(
     token issuer (ISSUER_KEY) so tests can sign their own tokens; `auth_timeout` bounds a key fetch.
     """
     metadata = auth_metadata or {}
+    msrest_log = logging.getLogger("msrest.serialization")
+    if _withhold_values not in msrest_log.filters:
+        msrest_log.addFilter(_withhold_values)
     bf_auth = ConfigurationBotFrameworkAuthentication(_AdapterConfig(bot_settings))
     adapter = CloudAdapter(bf_auth)
     adapter.on_turn_error = _on_turn_error

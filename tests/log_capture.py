@@ -15,12 +15,14 @@ class _Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
+        self.records: list[tuple[int, str, str]] = []  # (level, logger name, line and args)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         # The formatted line, exception text and stack included, and the raw args (a lazy repr).
-        self.lines.append(self.format(record))
-        self.lines.append(repr(record.args))
+        line, args = self.format(record), repr(record.args)
+        self.lines += (line, args)
+        self.records.append((record.levelno, record.name, f"{line}\n{args}"))
 
 
 @contextlib.contextmanager

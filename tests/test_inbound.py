@@ -189,6 +189,12 @@ def _malformed(service_url: str) -> dict[str, Any]:
         "type is a list": {**good, "type": ["message"]},
         "text is an object": {**good, "text": {"a": 1}},
         "entities not a list": {**good, "entities": {"type": "mention"}},
+        "entity without type": {**good, "entities": [{"type": None}]},
+        "mention without text": {**good, "entities": [{"type": "mention", "mentioned": {"id": "28:x"}}]},
+        "mention of text": {
+            **good,
+            "entities": [{"type": "mention", "text": "<at>x</at>", "mentioned": "x"}],
+        },
         "isGroup is text": {**good, "conversation": {"id": "a:1", "isGroup": "yes"}},
         "bad timestamp": {**good, "timestamp": "yesterday"},
         "serviceUrl not a URL": {**good, "serviceUrl": "file:///etc/passwd"},
