@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,8 @@ def test_a_hanging_metadata_endpoint_does_not_freeze_the_server(tmp_path: Path) 
 
     async def scenario() -> None:
         async with Blackhole() as hole, aiohttp.ClientSession() as session:
-            options = {"auth_metadata": _auth_metadata(hole.url), "auth_timeout": 2.0}
-            with BotServer(tmp_path, SETTINGS, **options) as server:
+            settings = replace(SETTINGS, openid_metadata_url=hole.url)  # the [bot] setting
+            with BotServer(tmp_path, settings, auth_timeout=2.0) as server:
                 headers = {"Authorization": f"Bearer {jwt_shaped}"}
                 pending = asyncio.create_task(_post(session, server.endpoint, body, headers))
                 await asyncio.wait_for(hole.connected.wait(), 30)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from programme.errors import SettingsError
-from service.config import MailConfig, load_settings
+from service.config import BOT_FRAMEWORK_OPENID_METADATA_URL, MailConfig, load_settings
 from service.mail_factory import open_mailer
 
 
@@ -23,6 +23,13 @@ def test_defaults_use_the_pickup_backend_and_local_bot(tmp_path: Path) -> None:
     settings = load_settings(settings_file(tmp_path, "[programme]\n"))
     assert settings.mail.backend == "pickup" and settings.mail.pickup_dir == "data/mail"
     assert settings.bot.app_id == "" and (settings.bot.host, settings.bot.port) == ("127.0.0.1", 3978)
+    assert settings.bot.openid_metadata_url == BOT_FRAMEWORK_OPENID_METADATA_URL
+
+
+def test_the_openid_metadata_url_is_a_bot_setting(tmp_path: Path) -> None:
+    url = "https://login.botframework.azure.us/v1/.well-known/openidconfiguration"
+    settings = load_settings(settings_file(tmp_path, f'[bot]\nopenid_metadata_url = "{url}"\n'))
+    assert settings.bot.openid_metadata_url == url
 
 
 def test_bot_settings_come_from_the_environment_first(
@@ -49,6 +56,11 @@ def test_bot_settings_come_from_the_environment_first(
         ('[mail]\nsmtp_host = "x"\n', "unknown setting(s): smtp_host"),
         ('[bot]\nMicrosoftAppType = "Other"\n', "MicrosoftAppType: expected"),
         ('[bot]\nport = "80"\n', "port: expected a TCP port number"),
+        (
+            '[bot]\nopenid_metadata_url = "http://keys.example/openid"\n',
+            "openid_metadata_url: expected an https",
+        ),
+        ("[bot]\nopenid_metadata_url = 5\n", "openid_metadata_url: expected an https"),
     ],
 )
 def test_bad_mail_and_bot_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
