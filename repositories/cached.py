@@ -35,7 +35,9 @@ class CachedCollection(Generic[T]):
         """Every record by key as of now, and a number that changes whenever they do."""
         generation = self._collection.generation()
         if generation != self._generation:
-            with self._lock:
+            # The store's lock first, then ours: the order every path takes, so a thread that reads
+            # inside a transaction and a thread refreshing here cannot wait for each other.
+            with self._collection.transaction(), self._lock:
                 if generation != self._generation:
                     self._refresh(generation)
         return self._snapshot

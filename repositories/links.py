@@ -105,6 +105,13 @@ class TeamsLinksRepository:
             if email in self.unreachable():
                 self._unreachable.delete(email)
 
+    def save_references(self, references: Mapping[str, ConversationReference]) -> None:
+        """Store many people's conversation references at once (e.g. installs made through Graph)."""
+        with self._store.transaction():
+            self._conversations.put_many({email: ref.to_doc() for email, ref in references.items()})
+            gone = [email for email in references if email in self.unreachable()]
+            self._unreachable.delete_many(gone)
+
     def mark_unreachable(self, emails: Iterable[str], now: datetime) -> None:
         """Remember that Teams refused delivery to these people: one write per shard touched."""
         with self._store.transaction():

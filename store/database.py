@@ -417,6 +417,10 @@ class Collection:
         with self._store._locked():
             return len(self._table())
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """The store's lock (see Store.transaction)."""
+        return self._store.transaction()
+
     # -- change tracking, for in-memory indexes ----------------------------------------------------
     def generation(self) -> object:
         """A token that changes whenever the collection may have changed (cheap: no lock, no parse)."""

@@ -8,10 +8,13 @@ kinds and error classes only: never message text, card values or tokens.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -30,6 +33,8 @@ from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_card_verb, find
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 MEETING_END = "application/vnd.microsoft.meetingEnd"
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+USE_CASE_THREADS = 8  # the store serialises writers anyway; more threads only queue on its lock
 
 
 def _card_activity(card: Card) -> Activity:
@@ -74,8 +79,23 @@ def _problem_card(error: ProgrammeError) -> Card:
 class ReflectionBot(ActivityHandler):
     """Routes Teams activities to the programme's use cases."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, executor: Executor | None = None) -> None:
         self._services = services
+        # Use cases wait on the store (its lock, fsync): they get threads of their own, so they
+        # never starve the default executor, where botbuilder's HTTP client sends the replies.
+        self._executor = executor or ThreadPoolExecutor(
+            max_workers=USE_CASE_THREADS, thread_name_prefix="use-case"
+        )
+
+    async def _call(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Run a use case (blocking: store I/O) off the event loop, on the use-case threads."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(function, *args)
+        )
+
+    def close(self) -> None:
+        """Let the use-case threads finish and end."""
+        self._executor.shutdown(wait=True)
 
     # -- who is this -----------------------------------------------------------------------
     async def _recognise(self, context: TurnContext) -> Actor | None:
@@ -85,11 +105,11 @@ class ReflectionBot(ActivityHandler):
         user = TeamsUser(sender.id, sender.aad_object_id, sender.name or "", _tenant_id(activity))
         directory = self._services.directory
         # In-memory lookups; a thread only because a changed collection is re-read under the lock.
-        found = await asyncio.to_thread(directory.recognise, user)
+        found = await self._call(directory.recognise, user)
         if found.person is None and found.look_up:
             email = await self._member_email(context)
             if email:
-                found = await asyncio.to_thread(directory.recognise, replace(user, email=email))
+                found = await self._call(directory.recognise, replace(user, email=email))
         person = found.person
         if person is None:
             return None
@@ -102,7 +122,7 @@ class ReflectionBot(ActivityHandler):
                 bot_id=activity.recipient.id,
                 user_id=sender.id,
             )
-        return await asyncio.to_thread(self._link_and_act, user, person, reference)
+        return await self._call(self._link_and_act, user, person, reference)
 
     def _link_and_act(
         self, user: TeamsUser, person: Person, reference: ConversationReference | None
@@ -161,7 +181,7 @@ class ReflectionBot(ActivityHandler):
             return
         try:
             turn = Turn(argument, turn_context.activity.conversation.id)
-            reply: Reply = await asyncio.to_thread(command.run, self._services, actor, turn)
+            reply: Reply = await self._call(command.run, self._services, actor, turn)
         except ProgrammeError as error:
             reply = [_problem_card(error)]
         if isinstance(reply, str):
@@ -201,7 +221,7 @@ class ReflectionBot(ActivityHandler):
             # Who may press it is decided before its data is even read.
             require(entry.permission, actor)
             command = parse_action(verb, action.get("data") or {})
-            return await asyncio.to_thread(entry.run, self._services, actor, command)
+            return await self._call(entry.run, self._services, actor, command)
         except ProgrammeError as error:
             log.info(
                 "card action %s refused: %s", verb if verb in CARD_VERBS else "unknown", type(error).__name__
@@ -215,7 +235,7 @@ class ReflectionBot(ActivityHandler):
     async def _meeting_ended(self, context: TurnContext) -> None:
         """At a meeting's end each attendee's check-out goes to their own chat; the meeting chat says so."""
         conversation_id = context.activity.conversation.id
-        count = await asyncio.to_thread(self._services.month.checkouts_for_meeting_chat, conversation_id)
+        count = await self._call(self._services.month.checkouts_for_meeting_chat, conversation_id)
         if count is None:
             return
         await context.send_activity(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -28,6 +29,7 @@ from service.scheduler import Scheduler
 from service.services import Services
 from teams_bot.auth import BOT_FRAMEWORK_ISSUER, InboundAuth, KeyCache, TokenRefusedError, VerifiedToken
 from teams_bot.bot import ReflectionBot
+from teams_bot.connectors import SharedConnectorFactory
 from teams_bot.inbound import (
     MAX_BODY_BYTES,
     BadActivityError,
@@ -69,6 +71,26 @@ def _withhold_values(record: logging.LogRecord) -> bool:
     if isinstance(record.args, tuple) and record.args:
         record.args = tuple(f"<{type(arg).__name__}>" for arg in record.args)
     return True
+
+
+TURNS_IN_FLIGHT = 64
+
+
+class _SharedClientsAuthentication(ConfigurationBotFrameworkAuthentication):
+    """botbuilder's authentication, but the user-token client (unused here: no sign-in cards) is
+    made once, not on every turn: each one builds an msrest pipeline, a fifth of a turn's CPU."""
+
+    def __init__(self, config: object) -> None:
+        super().__init__(config)
+        self._user_token_clients: dict[str | None, Any] = {}
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        app_id = claims_identity.claims.get("aud") if claims_identity.claims else None
+        client = self._user_token_clients.get(app_id)
+        if client is None:
+            client = await super().create_user_token_client(claims_identity)
+            self._user_token_clients[app_id] = client
+        return client
 
 
 class _AdapterConfig:
@@ -130,10 +152,11 @@ def create_app(
     msrest_log = logging.getLogger("msrest.serialization")
     if _withhold_values not in msrest_log.filters:
         msrest_log.addFilter(_withhold_values)
-    bf_auth = ConfigurationBotFrameworkAuthentication(_AdapterConfig(bot_settings))
+    bf_auth = _SharedClientsAuthentication(_AdapterConfig(bot_settings))
     adapter = CloudAdapter(bf_auth)
     adapter.on_turn_error = _on_turn_error
     bot = ReflectionBot(services)
+    turns_in_flight = asyncio.Semaphore(TURNS_IN_FLIGHT)
     inbound_auth = (
         InboundAuth(
             bot_settings.app_id,
@@ -146,7 +169,19 @@ def create_app(
         else None
     )
 
-    def authenticated(token: VerifiedToken) -> AuthenticateRequestResult:
+    connectors: list[SharedConnectorFactory] = []  # one for the app, made with the first turn
+
+    def shared(identity: ClaimsIdentity) -> SharedConnectorFactory:
+        if not connectors:
+            connectors.append(SharedConnectorFactory(bf_auth.create_connector_factory(identity)))
+        return connectors[0]
+
+    async def authenticated(token: VerifiedToken | None, activity: Activity) -> AuthenticateRequestResult:
+        if token is None:
+            # Local mode: botbuilder's anonymous identity (no header, no app id: nothing fetched).
+            result = await bf_auth.authenticate_request(activity, "")
+            result.connector_factory = shared(result.claims_identity)
+            return result
         # What botbuilder's own authenticate_request would build for a channel token, without its
         # blocking key fetch: outbound calls use our app id's credentials for the channel.
         identity = ClaimsIdentity(token.claims, True)
@@ -154,7 +189,7 @@ def create_app(
         result.claims_identity = identity
         result.audience = bf_auth.get_originating_audience()
         result.caller_id = CallerIdConstants.public_azure_channel
-        result.connector_factory = bf_auth.create_connector_factory(identity)
+        result.connector_factory = shared(identity)
         return result
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -185,10 +220,11 @@ def create_app(
             log.info("request refused: activity not readable (%s)", type(error).__name__)
             return _problem(400, "activity not readable")
         try:
-            # Local mode passes no header: botbuilder would otherwise validate (and fetch keys for) one.
-            invoke = await adapter.process_activity(
-                authenticated(token) if token is not None else "", activity, bot.on_turn
-            )
+            # Bounded work in flight: beyond it, requests wait here holding only their small body,
+            # so memory stays flat however many users arrive at once.
+            async with turns_in_flight:
+                auth = await authenticated(token, activity)
+                invoke = await adapter.process_activity(auth, activity, bot.on_turn)
         except Exception as error:  # noqa: BLE001 - answered 500 without the traceback, which quotes data
             log.error("request failed: %s", type(error).__name__)  # noqa: TRY400
             return _problem(500, "internal error")
@@ -226,6 +262,9 @@ def create_app(
             yield
             stop.set()
             await asyncio.gather(*tasks)
+            for factory in connectors:
+                await factory.close()
+            await asyncio.to_thread(bot.close)
 
     app = web.Application()
     app[SERVICES] = services

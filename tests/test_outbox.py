@@ -231,13 +231,23 @@ async def test_limiter_keeps_every_conversation_window() -> None:
 @pytest.mark.asyncio
 async def test_limiter_keeps_the_app_window_and_pauses() -> None:
     fake_time = FakeTime()
-    limiter = limiter_on(fake_time, app_limits=((20, 1.0),), margin=0.1)
+    limiter = limiter_on(fake_time, app_limits=((20, 1.0),), margin=0.1, app_margin=0.1)
     times = await grant_times(limiter, fake_time, [f"a:{i}" for i in range(100)])
     assert most_in_any_window(times, 1.1) <= 20
     limiter.pause_until(fake_time.now + 30.0)
     resume = fake_time.now + 30.0
     [after_pause] = await grant_times(limiter, fake_time, ["a:late"])
     assert after_pause >= resume
+
+
+@pytest.mark.asyncio
+async def test_limiter_runs_a_broadcast_at_over_95_percent_of_the_teams_app_cap() -> None:
+    fake_time = FakeTime()
+    limiter = limiter_on(fake_time)  # the Teams limits and margins the service uses
+    times = await grant_times(limiter, fake_time, [f"a:{i}" for i in range(1000)])
+    assert most_in_any_window(times, 1.0) <= 50  # never over Teams' 50/s per app
+    rate = (len(times) - 1) / (max(times) - min(times))
+    assert rate >= 0.95 * 50, rate
 
 
 @pytest.mark.asyncio

@@ -179,3 +179,29 @@ def test_unreachable_people_are_marked_in_one_batch_and_cleared_by_a_chat(direct
     reference = ConversationReference("org-tenant", "https://smba.example/", "a:own", "28:bot", "29:ann")
     directory.link(_user(coordinator.aad_object_id, user_id="29:ann"), coordinator, reference)
     assert set(directory.unreachable()) == {"p2@x.org"}
+
+
+def test_a_refresh_never_deadlocks_with_a_reader_inside_a_transaction(tmp_path: Path) -> None:
+    import threading
+
+    db = tmp_path / "reflect.json"
+    with Store(db) as store:
+        people = PeopleRepository(store)
+        people.put_many([person(1)])
+        assert people.get("p1@x.org") is not None
+        _in_child(
+            db,
+            "from repositories.people import PeopleRepository\n"
+            "from tests.test_repositories import person\n"
+            "PeopleRepository(store).put_many([person(2)])",
+        )
+        results: list[object] = []
+        with store.transaction():
+            # Another thread starts refreshing the changed collection while we hold the store...
+            other = threading.Thread(target=lambda: results.append(people.get("p2@x.org")))
+            other.start()
+            other.join(0.2)
+            # ...and we read it too, inside our transaction: this must not wait for that thread.
+            assert people.get("p2@x.org") == person(2)
+        other.join(10)
+        assert not other.is_alive() and results == [person(2)]

@@ -126,6 +126,8 @@ class FakeBotConnector(LoopbackApp):
         """The endpoints this fake answers."""
         app.router.add_post("/v3/conversations", self._create_conversation)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
+        # A reply to an activity (botbuilder's send_activity within a turn) is a send as well.
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
 
