@@ -88,16 +88,19 @@ def build_announcement_card(view: AnnouncementView) -> CardJson:
 
 def build_announcement_result_card(view: AnnouncementResultView) -> CardJson:
     """Delivery counts for the coordinator who sent an announcement."""
+    rows = (
+        [("Sent", str(view.sent)), ("Pending", str(view.pending))]
+        if view.pending
+        else [("Sent", str(view.sent))]
+    )
+    rows += [("Failed", str(view.failed)), ("Unreachable", str(view.unreachable))]
+    if view.pending and view.rate:
+        minutes = max(1, round(view.pending / view.rate / 60))
+        rows.append(("Rate", f"{view.rate:.0f} a second, about {minutes} min to go"))
     body = [
-        heading(f"Announcement sent: {view.title}"),
+        heading(f"Announcement {'being sent' if view.pending else 'sent'}: {view.title}"),
         text(f"To {view.audience}.", subtle=True),
-        facts(
-            [
-                ("Sent", str(view.sent)),
-                ("Failed", str(view.failed)),
-                ("Unreachable", str(view.unreachable)),
-            ]
-        ),
+        facts(rows),
     ]
     if view.failed:
         body.append(text("Some deliveries failed even after retrying.", color="attention"))
@@ -107,6 +110,6 @@ def build_announcement_result_card(view: AnnouncementResultView) -> CardJson:
         )
     return card(
         body,
-        fallback_text=f'Announcement "{view.title}": {view.sent} sent, {view.failed} failed, '
-        f"{view.unreachable} unreachable.",
+        fallback_text=f'Announcement "{view.title}": {view.sent} sent, {view.pending} pending, '
+        f"{view.failed} failed, {view.unreachable} unreachable.",
     )

@@ -191,3 +191,5 @@ class AnnouncementResultView:
     sent: int
     failed: int
     unreachable: int
+    pending: int = 0  # still to be delivered (Teams allows about 50 messages a second)
+    rate: float | None = None  # messages a second so far, while it is being delivered

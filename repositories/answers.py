@@ -1,16 +1,122 @@
-"""Logs of answers per period (RSVPs, registers, check-outs, peer meetings, goals).
+"""What people answered, per period: RSVPs, registers, check-outs, peer meetings and goals.
 
-Each answer log is partitioned by month (or quarter) and sharded by key, so recording one answer
-rewrites a few hundred of that period's records, whatever the size of the organisation.
+Each is a log partitioned by month (goals: by quarter) and sharded by key, so recording one answer
+rewrites a few hundred of that period's records, whatever the size of the organisation. These
+classes are the only code that knows the logs' names and key formats.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from store import PartitionedLog, Store
 
 ANSWER_SHARDS = 32  # ~300 answers a shard for a month of 20,000 staff
+RSVPS = "rsvps"  # by month: "group:email" -> answer, reason, note, answered_at
+ATTENDANCE = "attendance"  # by month: group -> register (present, absent, recorded_by, recorded_at)
+CHECKOUTS = "checkouts"  # by month: "group:email" -> check-out (confidential)
+PEER_MEETINGS = "peer_meetings"  # by month: "round:email" -> met, flags
+GOALS = "goals"  # by quarter: email -> goals, training needs, capacity
+Doc = dict[str, Any]
 
 
 def answers_log(store: Store, name: str) -> PartitionedLog:
     """The answer log `name` (created with ANSWER_SHARDS shards if new)."""
     return store.log(name, new_shards=ANSWER_SHARDS)
+
+
+class _ByGroupAndPerson:
+    """Records keyed "group:email" within a month."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        self._log = answers_log(store, name)
+
+    def get(self, month: str, group_id: str, email: str) -> Doc | None:
+        """One person's record for a group's month."""
+        return self._log.get(month, f"{group_id}:{email}")
+
+    def of_members(self, month: str, group_id: str, members: Iterable[str]) -> dict[str, Doc]:
+        """The records of these members, by email (one lookup each, not a scan of the month)."""
+        found = {email: self._log.get(month, f"{group_id}:{email}") for email in members}
+        return {email: doc for email, doc in found.items() if doc is not None}
+
+    def put(self, month: str, group_id: str, email: str, doc: Mapping[str, Any]) -> None:
+        """Record (or replace) one person's record."""
+        self._log.put(month, f"{group_id}:{email}", doc)
+
+
+class RsvpsRepository(_ByGroupAndPerson):
+    """RSVP answers."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, RSVPS)
+
+
+class CheckoutsRepository(_ByGroupAndPerson):
+    """Check-outs (confidential: shown to nobody, counted in reports)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, CHECKOUTS)
+
+
+class RegistersRepository:
+    """Each group's register per month."""
+
+    def __init__(self, store: Store) -> None:
+        self._log = answers_log(store, ATTENDANCE)
+
+    def get(self, month: str, group_id: str) -> Doc | None:
+        """The group's register for the month."""
+        return self._log.get(month, group_id)
+
+    def put(self, month: str, group_id: str, doc: Mapping[str, Any]) -> None:
+        """Record (or correct) a register."""
+        self._log.put(month, group_id, doc)
+
+
+class PeerRecordsRepository:
+    """Whether each person met their peer, per month and pairing round."""
+
+    def __init__(self, store: Store) -> None:
+        self._log = answers_log(store, PEER_MEETINGS)
+
+    def get(self, month: str, round_number: int, email: str) -> Doc | None:
+        """One person's record for the month."""
+        return self._log.get(month, f"{round_number}:{email}")
+
+    def put(self, month: str, round_number: int, email: str, doc: Mapping[str, Any]) -> None:
+        """Record (or change) one person's record."""
+        self._log.put(month, f"{round_number}:{email}", doc)
+
+    def of_month(self, month: str) -> dict[tuple[int, str], Doc]:
+        """Every record of a month by (round, email)."""
+        records: dict[tuple[int, str], Doc] = {}
+        for key, doc in self._log.all(month).items():
+            round_text, _, email = key.partition(":")
+            if round_text.isdigit():
+                records[(int(round_text), email)] = doc
+        return records
+
+    def months(self) -> list[str]:
+        """Months that have records."""
+        return self._log.periods()
+
+
+class GoalsRepository:
+    """Quarterly goals per person (private ones are seen by their owner only)."""
+
+    def __init__(self, store: Store) -> None:
+        self._log = answers_log(store, GOALS)
+
+    def get(self, quarter: str, email: str) -> Doc | None:
+        """One person's goals for a quarter."""
+        return self._log.get(quarter, email)
+
+    def of_quarter(self, quarter: str) -> dict[str, Doc]:
+        """Everyone's goals for a quarter, by email."""
+        return self._log.all(quarter)
+
+    def put(self, quarter: str, email: str, doc: Mapping[str, Any]) -> None:
+        """Record (or revise) a person's goals."""
+        self._log.put(quarter, email, doc)

@@ -16,11 +16,11 @@ from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementV
 from programme.announcements import Audience, resolve_audience
 from programme.policies import Actor, Permission, require
 from programme.sessions import month_key
+from repositories.announcements import AnnouncementsRepository
 from service.month_service import Card, Clock
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 
-ANNOUNCEMENTS = "announcements"  # collection: id -> what was sent, to whom (described) and how many
 REPEAT_WINDOW = timedelta(minutes=10)
 
 
@@ -69,7 +69,7 @@ class AnnouncementsService:
         # The same announcement pressed twice (a double click, a retried invoke) is sent once; the
         # same text sent again later is a deliberate repeat and goes out again.
         with self.programme.store.transaction():
-            announcements = self.programme.store.collection(ANNOUNCEMENTS)
+            announcements = AnnouncementsRepository(self.programme.store)
             recent = [
                 key
                 for key, doc in announcements.all().items()
@@ -112,7 +112,7 @@ class AnnouncementsService:
     def result(self, actor: Actor, ident: str) -> Card:
         """Delivery counts of one announcement so far."""
         require(Permission.COORDINATOR, actor)
-        doc = self.programme.store.collection(ANNOUNCEMENTS).get(ident)
+        doc = AnnouncementsRepository(self.programme.store).get(ident)
         counts = self.outbox.batch_counts(ident)
         return build_announcement_result_card(
             AnnouncementResultView(
@@ -121,13 +121,15 @@ class AnnouncementsService:
                 sent=counts.get("sent", 0),
                 failed=counts.get("failed", 0),
                 unreachable=counts.get("unreachable", 0),
+                pending=counts.get("pending", 0),
+                rate=self.outbox.batch_rate(ident) if counts.get("pending") else None,
             )
         )
 
     def latest_result(self, actor: Actor) -> Card:
         """The counts of the most recent announcement."""
         require(Permission.COORDINATOR, actor)
-        docs = self.programme.store.collection(ANNOUNCEMENTS).all()
+        docs = AnnouncementsRepository(self.programme.store).all()
         if not docs:
             return build_announcement_composer_card()
         ident = max(docs, key=lambda key: (docs[key]["sent_at"], key))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,16 +65,11 @@ from programme.sessions import (
     session_leader,
 )
 from programme.settings import ProgrammeSettings
-from repositories.answers import answers_log
+from repositories.answers import CheckoutsRepository, RegistersRepository, RsvpsRepository
+from repositories.escalations import EscalationsRepository, IntroductionsRepository
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 from store import Store
-
-RSVPS = "rsvps"  # log by month: "group:email" -> answer
-ATTENDANCE = "attendance"  # log by month: group -> register
-CHECKOUTS = "checkouts"  # log by month: "group:email" -> check-out (confidential)
-INTRODUCTIONS = "introductions"  # collection: "group:month" -> facilitator's message and sends
-ESCALATIONS = "escalations"  # collection: id -> escalation (coordinators only)
 
 Card = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -111,6 +106,22 @@ class MonthService:
     programme: ProgrammeService
     outbox: Outbox
     clock: Clock
+    _rsvp_answers: RsvpsRepository = field(init=False, repr=False)
+    _registers: RegistersRepository = field(init=False, repr=False)
+    _checkouts: CheckoutsRepository = field(init=False, repr=False)
+    _introductions: IntroductionsRepository = field(init=False, repr=False)
+    _escalations: EscalationsRepository = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        store = self.programme.store
+        for name, repository in (
+            ("_rsvp_answers", RsvpsRepository(store)),
+            ("_registers", RegistersRepository(store)),
+            ("_checkouts", CheckoutsRepository(store)),
+            ("_introductions", IntroductionsRepository(store)),
+            ("_escalations", EscalationsRepository(store)),
+        ):
+            object.__setattr__(self, name, repository)
 
     @property
     def store(self) -> Store:
@@ -156,10 +167,7 @@ class MonthService:
         )
 
     def _rsvps(self, month: str, group: Group) -> dict[str, dict[str, Any]]:
-        # One lookup per member: the month's log holds everyone's answers.
-        log = answers_log(self.store, RSVPS)
-        answers = {email: log.get(month, f"{group.id}:{email}") for email in group.members}
-        return {email: doc for email, doc in answers.items() if doc is not None}
+        return self._rsvp_answers.of_members(month, group.id, group.members)
 
     def _led_session(
         self,
@@ -227,11 +235,11 @@ class MonthService:
             for group in actor.facilitates:
                 session = next_session(group, now, self.programme.settings)
                 month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-                record_key = f"{group.id}:{month}"
-                record = self.store.collection(INTRODUCTIONS).get(record_key) or {"sends": 0}
+                record = self._introductions.get(group.id, month) or {"sends": 0}
                 sends = record["sends"] + 1 if (command.again or record["sends"] == 0) else record["sends"]
-                self.store.collection(INTRODUCTIONS).put(
-                    record_key,
+                self._introductions.put(
+                    group.id,
+                    month,
                     {"facilitator": actor.email, "message": command.message, "sends": sends},
                 )
                 suffix = "" if sends == 1 else f":again{sends}"
@@ -286,7 +294,7 @@ class MonthService:
     def _attendance_view_card(self, group: Group, session: Session, reader: Person) -> Card:
         info = self.session_info(group, session, reader)
         answers = self._rsvps(info.month, group)
-        register = answers_log(self.store, ATTENDANCE).get(info.month, group.id)
+        register = self._registers.get(info.month, group.id)
         people = self._people()
         now = self.clock()
         members = tuple(
@@ -320,7 +328,7 @@ class MonthService:
                 "The group changed since this card was sent: type 'attendance' for a fresh register."
             )
         with self.store.transaction():
-            answers_log(self.store, ATTENDANCE).put(
+            self._registers.put(
                 command.month,
                 group.id,
                 {
@@ -354,7 +362,7 @@ class MonthService:
     def _checkout_recipients(self, group: Group, session: Session) -> tuple[list[str], bool]:
         """Who the check-out is for (programme.sessions.checkout_recipients), and whether by register."""
         month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-        register = answers_log(self.store, ATTENDANCE).get(month, group.id)
+        register = self._registers.get(month, group.id)
         answers = {email: doc.get("answer", "") for email, doc in self._rsvps(month, group).items()}
         present = register["present"] if register else None
         return checkout_recipients(group.members, present, answers), register is not None
@@ -455,7 +463,7 @@ class MonthService:
     # -- participant -----------------------------------------------------------------------
     def _rsvp_view(self, group: Group, session: Session, reader: Person | None, email: str) -> RsvpView:
         info = self.session_info(group, session, reader)
-        answer = answers_log(self.store, RSVPS).get(info.month, f"{group.id}:{email}")
+        answer = self._rsvp_answers.get(info.month, group.id, email)
         return RsvpView(
             session=info,
             answer=RsvpAnswer(answer["answer"]) if answer else None,
@@ -483,9 +491,10 @@ class MonthService:
         session = session_in_month(group, command.month, self.programme.settings)
         if not rsvp_open(session, now):
             raise ClosedError("The session has started, so answers are closed.")
-        answers_log(self.store, RSVPS).put(
+        self._rsvp_answers.put(
             command.month,
-            f"{group.id}:{actor.email}",
+            group.id,
+            actor.email,
             {
                 "answer": command.answer.value,
                 "reason": command.reason.value if command.reason else None,
@@ -494,7 +503,7 @@ class MonthService:
             },
         )
         view = self._rsvp_view(group, session, actor.person, actor.email)
-        intro = self.store.collection(INTRODUCTIONS).get(f"{group.id}:{command.month}")
+        intro = self._introductions.get(group.id, command.month)
         if intro:
             name = self._name(self._people(), intro["facilitator"])
             return build_introduction_card(IntroductionView(name, intro["message"], view))
@@ -526,9 +535,10 @@ class MonthService:
             raise ClosedError("The check-out opens when the session starts.")
         source_key = f"checkout:{command.month}:{group.id}:{actor.email}"
         with self.store.transaction():
-            answers_log(self.store, CHECKOUTS).put(
+            self._checkouts.put(
                 command.month,
-                f"{group.id}:{actor.email}",
+                group.id,
+                actor.email,
                 {
                     "helpful": command.helpful,
                     "not_helpful": command.not_helpful,
@@ -553,7 +563,7 @@ class MonthService:
         ident = escalation_id(source_key)
         people = self._people()
         with self.store.transaction():
-            current = self.store.collection(ESCALATIONS).get(ident)
+            current = self._escalations.get(ident)
             all_flags = sorted(set(current["flags"] if current else []) | {f.value for f in flags})
             doc = {
                 "id": ident,
@@ -565,7 +575,7 @@ class MonthService:
                 "status": current["status"] if current else EscalationStatus.OPEN.value,
                 "handled_by": current.get("handled_by") if current else None,
             }
-            self.store.collection(ESCALATIONS).put(ident, doc)
+            self._escalations.put(ident, doc)
             # Never to the person it is about, even when they are a coordinator themself.
             coordinators = sorted(e for e, p in people.items() if p.active and p.coordinator and e != about)
             messages = [
@@ -602,7 +612,7 @@ class MonthService:
         """Open and acknowledged escalations, oldest first: coordinators only."""
         require(Permission.COORDINATOR, actor)
         people = self._people()
-        docs = sorted(self.store.collection(ESCALATIONS).all().values(), key=lambda d: d["created_at"])
+        docs = self._escalations.all()
         return [
             build_escalation_card(self._escalation_view(doc, people, actor.person))
             for doc in docs
@@ -613,7 +623,7 @@ class MonthService:
         """Acknowledge or resolve an escalation: coordinators only."""
         require(Permission.COORDINATOR, actor)
         with self.store.transaction():
-            doc = self.store.collection(ESCALATIONS).get(command.id)
+            doc = self._escalations.get(command.id)
             if doc is None or doc["about"] == actor.email:
                 raise NotFoundError("That escalation no longer exists.")
             status = (
@@ -623,7 +633,7 @@ class MonthService:
             )
             if doc["status"] != EscalationStatus.RESOLVED.value and doc["about"] != actor.email:
                 doc = {**doc, "status": status.value, "handled_by": actor.email}
-                self.store.collection(ESCALATIONS).put(command.id, doc)
+                self._escalations.put(command.id, doc)
         return build_escalation_card(self._escalation_view(doc, self._people(), actor.person))
 
 

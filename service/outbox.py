@@ -41,8 +41,9 @@ from store import Store
 
 logger = logging.getLogger(__name__)
 
-_ENTRIES = "outbox"
-_BODIES = "outbox_bodies"
+# The outbox's logs: named here only (the privacy tools walk them by these names).
+OUTBOX_LOG = _ENTRIES = "outbox"
+OUTBOX_BODIES_LOG = _BODIES = "outbox_bodies"
 _CHANGES = "outbox_changes"
 _SHARDS = 64
 # Messages per transaction: each chunk rewrites every shard it touches once, so chunks are large;
@@ -510,6 +511,20 @@ class Outbox:
                     if current is not None:
                         records[key] = current
         return records
+
+    def batch_rate(self, batch: str) -> float | None:
+        """Messages a second delivered for a batch so far (first to latest delivery), if two or more."""
+        sent: list[datetime] = []
+        with self._store.transaction():
+            for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
+                self._outcomes_of(period)
+                for key, stored in self._entries.all(period).items():
+                    doc = self._current(period, key, stored)
+                    if doc is not None and doc["batch"] == batch and doc.get("sent_at"):
+                        sent.append(datetime.fromisoformat(doc["sent_at"]))
+        if len(sent) < 2 or max(sent) == min(sent):
+            return None
+        return (len(sent) - 1) / (max(sent) - min(sent)).total_seconds()
 
     def batch_counts(self, batch: str) -> dict[str, int]:
         """How many of a batch's messages are sent, failed, unreachable and pending (recent periods)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calendar import month_name
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,15 +33,11 @@ from programme.peers import (
 )
 from programme.policies import Actor, NotAllowedError
 from programme.sessions import month_key
-from repositories.answers import answers_log
+from repositories.answers import GoalsRepository, PeerRecordsRepository
 from service.month_service import Card, Clock, ClosedError, MonthService, recent_months
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 
-PEER_MEETINGS = "peer_meetings"  # log by month: "round:email" -> met, flags
-# log by quarter: email -> goals (private ones are the owner's only), with the round they were set
-# in: shared goals are shown to the peers of that round only
-GOALS = "goals"
 NUDGE_AFTER = timedelta(weeks=5)
 
 
@@ -80,18 +76,23 @@ class PeersService:
     outbox: Outbox
     clock: Clock
     month: MonthService
+    # Goals are kept with the round they were set in: shared goals reach that round's peers only.
+    _goals: GoalsRepository = field(init=False, repr=False)
+    _records: PeerRecordsRepository = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_goals", GoalsRepository(self.programme.store))
+        object.__setattr__(self, "_records", PeerRecordsRepository(self.programme.store))
 
     def _current(self) -> PairRound | None:
-        rounds = self.programme.pair_rounds()
-        return rounds[-1] if rounds else None
+        return self.programme.rounds_repo.latest()
 
     def _pair_of(self, email: str) -> tuple[PairRound, Pair]:
         round_ = self._current()
-        if round_ is not None:
-            for pair in round_.pairs:
-                if email in pair.peers:
-                    return round_, pair
-        raise NotFoundError("You don't have a peer in the current round yet.")
+        pair = self.programme.rounds_repo.pair_of(email)
+        if round_ is None or pair is None:
+            raise NotFoundError("You don't have a peer in the current round yet.")
+        return round_, pair
 
     def _names(self, pair: Pair, email: str, people: Mapping[str, Person]) -> tuple[str, ...]:
         return tuple(self._name(e, people) for e in pair.peers if e != email)
@@ -150,9 +151,7 @@ class PeersService:
         round_, pair = self._pair_of(actor.email)
         month = self._local_month()
         view = self._check_view(round_, pair, actor.email, month, self.programme.people())
-        recorded = answers_log(self.programme.store, PEER_MEETINGS).get(
-            month, f"{round_.number}:{actor.email}"
-        )
+        recorded = self._records.get(month, round_.number, actor.email)
         if recorded is not None:
             flags = frozenset(Flag(f) for f in recorded.get("flags", ()))
             view = PeerCheckView(
@@ -182,9 +181,10 @@ class PeersService:
         if command.month not in recent_months(now, self.programme.settings.zone):
             raise ClosedError("That month's check is closed; the latest one is in your chat.")
         with self.programme.store.transaction():
-            answers_log(self.programme.store, PEER_MEETINGS).put(
+            self._records.put(
                 command.month,
-                f"{round_.number}:{actor.email}",
+                round_.number,
+                actor.email,
                 {"met": command.met, "flags": sorted(f.value for f in command.flags), "at": now.isoformat()},
             )
             if command.flags:
@@ -201,16 +201,15 @@ class PeersService:
         view = self._check_view(round_, pair, actor.email, command.month, self.programme.people())
         return build_peer_recorded_card(view, met=command.met)
 
-    def last_met(self, round_: PairRound, pair: Pair) -> datetime | None:
-        """When anyone of the pair last recorded meeting in this round."""
-        latest: datetime | None = None
-        log = answers_log(self.programme.store, PEER_MEETINGS)
-        for period in log.periods():
-            for key, doc in log.all(period).items():
-                number, _, email = key.partition(":")
-                if int(number) == round_.number and email in pair.peers and doc["met"]:
+    def last_met(self, round_: PairRound) -> dict[str, datetime]:
+        """When each person of the round last recorded meeting their peer (one pass over the records)."""
+        latest: dict[str, datetime] = {}
+        for month in self._records.months():
+            for (number, email), doc in self._records.of_month(month).items():
+                if number == round_.number and doc.get("met"):
                     at = datetime.fromisoformat(doc["at"])
-                    latest = at if latest is None or at > latest else latest
+                    if email not in latest or at > latest[email]:
+                        latest[email] = at
         return latest
 
     def send_monthly_checks(self) -> int:
@@ -220,12 +219,7 @@ class PeersService:
             return 0
         people = self.programme.people()
         month = self._local_month()
-        prefix = f"{round_.number}:"
-        answered = {
-            key[len(prefix) :]
-            for key in answers_log(self.programme.store, PEER_MEETINGS).all(month)
-            if key.startswith(prefix)
-        }
+        answered = {email for number, email in self._records.of_month(month) if number == round_.number}
         waiting = set(awaiting_peer_record(round_, answered))
         messages = []
         for pair in round_.pairs:
@@ -257,8 +251,9 @@ class PeersService:
         people = self.programme.people()
         month = self._local_month()
         messages = []
+        met = self.last_met(round_)
         for pair in round_.pairs:
-            since = self.last_met(round_, pair) or started
+            since = max((met[e] for e in pair.peers if e in met), default=None) or started
             if now - since < NUDGE_AFTER:
                 continue
             weeks = int((now - since) / timedelta(weeks=1))
@@ -303,9 +298,10 @@ class PeersService:
     def _goals_view(self, round_: PairRound, pair: Pair, email: str, quarter: str) -> GoalsView:
         """Everything the person's own goals card shows: theirs, their peers' shared, last quarter's."""
         people = self.programme.people()
-        log = answers_log(self.programme.store, GOALS)
-        docs, last = log.all(quarter), previous_quarter(quarter)
-        last_docs = log.all(last)
+        last = previous_quarter(quarter)
+        # Lookups of the person and their peers only, never the whole quarter.
+        docs = {e: d for e in pair.peers if (d := self._goals.get(quarter, e)) is not None}
+        last_docs = {e: d for e in pair.peers if (d := self._goals.get(last, e)) is not None}
         mine = docs.get(email)
         return GoalsView(
             quarter,
@@ -373,7 +369,7 @@ class PeersService:
             raise ClosedError(
                 f"Goals for {command.quarter} can no longer be changed; type goals for {quarter}."
             )
-        answers_log(self.programme.store, GOALS).put(
+        self._goals.put(
             command.quarter,
             actor.email,
             {

@@ -46,27 +46,21 @@ from programme.privacy import (
     written_before,
 )
 from programme.settings import ProgrammeSettings
+from repositories.announcements import ANNOUNCEMENTS
+from repositories.answers import ATTENDANCE, CHECKOUTS, GOALS, PEER_MEETINGS, RSVPS
+from repositories.escalations import ESCALATIONS, INTRODUCTIONS
 from repositories.groups import ALLOCATION, GROUPS, RETIRED_GROUPS
 from repositories.links import AAD_LINKS, CONVERSATIONS, TEAMS_USERS, UNREACHABLE
 from repositories.meetings import MEETINGS
 from repositories.pairs import PAIR_ROUNDS
 from repositories.people import PEOPLE
-from service.announcements_service import ANNOUNCEMENTS
-from service.month_service import (
-    ATTENDANCE,
-    CHECKOUTS,
-    ESCALATIONS,
-    INTRODUCTIONS,
-    RSVPS,
-)
+from service.outbox import OUTBOX_BODIES_LOG as OUTBOX_BODIES
+from service.outbox import OUTBOX_LOG as OUTBOX
 from service.outbox import Outbox
-from service.peers_service import GOALS, PEER_MEETINGS
 from store import PartitionedLog, Store
 
 Doc = dict[str, Any]
 
-OUTBOX = "outbox"
-OUTBOX_BODIES = "outbox_bodies"
 ERASURES = "erasures"  # collection: placeholder -> when, and how many records were removed/anonymised
 EXPORT_FORMAT = 1
 # Messages to the person whose content is about other people: exported without their content.

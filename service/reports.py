@@ -25,8 +25,8 @@ from programme.reports import (
     quarters_of,
 )
 from programme.sessions import month_key, parse_month
-from service.month_service import ATTENDANCE, ESCALATIONS, RSVPS
-from service.peers_service import GOALS, PEER_MEETINGS
+from repositories.answers import ATTENDANCE, GOALS, PEER_MEETINGS, RSVPS
+from repositories.escalations import ESCALATIONS
 from service.programme_service import ProgrammeService
 from store import Store
 

@@ -16,11 +16,10 @@ from datetime import datetime
 from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.sessions import session_in_month
+from repositories.jobs import JobRunsRepository
 from service.invites_service import InvitesService
 from service.privacy import purge_free_text
 from service.services import Services
-
-JOB_RUNS = "job_runs"  # log by month of the job: job key -> when it ran and what it did
 
 
 @dataclass(frozen=True)
@@ -57,8 +56,8 @@ class Scheduler:
         groups = programme.current_allocation().groups
         last_round = rounds[-1].started_on if rounds else None
         candidates = due_jobs(groups, programme.settings, now, last_round, (), programme.started_at())
-        log = programme.store.log(JOB_RUNS)
-        return [job for job in candidates if log.get(job.month or "none", job.key) is None]
+        runs = JobRunsRepository(programme.store)
+        return [job for job in candidates if not runs.has_run(job.month, job.key)]
 
     def run_due(self, now: datetime, progress: Callable[[int, int], None] | None = None) -> list[JobReport]:
         """Run every due job once and record it; returns what ran. `progress(done, total)` per job.
@@ -92,21 +91,13 @@ class Scheduler:
 
     def _record_runs(self, reports: list[JobReport], now: datetime) -> list[JobReport]:
         """Record runs not recorded yet; returns the reports of those this process recorded."""
-        store = self.services.programme.store
-        log = store.log(JOB_RUNS)
-        ours: list[JobReport] = []
-        with store.transaction():
-            by_month: dict[str, dict[str, dict[str, object]]] = {}
-            for report in reports:
-                month = report.job.month or "none"
-                if log.get(month, report.job.key) is None:
-                    doc = {"ran_at": now.isoformat(), "queued": report.queued, "note": report.note}
-                    by_month.setdefault(month, {})[report.job.key] = doc
-                    ours.append(report)
-            for month, docs in by_month.items():
-                log.put_many(month, docs)
-        # Else another process ran it at the same time, and its enqueues won.
-        return ours
+        runs = {
+            (r.job.month, r.job.key): {"ran_at": now.isoformat(), "queued": r.queued, "note": r.note}
+            for r in reports
+        }
+        ours = set(JobRunsRepository(self.services.programme.store).record_new(runs))
+        # The others: another process ran them at the same time, and its enqueues won.
+        return [r for r in reports if (r.job.month, r.job.key) in ours]
 
     def _run_batch(self, jobs: list[Job], now: datetime, step: Callable[[], None]) -> list[JobReport]:
         if not jobs:
@@ -122,7 +113,7 @@ class Scheduler:
         # Not idempotent (a second pairing round, a second purge): checked and recorded under the lock.
         store = self.services.programme.store
         with store.transaction():
-            if store.log(JOB_RUNS).get(job.month or "none", job.key) is not None:
+            if JobRunsRepository(store).has_run(job.month, job.key):
                 return []
             return self._record_runs([self._run(job, now)], now)
 
@@ -133,7 +124,7 @@ class Scheduler:
         reports = []
         for year, month in month_sequence(today, 2):
             key = f"{year:04d}-{month:02d}"
-            if self.services.programme.store.log(JOB_RUNS).get(key, f"invites:{key}") is None:
+            if not JobRunsRepository(self.services.programme.store).has_run(key, f"invites:{key}"):
                 continue
             queued = self.invites.sync_month(key)
             if queued:

@@ -901,3 +901,30 @@ def test_every_verb_has_a_parser() -> None:
                 verb, {"id": 1, "group": 1, "quarter": 1, "round": "x", "again": 3, "announce_audience": 1}
             )
         assert "not one I know" not in str(caught.value)
+
+
+def test_a_broadcast_being_delivered_shows_pending_and_the_rate() -> None:
+    from cards.announcements import build_announcement_result_card
+    from cards.views import AnnouncementResultView
+
+    running = build_announcement_result_card(
+        AnnouncementResultView(
+            "News", "everyone", sent=6000, failed=1, unreachable=40, pending=14000, rate=48.5
+        )
+    )
+    validate_card(running)
+    facts = {
+        f["title"]: f["value"]
+        for node in walk(running)
+        if node.get("type") == "FactSet"
+        for f in node["facts"]
+    }
+    assert facts == {
+        "Sent": "6000",
+        "Pending": "14000",
+        "Failed": "1",
+        "Unreachable": "40",
+        "Rate": "48 a second, about 5 min to go",
+    }
+    done = build_announcement_result_card(AnnouncementResultView("News", "everyone", 20000, 0, 0))
+    assert "Pending" not in json.dumps(done) and "Announcement sent: News" in json.dumps(done)

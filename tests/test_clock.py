@@ -13,8 +13,9 @@ import pytest
 from programme.clock import CATCH_UP, JobKind, due_jobs, jobs_between
 from programme.model import Group
 from programme.settings import ProgrammeSettings
+from repositories.jobs import JOB_RUNS
 from service.invites_service import InvitesService, MailSettings
-from service.scheduler import JOB_RUNS, Scheduler
+from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
 

@@ -18,9 +18,11 @@ from programme.model import Pair, PairRound
 from programme.peers import awaiting_peer_record, previous_quarter, shared_only, supported_in_probation
 from programme.policies import Actor
 from programme.settings import ProgrammeSettings
+from repositories.answers import GOALS, PEER_MEETINGS
+from repositories.escalations import ESCALATIONS
 from repositories.pairs import PairRoundsRepository
-from service.month_service import ESCALATIONS, ClosedError
-from service.peers_service import GOALS, PEER_MEETINGS, ProbationError
+from service.month_service import ClosedError
+from service.peers_service import ProbationError
 from service.services import Services
 from store import Store
 

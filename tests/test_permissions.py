@@ -24,8 +24,8 @@ from programme.model import Group
 from programme.policies import Actor, NotAllowedError, Permission, may_act_on, may_use, refusal
 from programme.sessions import attendance_open, rsvp_open, session_in_month
 from programme.settings import ProgrammeSettings
+from repositories.answers import GOALS, PEER_MEETINGS
 from repositories.groups import group_to_doc
-from service.peers_service import GOALS, PEER_MEETINGS
 from service.services import Services
 from store import Store
 from teams_bot.routes import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command

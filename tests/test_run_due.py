@@ -14,10 +14,10 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from repositories.jobs import JOB_RUNS
 from repositories.meetings import MEETINGS
 from service.cli import main
 from service.outbox import Outbox
-from service.scheduler import JOB_RUNS
 from store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

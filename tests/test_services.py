@@ -25,8 +25,9 @@ from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import NotFoundError
 from programme.policies import Actor, NotAllowedError
 from programme.settings import ProgrammeSettings
-from service.month_service import ESCALATIONS, RSVPS, ClosedError
-from service.peers_service import GOALS, PEER_MEETINGS
+from repositories.answers import GOALS, PEER_MEETINGS, RSVPS
+from repositories.escalations import ESCALATIONS
+from service.month_service import ClosedError
 from service.services import Services
 from store import Store
 

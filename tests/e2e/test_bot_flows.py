@@ -416,7 +416,9 @@ def test_coordinator_previews_then_sends_announcements(run_world: Run) -> None:
 
         mark = w.playground.log_mark()
         result = await w.click(CORA, msg_id, "announce.send", to_group)
-        assert heading(result) == f"Announcement sent: {title}"
+        # Answered at once: the four messages are queued, none delivered yet.
+        assert heading(result) == f"Announcement being sent: {title}"
+        assert facts_of(result)["Pending"] == "4"
         assert f"To group {G1_NAME}." in card_text(result)
         await w.settle()
         received = {n: [heading(c) for c in cs] for n, cs in w.cards_by_user(mark).items()}
