@@ -633,8 +633,9 @@ def _reminder_email(group: Group, session: Session, zone: ZoneInfo) -> dict[str,
         "subject": f"Will you come to {group.name}?",
         "body_text": (
             f"Your peer reflection group {group.name} meets {when_text(session, zone)}.\n\n"
-            "We haven't had your answer yet. Please reply to the meeting request (Accept or Decline), "
-            "or answer the card from the peer reflection bot in Teams."
+            "We haven't had your answer yet. Please answer in Teams: the peer reflection bot sent you "
+            "a card with Attending / Can't attend / Maybe. Accepting or declining the meeting request "
+            "only updates your calendar; the programme doesn't read those replies."
         ),
     }
 
