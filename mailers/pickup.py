@@ -10,8 +10,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
+from email import message_from_bytes, policy
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -95,7 +96,8 @@ class PickupMailer:
 
     def _write_once(self, key: str, name: str, data: bytes) -> bool:
         """Write `name` unless a file for `key` exists (at any time stamp); True when written."""
-        self._directory.mkdir(parents=True, exist_ok=True)
+        # Owner-only: the files hold names, addresses and meeting details (write_file: 0o600).
+        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock, _dir_lock(self._directory):
             suffix = f"-{key}.eml"
             # A scan, as the time stamp in the name differs between sends: fine for a demo directory.
@@ -104,6 +106,49 @@ class PickupMailer:
                     return False
             write_file(self._directory / name, data)
             return True
+
+
+@dataclass(frozen=True)
+class PickupPurge:
+    """Mail files in a pickup directory that name a person: removed, or found when not applying."""
+
+    files: int  # every .eml that names the person (addressed to them, or about them in its text)
+    shared: int  # of those, files addressed to other people too (a group's meeting request, a pair's mail)
+
+
+def purge_pickup(directory: Path, names_person: Callable[[str], bool], *, apply: bool) -> PickupPurge:
+    """Remove the `.eml` files whose headers or decoded text `names_person` recognises.
+
+    The files are 7-bit (RFC 2047 headers, quoted-printable or base64 bodies), so each is parsed
+    and its decoded headers and parts are searched, not its raw bytes. A file also addressed to
+    others goes too: it carries the person's address or name, and the programme sends a group's
+    meeting request again without them at the next invites sync.
+    """
+    if not directory.is_dir():
+        return PickupPurge(0, 0)
+    found = shared = 0
+    with _dir_lock(directory):
+        for path in sorted(directory.glob("*.eml")):
+            try:
+                message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            except OSError:
+                continue
+            texts = [str(value) for value in message.values()]
+            for part in message.walk():
+                if not part.is_multipart():
+                    try:
+                        texts.append(str(part.get_content()))
+                    except (LookupError, ValueError):
+                        texts.append(str(part.get_payload()))
+            if not any(names_person(text) for text in texts):
+                continue
+            found += 1
+            recipients = [address.addr_spec for address in getattr(message["To"], "addresses", ())]
+            if any(not names_person(address) for address in recipients):
+                shared += 1
+            if apply:
+                path.unlink(missing_ok=True)
+    return PickupPurge(found, shared)
 
 
 def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:

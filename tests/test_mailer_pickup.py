@@ -286,6 +286,9 @@ async def test_send_mail_writes_plain_text(tmp_path: Path) -> None:
     await m.send_mail(message)
 
     [path] = eml_files(tmp_path / "pickup")
+    # Addresses and names: readable by the service's account only, like the data file.
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "pickup").stat().st_mode & 0o777 == 0o700
     assert path.name.startswith("20261201T090000Z-nudge-2027-03-ann-")
     assert path.name.endswith("-mail.eml")
     msg = read_eml(path)
