@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.errors import MessageError
@@ -21,7 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
-from mailers.ical import invite_cancel, invite_request, split_address
+from mailers.ical import invite_cancel, invite_request, invite_uninvite, split_address
 from store.files import write_file
 
 # CRLF line ends (RFC 5322) and nothing but 7-bit ASCII on disk: non-ASCII headers become RFC 2047
@@ -41,8 +41,14 @@ class PickupMailer:
         self._lock = threading.Lock()
 
     async def send_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> MeetingResult:
-        """Write the METHOD:REQUEST email; a file cannot make a Teams link, so join_url stays None."""
+        """Write the METHOD:REQUEST email; a file cannot make a Teams link, so join_url stays None.
+
+        People the update takes off the meeting get a cancellation of their own attendance, as
+        Exchange sends them: the meeting goes on for the others, so it is not cancelled outright.
+        """
         await self._write_invite(invite, "REQUEST")
+        if invite.removed:
+            await self._write_invite(replace(invite, attendees=invite.removed), "UNINVITE")
         return existing if existing is not None else MeetingResult(item_id=None, join_url=None)
 
     async def cancel_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> None:
@@ -152,9 +158,16 @@ def purge_pickup(directory: Path, names_person: Callable[[str], bool], *, apply:
 
 
 def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
+    """`method` is REQUEST, CANCEL (the whole meeting) or UNINVITE (a CANCEL for `attendees` only)."""
     organizer = _address(invite.organizer)
-    cancel = method == "CANCEL"
-    ics = invite_cancel(invite, now=now) if cancel else invite_request(invite, now=now)
+    cancel = method in ("CANCEL", "UNINVITE")
+    if method == "UNINVITE":
+        ics = invite_uninvite(invite, invite.attendees, now=now)
+        text = _uninvite_text(invite)
+    elif cancel:
+        ics, text = invite_cancel(invite, now=now), _cancel_text(invite)
+    else:
+        ics, text = invite_request(invite, now=now), invite.body_text
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = organizer  # iMIP (RFC 6047): the organizer sends REQUEST and CANCEL
     msg["To"] = _addresses(invite.attendees)
@@ -162,7 +175,8 @@ def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
     msg["Date"] = format_datetime(now)
     # One Message-ID per iTIP message: each update and the cancellation are emails of their own.
     msg["Message-ID"] = _message_id(f"{method.lower()}.{invite.sequence}.{invite.uid}", organizer.domain)
-    msg.set_content(_cancel_text(invite) if cancel else invite.body_text)
+    msg.set_content(text)
+    method = "CANCEL" if cancel else method
     # multipart/alternative of text/plain + text/calendar;method=... and no separate .ics
     # attachment: this is the shape Exchange itself writes for a meeting message ([MS-OXCMAIL]
     # 2.2.3.1.5), Outlook turns it into a meeting request with Accept/Decline, and Thunderbird
@@ -177,6 +191,15 @@ def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
     for part in msg.iter_parts():  # set_content stamps each part; only the top level needs it
         del part["MIME-Version"]
     return msg.as_bytes()
+
+
+def _uninvite_text(invite: MeetingInvite) -> str:
+    start = invite.start.astimezone(ZoneInfo(invite.timezone))
+    when = f"{start:%A %d %B %Y, %H:%M} ({invite.timezone})"
+    return (
+        f"You are no longer invited to this meeting; it is removed from your calendar.\n\n"
+        f"{invite.subject}\n{when}\n"
+    )
 
 
 def _cancel_text(invite: MeetingInvite) -> str:

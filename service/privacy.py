@@ -559,7 +559,8 @@ def _scrub_body(body: Doc, subject: _Subject, redactor: Redactor) -> Doc:
         invite = data.get("invite")
         if isinstance(invite, dict) and isinstance(invite.get("attendees"), list):
             attendees = [a for a in invite["attendees"] if not subject.identity.is_email(a)]
-            data["invite"] = {**invite, "attendees": attendees}
+            removed = [a for a in invite.get("removed") or [] if not subject.identity.is_email(a)]
+            data["invite"] = {**invite, "attendees": attendees, "removed": removed}
         body = {**body, "data": data}
     scrubbed: Doc = redactor.value(body)
     return scrubbed
