@@ -223,3 +223,21 @@ def test_a_retired_groups_cancellation_does_not_go_to_a_leaver(
     assert event["STATUS"] == "CANCELLED"
     assert "di@x.org" not in str(cancel[0]["To"])
     assert "mailto:di@x.org" not in [str(a).lower() for a in event.get("ATTENDEE")]
+
+
+def test_groups_allocated_after_the_invite_day_get_their_invites_at_once(tmp_path: Path) -> None:
+    db, settings, mail = tmp_path / "reflect.json", tmp_path / "reflect.toml", tmp_path / "mail"
+    settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{mail}"\nmailbox = "reflect@x.org"\n')
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER)
+    assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-30"]) == 0
+    # December's invite day (26 November) has passed when the first groups are allocated.
+    assert main(["groups", "allocate", "--db", str(db), "--today", "2026-11-30"]) == 0
+    result = run_due(db, settings, "2026-11-30T09:30:00+00:00")
+    assert result.returncode == 0, result.stderr
+    assert "invites:2026-12: 1 message(s) queued" in result.stdout
+    (sent,) = invites(mail)
+    assert sent[1]["METHOD"] == "REQUEST"
+    # The RSVP reminder that follows points to a meeting request that exists.
+    reminder = run_due(db, settings, "2026-12-09T09:30:00+00:00")
+    assert "rsvp_reminder:2026-12:thu-coach-1" in reminder.stdout and len(invites(mail)) == 1
