@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -241,3 +242,38 @@ def test_groups_allocated_after_the_invite_day_get_their_invites_at_once(tmp_pat
     # The RSVP reminder that follows points to a meeting request that exists.
     reminder = run_due(db, settings, "2026-12-09T09:30:00+00:00")
     assert "rsvp_reminder:2026-12:thu-coach-1" in reminder.stdout and len(invites(mail)) == 1
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_a_backend_that_cannot_be_reached_fails_the_run_visibly(setup: tuple[Path, Path, Path]) -> None:
+    db, settings, _ = setup
+    port = closed_port()
+    settings.write_text(
+        '[mail]\nbackend = "graph"\nmailbox = "reflect@x.org"\ntenant_id = "contoso.example"\n'
+        f'client_id = "app"\ngraph_url = "http://127.0.0.1:{port}/v1.0"\nlogin_url = "https://127.0.0.1:{port}"\n'
+    )
+    command = [sys.executable, "-m", "service.cli", "run-due", "--now", INVITE_TIME]
+    result = subprocess.run(
+        [*command, "--db", str(db), "--settings", str(settings)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "REFLECT_MAIL_CLIENT_SECRET": "not-a-real-secret"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "invites:2026-12: 1 message(s) queued" in result.stdout
+    assert "1 outbox message(s) processed: 0 sent" in result.stdout
+    assert "reflect: 1 outbox message(s) not sent" in result.stderr and "Graph sign-in" in result.stderr
+    assert "not-a-real-secret" not in result.stdout + result.stderr
+    with Store(db) as store:
+        (entry,) = [doc for p in store.log("outbox").periods() for doc in store.log("outbox").all(p).values()]
+    assert entry["status"] in ("pending", "failed") and entry["attempts"] == 1
