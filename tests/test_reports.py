@@ -471,6 +471,7 @@ def test_png_charts(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     for name in names:
         data = (charts / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1024
+        assert (charts / name).stat().st_mode & 0o777 == 0o600
         assert f"Chart written to {charts / name}" in out
 
 

@@ -178,7 +178,9 @@ def recipients(mail: Path) -> list[tuple[str, list[str]]]:
     return found
 
 
-def test_leavers_get_no_goals_mail_invites_or_prompts(tmp_path: Path) -> None:
+def test_leavers_get_no_goals_mail_invites_or_prompts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db, settings, mail = tmp_path / "reflect.json", tmp_path / "reflect.toml", tmp_path / "mail"
     settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{mail}"\nmailbox = "reflect@x.org"\n')
     roster, after = tmp_path / "roster.csv", tmp_path / "after.csv"
@@ -189,6 +191,10 @@ def test_leavers_get_no_goals_mail_invites_or_prompts(tmp_path: Path) -> None:
     assert main(["groups", "allocate", "--today", "2027-01-05", *common]) == 0
     assert main(["pairs", "rotate", "--today", "2027-01-05", *common]) == 0
     assert main(["roster", "import", str(after), "--today", "2027-03-10", *common]) == 0
+    capsys.readouterr()
+    assert main(["pairs", "show", *common]) == 0 and main(["groups", "show", *common]) == 0
+    shown = capsys.readouterr().out
+    assert "di@x.org (left)" in shown and shown.count("(left)") == 2  # in her pair and her group
     result = run_due(db, settings, "2027-04-01T09:30:00+00:00")
     assert result.returncode == 0, result.stderr
     assert "goals:2027-Q2" in result.stdout and "invites:2027-04" in result.stdout
