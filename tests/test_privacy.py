@@ -87,7 +87,10 @@ def build_world(tmp_path: Path) -> World:
     """A programme month with every kind of record, for Ann and for others."""
     db = tmp_path / "reflect.json"
     settings = tmp_path / "reflect.toml"
-    settings.write_text("[programme]\nfree_text_retention_days = 365\n")
+    # Its own pickup folder: an erasure also clears the person's mail files from the configured one.
+    settings.write_text(
+        f'[programme]\nfree_text_retention_days = 365\n[mail]\npickup_dir = "{tmp_path / "mail"}"\n'
+    )
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with Store(db) as store:
         services = Services.build(store, ProgrammeSettings(), clock)
