@@ -136,25 +136,40 @@ def purge_pickup(directory: Path, names_person: Callable[[str], bool], *, apply:
     with _dir_lock(directory):
         for path in sorted(directory.glob("*.eml")):
             try:
-                message = message_from_bytes(path.read_bytes(), policy=policy.default)
+                raw = path.read_bytes()
             except OSError:
                 continue
-            texts = [str(value) for value in message.values()]
-            for part in message.walk():
-                if not part.is_multipart():
-                    try:
-                        texts.append(str(part.get_content()))
-                    except (LookupError, ValueError):
-                        texts.append(str(part.get_payload()))
+            texts, recipients = _decoded(raw)
             if not any(names_person(text) for text in texts):
                 continue
             found += 1
-            recipients = [address.addr_spec for address in getattr(message["To"], "addresses", ())]
             if any(not names_person(address) for address in recipients):
                 shared += 1
             if apply:
                 path.unlink(missing_ok=True)
     return PickupPurge(found, shared)
+
+
+def _decoded(raw: bytes) -> tuple[list[str], list[str]]:
+    """The decoded header values and text parts of a mail file, and its To addresses.
+
+    A file that does not parse (not one of ours, damaged) is searched as raw text, so it still
+    goes if it names the person.
+    """
+    texts = [raw.decode("utf-8", errors="replace")]
+    try:
+        message = message_from_bytes(raw, policy=policy.default)
+        texts.extend(str(value) for value in message.values())
+        for part in message.walk():
+            if not part.is_multipart():
+                try:
+                    texts.append(str(part.get_content()))
+                except (LookupError, ValueError):  # unknown charset, undecodable payload
+                    texts.append(str(part.get_payload()))
+        recipients = [address.addr_spec for address in getattr(message["To"], "addresses", ())]
+    except (MessageError, ValueError, LookupError, TypeError):
+        return texts, []
+    return texts, recipients
 
 
 def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
