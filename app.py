@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -19,6 +20,7 @@ from service.config import Settings, db_path, load_settings, settings_path
 from service.invites_service import InvitesService, MailSettings
 from service.log_format import configure_logging
 from service.mail_factory import open_mailer
+from service.outbox import Status
 from service.progress import Progress, progress_bar
 from service.scheduler import JobReport, Scheduler
 from service.services import Services, system_clock
@@ -75,10 +77,48 @@ def _report_line(report: JobReport) -> str:
     return f"{report.job.key}: {report.queued} message(s) queued{note}"
 
 
-async def _deliver(
-    services: Services, settings: Settings, progress: Progress | None = None
-) -> dict[str, int]:
-    """Drain the outbox until nothing more is due now; returns how many entries were processed."""
+@dataclass(frozen=True)
+class Delivery:
+    """What one run's delivery did: attempts by outcome, and why the unsent ones were not sent."""
+
+    processed: int = 0
+    sent: int = 0
+    unreachable: int = 0  # nobody to reach on Teams and no email version: normal, not a failure
+    retrying: int = 0  # not sent; tried again at the next run (server down, throttled, sign-in)
+    failed: int = 0  # not sent, and never will be
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.retrying or self.failed)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "processed": self.processed,
+            "sent": self.sent,
+            "unreachable": self.unreachable,
+            "retrying": self.retrying,
+            "failed": self.failed,
+            "errors": self.errors,
+        }
+
+    def summary(self) -> str:
+        return (
+            f"{self.processed} outbox message(s) processed: {self.sent} sent, {self.unreachable} "
+            f"unreachable, {self.retrying} to retry, {self.failed} failed"
+        )
+
+    def problem(self) -> str:
+        """The stderr line when something was not sent: counts and the fixed reasons, no content."""
+        reasons = "; ".join(f"{reason} (x{n})" for reason, n in sorted(self.errors.items())[:5])
+        return (
+            f"reflect: {self.retrying + self.failed} outbox message(s) not sent: {self.retrying} will be "
+            f"retried at the next run, {self.failed} failed for good. Reasons: {reasons or 'unknown'}"
+        )
+
+
+async def _deliver(services: Services, settings: Settings, progress: Progress | None = None) -> Delivery:
+    """Drain the outbox until nothing more is due now; returns what happened to each attempt."""
     delivered = 0
     total = await asyncio.to_thread(services.outbox.due_count, services.clock())
     async with (
@@ -86,13 +126,29 @@ async def _deliver(
         outbox_drainer(services, settings.bot, mailer, sender=settings.mail.mailbox) as drainer,
     ):
         for _ in range(RUN_DUE_PASSES):
-            sent = await drainer.drain_once(services.clock())
-            delivered += sent
+            attempted = await drainer.drain_once(services.clock())
+            delivered += attempted
             if progress is not None:
                 progress(min(delivered, total), max(total, delivered))
-            if sent == 0:
+            if attempted == 0:
                 break
-    return {"processed": delivered}
+    outcomes = drainer.outcomes
+    return Delivery(
+        processed=delivered,
+        sent=outcomes[Status.SENT],
+        unreachable=outcomes[Status.UNREACHABLE],
+        retrying=outcomes[Status.PENDING],
+        failed=outcomes[Status.FAILED],
+        errors=dict(drainer.errors),
+    )
+
+
+def _delivery_status(delivery: Delivery) -> int:
+    """Exit status 0 when everything due went out (or had nowhere to go), else 1 with a reason."""
+    if delivery.ok:
+        return 0
+    print(delivery.problem(), file=sys.stderr)
+    return 1
 
 
 def run_due(
@@ -126,15 +182,15 @@ def run_due(
                 orjson.dumps(
                     {
                         "jobs": [{"job": r.job.key, "queued": r.queued, "note": r.note} for r in reports],
-                        "delivery": delivery,
+                        "delivery": delivery.as_json(),
                     }
                 ).decode()
             )
         else:
             for report in reports:
                 print(_report_line(report))
-            print(f"{len(reports)} job(s) run; {delivery['processed']} outbox message(s) processed")
-    return 0
+            print(f"{len(reports)} job(s) run; {delivery.summary()}")
+    return _delivery_status(delivery)
 
 
 def send_invites(db: str | None, settings_file: str | None, month: str, *, as_json: bool) -> int:
@@ -146,11 +202,10 @@ def send_invites(db: str | None, settings_file: str | None, month: str, *, as_js
         with progress_bar("delivering", enabled=not as_json, unit="msg") as sending:
             delivery = asyncio.run(_deliver(services, settings, sending))
     if as_json:
-        print(orjson.dumps({"month": month, "queued": queued, "delivery": delivery}).decode())
+        print(orjson.dumps({"month": month, "queued": queued, "delivery": delivery.as_json()}).decode())
     else:
-        processed = delivery["processed"]
-        print(f"{month}: {queued} meeting request(s) queued; {processed} outbox message(s) processed")
-    return 0
+        print(f"{month}: {queued} meeting request(s) queued; {delivery.summary()}")
+    return _delivery_status(delivery)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -50,7 +50,13 @@ def build_rsvp_card(view: RsvpView, *, reminder: bool = False) -> CardJson:
     session = view.session
     if reminder and view.answer is None and not view.closed:
         title = f"Reminder: will you come to {session.group_name}?"
-        lead = [text("We haven't had your answer yet. It takes one click.")]
+        # Replies to the meeting request are not read by the programme: only this card counts.
+        lead = [
+            text(
+                "We haven't had your answer yet. Please answer here in Teams, it takes one click "
+                "(accepting or declining the meeting request only updates your calendar)."
+            )
+        ]
     else:
         title = f"{session.group_name}: {month_label(session.month)}"
         lead = []

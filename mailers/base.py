@@ -27,6 +27,9 @@ class MeetingInvite:
     attendees: tuple[str, ...]  # required attendees: facilitator and members
     location: str = ""
     online: bool = True  # ask the backend for a Teams meeting link where it can
+    # People this update takes off the meeting. Exchange (ews, graph) sends them a cancellation by
+    # itself when the attendee list changes; the pickup backend writes it (RFC 5546 3.2.5).
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ from exchangelib.protocol import Protocol
 from oauthlib.oauth2 import BackendApplicationClient
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
-from mailers.msal_tokens import MsalTokens, authority_for
+from mailers.msal_tokens import AUTHORITY_HOST, MsalTokens, authority_for
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -212,6 +212,7 @@ class EwsMailer:
         client_id: str | None = None,
         client_secret: str | None = None,
         tenant_id: str | None = None,
+        authority_host: str = AUTHORITY_HOST,
         http_client: Any = None,
         access_type: str | None = None,  # "delegate" | "impersonation"
         server_build: tuple[int, int, int, int] | None = DEFAULT_BUILD,
@@ -226,7 +227,7 @@ class EwsMailer:
 
         auth "basic"/"ntlm" (Exchange Server) need username + password ("DOMAIN\\user" or a UPN for
         NTLM). auth "oauth" (Exchange Online, app-only client credentials) needs client_id,
-        client_secret and tenant_id; msal fetches the tokens from https://login.microsoftonline.com/<tenant>
+        client_secret and tenant_id; msal fetches the tokens from <authority_host>/<tenant> (public cloud: https://login.microsoftonline.com)
         (`http_client` is msal's HTTP client hook, for tests).
         access_type defaults to impersonation for oauth (what app-only EWS requires) and delegate
         otherwise. max_wait bounds the seconds one call spends waiting on server back-offs.
@@ -251,7 +252,7 @@ class EwsMailer:
             self._tokens = MsalTokens(
                 client_id,
                 client_secret,
-                authority_for(tenant_id),
+                authority_for(tenant_id, authority_host),
                 EWS_SCOPE,
                 http_client=http_client,
                 service="Exchange",

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 
@@ -57,6 +57,12 @@ def transaction_id(uid: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NAMESPACE, uid))
 
 
+def graph_scope(graph_url: str) -> str:
+    """The app-only scope of a Graph endpoint: its origin's `.default` (each national cloud has its own)."""
+    parts = urlsplit(graph_url)
+    return f"{parts.scheme}://{parts.netloc}/.default"
+
+
 class GraphTokens(MsalTokens):
     """App-only Graph access tokens: MsalTokens for the Graph scope (see mailers.msal_tokens)."""
 
@@ -66,10 +72,11 @@ class GraphTokens(MsalTokens):
         client_credential: str | dict[str, Any],
         authority: str,
         *,
+        scope: str = GRAPH_SCOPE,
         http_client: Any = None,
     ) -> None:
         super().__init__(
-            client_id, client_credential, authority, GRAPH_SCOPE, http_client=http_client, service="Graph"
+            client_id, client_credential, authority, scope, http_client=http_client, service="Graph"
         )
 
 

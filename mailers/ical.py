@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,15 @@ def invite_cancel(invite: MeetingInvite, *, now: datetime | None = None) -> byte
     return _calendar(invite, "CANCEL", now)
 
 
+def invite_uninvite(invite: MeetingInvite, removed: tuple[str, ...], *, now: datetime | None = None) -> bytes:
+    """The METHOD:CANCEL calendar that takes `removed` off a meeting that goes on for the others.
+
+    RFC 5546 3.2.5: it names only the attendees being removed and has no STATUS:CANCELLED (which
+    would cancel the whole meeting), at the update's SEQUENCE.
+    """
+    return _calendar(replace(invite, attendees=removed), "CANCEL", now, whole=False)
+
+
 def split_address(value: str) -> tuple[str, str]:
     """(display name, address) of "Name <a@b>" or a bare "a@b"; ValueError when there is no address."""
     name, addr = parseaddr(value)
@@ -32,7 +42,7 @@ def split_address(value: str) -> tuple[str, str]:
     return name, addr
 
 
-def _calendar(invite: MeetingInvite, method: str, now: datetime | None) -> bytes:
+def _calendar(invite: MeetingInvite, method: str, now: datetime | None, *, whole: bool = True) -> bytes:
     if invite.start.tzinfo is None or invite.end.tzinfo is None:
         raise ValueError("invite start and end must be timezone-aware")
     if now is not None and now.tzinfo is None:
@@ -59,7 +69,7 @@ def _calendar(invite: MeetingInvite, method: str, now: datetime | None) -> bytes
         location=invite.location or None,
         organizer=_organizer(invite.organizer),
         attendees=_attendees(invite.attendees, cancel=cancel),
-        status=STATUS.CANCELLED if cancel else STATUS.CONFIRMED,
+        status=(STATUS.CANCELLED if whole else None) if cancel else STATUS.CONFIRMED,
     )
     calendar = Calendar()
     calendar.add("prodid", PRODID)

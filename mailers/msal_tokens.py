@@ -15,8 +15,10 @@ import asyncio
 import re
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import msal
+from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
 from mailers.base import MailError, MailFailure
 
@@ -26,9 +28,9 @@ _AADSTS = re.compile(r"\bAADSTS\d{4,}\b")
 _RETRYABLE_TOKEN_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
 
-def authority_for(tenant_id: str) -> str:
-    """The msal authority URL for a tenant id (GUID) or domain."""
-    return f"{AUTHORITY_HOST}/{tenant_id}"
+def authority_for(tenant_id: str, host: str = AUTHORITY_HOST) -> str:
+    """The msal authority URL for a tenant id (GUID) or domain, on the sign-in host of a cloud."""
+    return f"{host.rstrip('/')}/{tenant_id}"
 
 
 class MsalTokens:
@@ -62,11 +64,17 @@ class MsalTokens:
         return f"{type(self).__name__}(client_id={self.client_id!r}, authority={self.authority!r})"
 
     def _build(self) -> Any:
+        options: dict[str, Any] = {}
+        if urlsplit(self.authority).hostname not in WELL_KNOWN_AUTHORITY_HOSTS:
+            # msal would ask login.microsoftonline.com to vouch for a host it does not know; a
+            # configured sign-in host (a sovereign cloud's, a test's) is trusted as configured.
+            options["instance_discovery"] = False
         return msal.ConfidentialClientApplication(
             self.client_id,
             client_credential=self._credential,
             authority=self.authority,
             http_client=self._http_client,
+            **options,
         )
 
     def token_sync(self) -> str:

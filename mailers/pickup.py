@@ -10,8 +10,9 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email import policy
+from email import message_from_bytes, policy
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -20,7 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
-from mailers.ical import invite_cancel, invite_request, split_address
+from mailers.ical import invite_cancel, invite_request, invite_uninvite, split_address
 from store.files import write_file
 
 # CRLF line ends (RFC 5322) and nothing but 7-bit ASCII on disk: non-ASCII headers become RFC 2047
@@ -40,8 +41,14 @@ class PickupMailer:
         self._lock = threading.Lock()
 
     async def send_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> MeetingResult:
-        """Write the METHOD:REQUEST email; a file cannot make a Teams link, so join_url stays None."""
+        """Write the METHOD:REQUEST email; a file cannot make a Teams link, so join_url stays None.
+
+        People the update takes off the meeting get a cancellation of their own attendance, as
+        Exchange sends them: the meeting goes on for the others, so it is not cancelled outright.
+        """
         await self._write_invite(invite, "REQUEST")
+        if invite.removed:
+            await self._write_invite(replace(invite, attendees=invite.removed), "UNINVITE")
         return existing if existing is not None else MeetingResult(item_id=None, join_url=None)
 
     async def cancel_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> None:
@@ -95,7 +102,8 @@ class PickupMailer:
 
     def _write_once(self, key: str, name: str, data: bytes) -> bool:
         """Write `name` unless a file for `key` exists (at any time stamp); True when written."""
-        self._directory.mkdir(parents=True, exist_ok=True)
+        # Owner-only: the files hold names, addresses and meeting details (write_file: 0o600).
+        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock, _dir_lock(self._directory):
             suffix = f"-{key}.eml"
             # A scan, as the time stamp in the name differs between sends: fine for a demo directory.
@@ -106,10 +114,75 @@ class PickupMailer:
             return True
 
 
+@dataclass(frozen=True)
+class PickupPurge:
+    """Mail files in a pickup directory that name a person: removed, or found when not applying."""
+
+    files: int  # every .eml that names the person (addressed to them, or about them in its text)
+    shared: int  # of those, files addressed to other people too (a group's meeting request, a pair's mail)
+
+
+def purge_pickup(directory: Path, names_person: Callable[[str], bool], *, apply: bool) -> PickupPurge:
+    """Remove the `.eml` files whose headers or decoded text `names_person` recognises.
+
+    The files are 7-bit (RFC 2047 headers, quoted-printable or base64 bodies), so each is parsed
+    and its decoded headers and parts are searched, not its raw bytes. A file also addressed to
+    others goes too: it carries the person's address or name, and the programme sends a group's
+    meeting request again without them at the next invites sync.
+    """
+    if not directory.is_dir():
+        return PickupPurge(0, 0)
+    found = shared = 0
+    with _dir_lock(directory):
+        for path in sorted(directory.glob("*.eml")):
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                continue
+            texts, recipients = _decoded(raw)
+            if not any(names_person(text) for text in texts):
+                continue
+            found += 1
+            if any(not names_person(address) for address in recipients):
+                shared += 1
+            if apply:
+                path.unlink(missing_ok=True)
+    return PickupPurge(found, shared)
+
+
+def _decoded(raw: bytes) -> tuple[list[str], list[str]]:
+    """The decoded header values and text parts of a mail file, and its To addresses.
+
+    A file that does not parse (not one of ours, damaged) is searched as raw text, so it still
+    goes if it names the person.
+    """
+    texts = [raw.decode("utf-8", errors="replace")]
+    try:
+        message = message_from_bytes(raw, policy=policy.default)
+        texts.extend(str(value) for value in message.values())
+        for part in message.walk():
+            if not part.is_multipart():
+                try:
+                    texts.append(str(part.get_content()))
+                except (LookupError, ValueError):  # unknown charset, undecodable payload
+                    texts.append(str(part.get_payload()))
+        recipients = [address.addr_spec for address in getattr(message["To"], "addresses", ())]
+    except (MessageError, ValueError, LookupError, TypeError):
+        return texts, []
+    return texts, recipients
+
+
 def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
+    """`method` is REQUEST, CANCEL (the whole meeting) or UNINVITE (a CANCEL for `attendees` only)."""
     organizer = _address(invite.organizer)
-    cancel = method == "CANCEL"
-    ics = invite_cancel(invite, now=now) if cancel else invite_request(invite, now=now)
+    cancel = method in ("CANCEL", "UNINVITE")
+    if method == "UNINVITE":
+        ics = invite_uninvite(invite, invite.attendees, now=now)
+        text = _uninvite_text(invite)
+    elif cancel:
+        ics, text = invite_cancel(invite, now=now), _cancel_text(invite)
+    else:
+        ics, text = invite_request(invite, now=now), invite.body_text
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = organizer  # iMIP (RFC 6047): the organizer sends REQUEST and CANCEL
     msg["To"] = _addresses(invite.attendees)
@@ -117,7 +190,8 @@ def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
     msg["Date"] = format_datetime(now)
     # One Message-ID per iTIP message: each update and the cancellation are emails of their own.
     msg["Message-ID"] = _message_id(f"{method.lower()}.{invite.sequence}.{invite.uid}", organizer.domain)
-    msg.set_content(_cancel_text(invite) if cancel else invite.body_text)
+    msg.set_content(text)
+    method = "CANCEL" if cancel else method
     # multipart/alternative of text/plain + text/calendar;method=... and no separate .ics
     # attachment: this is the shape Exchange itself writes for a meeting message ([MS-OXCMAIL]
     # 2.2.3.1.5), Outlook turns it into a meeting request with Accept/Decline, and Thunderbird
@@ -132,6 +206,15 @@ def _invite_message(invite: MeetingInvite, method: str, now: datetime) -> bytes:
     for part in msg.iter_parts():  # set_content stamps each part; only the top level needs it
         del part["MIME-Version"]
     return msg.as_bytes()
+
+
+def _uninvite_text(invite: MeetingInvite) -> str:
+    start = invite.start.astimezone(ZoneInfo(invite.timezone))
+    when = f"{start:%A %d %B %Y, %H:%M} ({invite.timezone})"
+    return (
+        f"You are no longer invited to this meeting; it is removed from your calendar.\n\n"
+        f"{invite.subject}\n{when}\n"
+    )
 
 
 def _cancel_text(invite: MeetingInvite) -> str:

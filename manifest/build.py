@@ -207,7 +207,7 @@ def cmd_manifest_build(args: argparse.Namespace, settings: Settings) -> int:
     data = package(manifest)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_file(out, data)
+    write_file(out, data, mode=0o644)  # the app package holds no personal data; admins upload it
     if note:
         print(f"reflect: {note}", file=sys.stderr)
     if app.placeholder_urls:

@@ -132,6 +132,16 @@ def jobs_between(
     return sorted((j for j in jobs if start < j.due <= end), key=lambda j: (j.due, j.key))
 
 
+def _session_ahead(
+    groups: Iterable[Group], settings: ProgrammeSettings, month: str | None, now: datetime
+) -> bool:
+    """Whether any group's session of `month` ("YYYY-MM") has not begun at `now`."""
+    if month is None:
+        return False
+    year, number = (int(part) for part in month.split("-"))
+    return any(session_for(group, year, number, settings).start > now for group in groups)
+
+
 def due_jobs(
     groups: Iterable[Group],
     settings: ProgrammeSettings,
@@ -140,10 +150,24 @@ def due_jobs(
     done: Iterable[str],
     started: datetime | None = None,
 ) -> list[Job]:
-    """Jobs due by `now` (within the catch-up window, and not before the programme started) not yet run."""
+    """Jobs due by `now` (within the catch-up window, and not before the programme started) not yet run.
+
+    One exception to "not before the programme started": a month's invites, when groups were first
+    allocated after its invite day and one of its sessions is still ahead.
+    """
+    groups = list(groups)
     finished = set(done)
     since = now - CATCH_UP if started is None else max(now - CATCH_UP, started)
     candidates = jobs_between(groups, settings, since, now, last_round_start)
+    if since > now - CATCH_UP:
+        # Groups allocated after a month's invite day still need that month's meeting requests (its
+        # RSVP reminders point to them): an invites job missed that way runs while a session is ahead.
+        missed = [
+            job
+            for job in jobs_between(groups, settings, now - CATCH_UP, since, None)
+            if job.kind is JobKind.INVITES and _session_ahead(groups, settings, job.month, now)
+        ]
+        candidates = sorted([*missed, *candidates], key=lambda j: (j.due, j.key))
     pending = [job for job in candidates if job.key not in finished]
     # Only the latest rotation and clean-up count: catching up on two would pair twice or scan twice.
     latest = {

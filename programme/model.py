@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 # Weekdays are ints as in datetime.date.weekday(): Monday=0 .. Sunday=6.
@@ -59,6 +60,27 @@ class Group:
     # None means the group rotates facilitation among its members.
     facilitator: str | None
     members: tuple[str, ...]
+
+
+def has_left(email: str, people: Mapping[str, Person]) -> bool:
+    """Whether the roster says this person left (an address it does not know is not a leaver)."""
+    person = people.get(email)
+    return person is not None and not person.active
+
+
+def without_leavers(group: Group, people: Mapping[str, Person]) -> Group:
+    """The group as it meets now: people who left are out of it until the next allocation moves
+    the others. A facilitator who left leaves the group rotating facilitation meanwhile."""
+    members = tuple(m for m in group.members if not has_left(m, people))
+    facilitator = None if group.facilitator and has_left(group.facilitator, people) else group.facilitator
+    if members == group.members and facilitator == group.facilitator:
+        return group
+    return replace(group, members=members, facilitator=facilitator)
+
+
+def active_peers(pair: Pair, people: Mapping[str, Person]) -> tuple[str, ...]:
+    """The pair's peers still on the roster."""
+    return tuple(e for e in pair.peers if not has_left(e, people))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -16,10 +17,52 @@ from programme.model import Person
 from programme.weekdays import parse_weekday, split_weekdays
 
 REQUIRED_COLUMNS = ("email", "name", "role")
+# Every column the import reads; others in the HR export are ignored.
+KNOWN_COLUMNS = (
+    *REQUIRED_COLUMNS,
+    "service",
+    "working_days",
+    "hours_per_week",
+    "start_date",
+    "probation_end",
+    "facilitator",
+    "coordinator",
+    "aad_object_id",
+    "timezone",
+)
 _TRUE = {"yes", "true", "1"}
 _FALSE = {"no", "false", "0", ""}
 # Deliberately simple: one @, no spaces, a dot in the domain. HR exports fail this only on typos.
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+# Longest value accepted per column; anything longer is a broken export, not a real value. Emails
+# follow RFC 5321's 254-character path; IANA zone names are at most about 30 characters.
+_MAX_LENGTH = {"email": 254, "timezone": 64, "aad_object_id": 64}
+_DEFAULT_MAX_LENGTH = 200
+# Invisible characters that reorder or hide text (Trojan Source, CVE-2021-42574): bidi embeddings,
+# overrides and isolates, and the directional marks. Other format characters (Unicode category
+# Cf) are refused too, except ZWNJ/ZWJ, which some scripts need in names.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_JOINERS = frozenset("\u200c\u200d")
+# Line breaks and tabs (a quoted multi-line cell) are whitespace: collapsed in text, refused elsewhere.
+_WHITESPACE = frozenset("\t\n\r")
+
+
+def _character_problem(column: str, value: str) -> str | None:
+    """Why a field's value cannot be kept (control or invisible characters, absurd length), or None."""
+    limit = _MAX_LENGTH.get(column, _DEFAULT_MAX_LENGTH)
+    if len(value) > limit:
+        return f"{column}: too long ({len(value)} characters, at most {limit})"
+    for char in value:
+        category = unicodedata.category(char)
+        if char in _BIDI:
+            return f"{column}: contains an invisible text-direction character (U+{ord(char):04X})"
+        if category == "Cc" and char not in _WHITESPACE:
+            return f"{column}: contains a control character (U+{ord(char):04X})"
+        if category in ("Cf", "Zl", "Zp") and char not in _JOINERS:
+            return f"{column}: contains an invisible formatting character (U+{ord(char):04X})"
+    return None
 
 
 class _RowProblems(Exception):
@@ -104,14 +147,21 @@ def _parse_timezone(value: str, problems: list[str]) -> str | None:
         return None
     try:
         ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         problems.append(f"timezone: {value!r} is not an IANA time zone name")
         return None
     return value.strip()
 
 
 def _person_from_row(fields: Mapping[str, str]) -> Person:
-    problems: list[str] = []
+    # Fields that cannot be stored safely are reported alone: parsing them would only echo them.
+    problems = [
+        problem
+        for column in KNOWN_COLUMNS
+        if (problem := _character_problem(column, fields.get(column, ""))) is not None
+    ]
+    if problems:
+        raise _RowProblems(problems)
     email = fields.get("email", "").strip().lower()
     if not email:
         problems.append("email: required")
@@ -128,7 +178,7 @@ def _person_from_row(fields: Mapping[str, str]) -> Person:
         email=email,
         name=" ".join(fields.get("name", "").split()),
         role=" ".join(fields.get("role", "").split()),
-        service=fields.get("service", "").strip(),
+        service=" ".join(fields.get("service", "").split()),
         working_days=_parse_days(fields.get("working_days", ""), problems),
         hours_per_week=_parse_hours(fields.get("hours_per_week", ""), problems),
         start_date=start,

@@ -73,12 +73,17 @@ def sessions_json(sessions: Sequence[Session]) -> dict[str, Any]:
     }
 
 
-def _print_allocation(allocation: Allocation) -> None:
+def _left(email: str, left: frozenset[str]) -> str:
+    # Leavers stay in groups and pairs until the next allocation or rotation, but get no mail.
+    return f"{email} (left)" if email in left else email
+
+
+def _print_allocation(allocation: Allocation, left: frozenset[str] = frozenset()) -> None:
     for g in allocation.groups:
-        lead = g.facilitator or "rotating facilitation"
+        lead = _left(g.facilitator, left) if g.facilitator else "rotating facilitation"
         print(f"{g.id}  {g.name}  ({len(g.members)} members, {lead})")
         for member in g.members:
-            print(f"    {member}")
+            print(f"    {_left(member, left)}")
     for entry in allocation.unplaced:
         print(f"unplaced: {entry.email}: {entry.reason}")
     for day, needed in sorted(allocation.facilitators_needed.items()):
@@ -86,10 +91,12 @@ def _print_allocation(allocation: Allocation) -> None:
     print(f"{len(allocation.groups)} groups, {len(allocation.unplaced)} unplaced")
 
 
-def _print_round(round_: PairRound) -> None:
+def _print_round(round_: PairRound, left: frozenset[str] = frozenset()) -> None:
     print(f"Pairing round {round_.number} (from {round_.started_on.isoformat()})")
     for pair in round_.pairs:
-        names = ", ".join(f"{p} (receives only)" if p in pair.receives_only else p for p in pair.peers)
+        names = ", ".join(
+            _left(p, left) + (" (receives only)" if p in pair.receives_only else "") for p in pair.peers
+        )
         print(f"    {names}")
     for entry in round_.unpaired:
         print(f"unpaired: {entry.email}: {entry.reason}")
@@ -161,8 +168,14 @@ def cmd_groups_allocate(args: argparse.Namespace, service: ProgrammeService) -> 
 
 def cmd_groups_show(args: argparse.Namespace, service: ProgrammeService) -> int:
     allocation = service.current_allocation()
-    _print_json(allocation_json(allocation)) if args.json else _print_allocation(allocation)
+    _print_json(allocation_json(allocation)) if args.json else _print_allocation(
+        allocation, _leavers(service)
+    )
     return 0
+
+
+def _leavers(service: ProgrammeService) -> frozenset[str]:
+    return frozenset(email for email, person in service.people().items() if not person.active)
 
 
 def cmd_pairs_rotate(args: argparse.Namespace, service: ProgrammeService) -> int:
@@ -179,7 +192,7 @@ def cmd_pairs_show(args: argparse.Namespace, service: ProgrammeService) -> int:
         else:
             print("No pairing round yet: run `reflect pairs rotate`.")
         return 0
-    _print_json(round_json(rounds[-1])) if args.json else _print_round(rounds[-1])
+    _print_json(round_json(rounds[-1])) if args.json else _print_round(rounds[-1], _leavers(service))
     return 0
 
 

@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from programme.errors import SettingsError
 from programme.settings import ProgrammeSettings, parse_programme_settings
@@ -26,8 +27,14 @@ MAIL_KEYS = {
     "ews_autodiscover",
     "tenant_id",
     "client_id",
+    "graph_url",
+    "login_url",
 }
 BOT_FRAMEWORK_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+# The public cloud's endpoints; national clouds (e.g. https://graph.microsoft.us/v1.0 and
+# https://login.microsoftonline.us) and test fakes set their own in [mail].
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+LOGIN_URL = "https://login.microsoftonline.com"
 BOT_KEYS = ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType", "MicrosoftAppTenantId")
 
 
@@ -104,6 +111,8 @@ class MailConfig:
     ews_autodiscover: bool = False
     tenant_id: str = ""
     client_id: str = ""
+    graph_url: str = GRAPH_URL  # graph: the API base, version included
+    login_url: str = LOGIN_URL  # graph, and ews oauth: the Entra ID sign-in host (https, as msal requires)
     password: str = field(default="", repr=False)  # $REFLECT_MAIL_PASSWORD (EWS Basic/NTLM)
     client_secret: str = field(default="", repr=False)  # $REFLECT_MAIL_CLIENT_SECRET (OAuth, Graph)
 
@@ -134,6 +143,12 @@ def _mail_config(table: dict[str, object], path: Path | None) -> MailConfig:
         raise SettingsError(f"{path}: [mail] ews needs ews_url (or ews_autodiscover = true)")
     if config.backend == "graph" and not (config.tenant_id and config.client_id):
         raise SettingsError(f"{path}: [mail] graph needs tenant_id and client_id")
+    for key, schemes in (("graph_url", ("https", "http")), ("login_url", ("https",))):
+        url = urlsplit(getattr(config, key))
+        if url.scheme not in schemes or not url.netloc or url.query or url.fragment:
+            raise SettingsError(
+                f"{path}: [mail] {key}: expected an {' or '.join(schemes)} URL, got {getattr(config, key)!r}"
+            )
     return config
 
 

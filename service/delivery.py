@@ -38,6 +38,7 @@ def invite_from_data(data: Mapping[str, Any]) -> MeetingInvite:
         attendees=tuple(data["attendees"]),
         location=data.get("location", ""),
         online=bool(data.get("online", True)),
+        removed=tuple(data.get("removed", ())),
     )
 
 

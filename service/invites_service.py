@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from programme.model import Group, Person, Session
+from programme.model import Group, Person, Session, has_left, without_leavers
 from programme.sessions import session_in_month
 from service.month_service import Clock, when_text
 from service.outbox import OutboundMessage, Outbox
@@ -67,6 +67,7 @@ class InvitesService:
     def desired(self, group: Group, month: str, people: Mapping[str, Person]) -> dict[str, Any]:
         """The invite this group's session should have now."""
         settings = self.programme.settings
+        group = without_leavers(group, people)  # leavers are taken off the meeting at once
         session = session_in_month(group, month, settings)
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
         lead = people.get(group.facilitator) if group.facilitator else None
@@ -117,18 +118,29 @@ class InvitesService:
                     "status": "active",
                     "invite": invite,
                 }
-                messages.append(self._message(INVITE, group_id, month, invite))
+                # Exchange tells attendees taken off a meeting that it is cancelled for them; the
+                # pickup backend writes them that cancellation itself (`removed`, message only).
+                before = current["invite"]["attendees"] if current and current["status"] == "active" else []
+                removed = [a for a in before if a not in invite["attendees"]]
+                messages.append(self._message(INVITE, group_id, month, {**invite, "removed": removed}))
             for group_id, current in stored.items():
                 started = datetime.fromisoformat(current["invite"]["start"]) <= now
                 if group_id not in groups and current["status"] == "active" and not started:
-                    invite = {**current["invite"], "sequence": current["sequence"] + 1}
+                    # Not to people who left since the last version: they get no programme mail.
+                    attendees = [a for a in current["invite"]["attendees"] if not has_left(a, people)]
+                    invite = {
+                        **current["invite"],
+                        "sequence": current["sequence"] + 1,
+                        "attendees": attendees,
+                    }
                     changed[(group_id, month)] = {
                         **current,
                         "sequence": invite["sequence"],
                         "status": "cancelled",
                         "invite": invite,
                     }
-                    messages.append(self._message(CANCEL, group_id, month, invite))
+                    if attendees:
+                        messages.append(self._message(CANCEL, group_id, month, invite))
             if changed:
                 self.programme.meetings_repo.put_many(changed)
             return len(self.outbox.enqueue(messages, now, immediate=True))

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mailers.base import Mailer
 from programme.errors import SettingsError
@@ -14,9 +15,12 @@ from service.config import MailConfig
 
 @asynccontextmanager
 async def open_mailer(
-    config: MailConfig, clock: Callable[[], datetime], timezone: str
+    config: MailConfig, clock: Callable[[], datetime], timezone: str, *, msal_http_client: Any = None
 ) -> AsyncIterator[Mailer]:
-    """The backend named by `[mail] backend`, closed when the block ends."""
+    """The backend named by `[mail] backend`, closed when the block ends.
+
+    `msal_http_client` is msal's HTTP client hook (tests route the sign-in host to a fake with it).
+    """
     mailer: Mailer
     if config.backend == "pickup":
         from mailers.pickup import PickupMailer
@@ -30,14 +34,20 @@ async def open_mailer(
     if config.backend == "graph":
         import aiohttp
 
-        from mailers.graph import GraphMailer, GraphTokens
+        from mailers.graph import GraphMailer, GraphTokens, graph_scope
         from mailers.msal_tokens import authority_for
 
         if not config.client_secret:
             raise SettingsError("[mail] graph needs the client secret in $REFLECT_MAIL_CLIENT_SECRET")
-        tokens = GraphTokens(config.client_id, config.client_secret, authority_for(config.tenant_id))
+        tokens = GraphTokens(
+            config.client_id,
+            config.client_secret,
+            authority_for(config.tenant_id, config.login_url),
+            scope=graph_scope(config.graph_url),
+            http_client=msal_http_client,
+        )
         async with aiohttp.ClientSession() as session:
-            mailer = GraphMailer(session, config.mailbox, tokens)
+            mailer = GraphMailer(session, config.mailbox, tokens, base_url=config.graph_url)
             try:
                 yield mailer
             finally:
@@ -60,6 +70,8 @@ async def open_mailer(
             client_id=config.client_id or None,
             client_secret=config.client_secret or None,
             tenant_id=config.tenant_id or None,
+            authority_host=config.login_url,
+            http_client=msal_http_client,
             # Impersonation is an OAuth (Exchange Online) choice; on-premises accounts send as themselves.
             access_type=config.ews_access if config.ews_auth == "oauth" else "delegate",
             autodiscover=config.ews_autodiscover,

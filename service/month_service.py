@@ -46,7 +46,7 @@ from cards.views import (
 )
 from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer
 from programme.errors import NotFoundError, ProgrammeError
-from programme.model import Group, Person, Session
+from programme.model import Group, Person, Session, without_leavers
 from programme.policies import (
     Actor,
     Permission,
@@ -243,7 +243,7 @@ class MonthService:
                     {"facilitator": actor.email, "message": command.message, "sends": sends},
                 )
                 suffix = "" if sends == 1 else f":again{sends}"
-                for email in group.members:
+                for email in without_leavers(group, people).members:
                     reader = people.get(email)
                     rsvp = self._rsvp_view(group, session, reader, email)
                     card = build_introduction_card(
@@ -365,7 +365,8 @@ class MonthService:
         register = self._registers.get(month, group.id)
         answers = {email: doc.get("answer", "") for email, doc in self._rsvps(month, group).items()}
         present = register["present"] if register else None
-        return checkout_recipients(group.members, present, answers), register is not None
+        members = without_leavers(group, self._people()).members  # nobody who left
+        return checkout_recipients(members, present, answers), register is not None
 
     def send_checkout_prompts(self, group: Group, session: Session) -> int:
         """At a session's end: the check-out prompt to everyone registered present (else RSVP'd attending)."""
@@ -404,9 +405,10 @@ class MonthService:
     def send_attendance_prompt(self, group: Group, session: Session) -> int:
         """At a session's end, the register card to whoever ran it (facilitator or rotating member)."""
         month = month_key(session.start.astimezone(self.programme.settings.zone).date())
-        leader = session_leader(group, month)
         people = self._people()
-        if leader is None or leader not in people:
+        leader = session_leader(group, month)
+        # A leader who left gets nothing; a coordinator can still take the register (`attendance`).
+        if leader is None or leader not in people or not people[leader].active:
             return 0
         card = self._attendance_view_card(group, session, people[leader])
         message = OutboundMessage(
@@ -436,8 +438,9 @@ class MonthService:
         return sum(self.send_rsvp_reminders(g, next_session(g, now, settings)) for g in groups)
 
     def send_rsvp_reminders(self, group: Group, session: Session) -> int:
-        """Remind members who have not answered the session's RSVP yet."""
+        """Remind members who have not answered the session's RSVP yet (nobody who left)."""
         people = self._people()
+        group = without_leavers(group, people)
         now = self.clock()
         if not rsvp_open(session, now):
             return 0
@@ -643,8 +646,9 @@ def _reminder_email(group: Group, session: Session, zone: ZoneInfo) -> dict[str,
         "subject": f"Will you come to {group.name}?",
         "body_text": (
             f"Your peer reflection group {group.name} meets {when_text(session, zone)}.\n\n"
-            "We haven't had your answer yet. Please reply to the meeting request (Accept or Decline), "
-            "or answer the card from the peer reflection bot in Teams."
+            "We haven't had your answer yet. Please answer in Teams: the peer reflection bot sent you "
+            "a card with Attending / Can't attend / Maybe. Accepting or declining the meeting request "
+            "only updates your calendar; the programme doesn't read those replies."
         ),
     }
 

@@ -27,6 +27,7 @@ import logging
 import os
 import random
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -642,6 +643,9 @@ class OutboxDrainer:
         self._concurrency = concurrency
         self._batch_size = batch_size
         self._rng = rng or random.Random()
+        # Outcomes of every attempt this drainer made, for callers that report them (run-due).
+        self.outcomes: Counter[Status] = Counter()
+        self.errors: Counter[str] = Counter()  # last_error of the attempts that did not send
 
     async def drain_once(self, now: datetime) -> int:
         """Attempt the entries due at `now` (at most batch_size); returns how many were attempted."""
@@ -675,6 +679,13 @@ class OutboxDrainer:
                     attempts = [workers.create_task(self._attempt(e, slots, commit, stop)) for e in entries]
                 commit.close()
             outcomes = [task.result() for task in attempts]
+            for outcome in outcomes:
+                if outcome is None:
+                    continue
+                # A retry is recorded as pending again: counted as such, not as "sent".
+                self.outcomes[outcome.status] += 1
+                if outcome.status is not Status.SENT and outcome.last_error:
+                    self.errors[outcome.last_error] += 1
             unreachable = [o.message.recipient for o in outcomes if o and o.status is Status.UNREACHABLE]
             if unreachable and self._on_unreachable is not None:
                 # Once per pass, so thousands of people without a chat cost one write per shard.

@@ -22,7 +22,7 @@ from cards.peers import (
 from cards.views import GoalsRecord, GoalsView, PairIntroView, PairPeer, PeerCheckView, PeerGoals
 from programme.answers import Flag, Goal
 from programme.errors import NotFoundError
-from programme.model import Pair, PairRound, Person
+from programme.model import Pair, PairRound, Person, active_peers, has_left
 from programme.peers import (
     awaiting_peer_record,
     gives_support,
@@ -95,10 +95,22 @@ class PeersService:
         return round_, pair
 
     def _names(self, pair: Pair, email: str, people: Mapping[str, Person]) -> tuple[str, ...]:
-        return tuple(self._name(e, people) for e in pair.peers if e != email)
+        peers = (e for e in pair.peers if e != email and not has_left(e, people))
+        return tuple(self._name(e, people) for e in peers)
 
     def _name(self, email: str, people: Mapping[str, Person]) -> str:
         return people[email].name if email in people else email
+
+    @staticmethod
+    def _prompted(round_: PairRound, people: Mapping[str, Person]) -> list[tuple[Pair, str]]:
+        """(pair, email) of everyone a peer prompt goes to: nobody who left, and nobody whose
+        peers all left (there is nobody to meet until the next rotation pairs them again)."""
+        prompted: list[tuple[Pair, str]] = []
+        for pair in round_.pairs:
+            peers = active_peers(pair, people)
+            if len(peers) >= 2:
+                prompted.extend((pair, email) for email in peers)
+        return prompted
 
     def _local_month(self) -> str:
         return month_key(self.clock().astimezone(self.programme.settings.zone).date())
@@ -222,22 +234,21 @@ class PeersService:
         answered = {email for number, email in self._records.of_month(month) if number == round_.number}
         waiting = set(awaiting_peer_record(round_, answered))
         messages = []
-        for pair in round_.pairs:
-            for email in pair.peers:
-                if email not in waiting:
-                    continue
-                view = self._check_view(round_, pair, email, month, people)
-                messages.append(
-                    OutboundMessage(
-                        key=f"peer_check:{month}:{round_.number}:{email}",
-                        period=month,
-                        recipient=email,
-                        kind="peer_check",
-                        card=build_peer_check_card(view),
-                        text="Did you meet your peer this month?",
-                        data={"email_fallback": peer_check_email(list(view.peers), month)},
-                    )
+        for pair, email in self._prompted(round_, people):
+            if email not in waiting:
+                continue
+            view = self._check_view(round_, pair, email, month, people)
+            messages.append(
+                OutboundMessage(
+                    key=f"peer_check:{month}:{round_.number}:{email}",
+                    period=month,
+                    recipient=email,
+                    kind="peer_check",
+                    card=build_peer_check_card(view),
+                    text="Did you meet your peer this month?",
+                    data={"email_fallback": peer_check_email(list(view.peers), month)},
                 )
+            )
         return len(self.outbox.enqueue(messages, self.clock()))
 
     def send_nudges(self) -> int:
@@ -257,7 +268,8 @@ class PeersService:
             if now - since < NUDGE_AFTER:
                 continue
             weeks = int((now - since) / timedelta(weeks=1))
-            for email in pair.peers:
+            peers = active_peers(pair, people)
+            for email in peers if len(peers) >= 2 else ():
                 view = self._check_view(round_, pair, email, month, people)
                 messages.append(
                     OutboundMessage(
@@ -337,26 +349,26 @@ class PeersService:
         now = self.clock()
         quarter = self._quarter()
         messages = []
-        for pair in round_.pairs:
-            for email in pair.peers:
-                # The queued prompt names the quarter and the peers only: goals are shown live.
-                view = GoalsView(
-                    quarter,
-                    self._names(pair, email, people),
-                    receives_only=not gives_support(pair, email),
-                    supporting=tuple(self._name(e, people) for e in supported_in_probation(pair, email)),
+        for pair, email in self._prompted(round_, people):
+            # The queued prompt names the quarter and the peers only: goals are shown live.
+            supported = [e for e in supported_in_probation(pair, email) if not has_left(e, people)]
+            view = GoalsView(
+                quarter,
+                self._names(pair, email, people),
+                receives_only=not gives_support(pair, email),
+                supporting=tuple(self._name(e, people) for e in supported),
+            )
+            messages.append(
+                OutboundMessage(
+                    key=f"goals:{quarter}:{email}",
+                    period=self._local_month(),
+                    recipient=email,
+                    kind="goals",
+                    card=build_goals_prompt_card(view),
+                    text="Quarterly goal-setting with your peer",
+                    data={"email_fallback": goals_email(list(view.peers), quarter)},
                 )
-                messages.append(
-                    OutboundMessage(
-                        key=f"goals:{quarter}:{email}",
-                        period=self._local_month(),
-                        recipient=email,
-                        kind="goals",
-                        card=build_goals_prompt_card(view),
-                        text="Quarterly goal-setting with your peer",
-                        data={"email_fallback": goals_email(list(view.peers), quarter)},
-                    )
-                )
+            )
         return len(self.outbox.enqueue(messages, now))
 
     def submit_goals(self, actor: Actor, command: GoalsCommand) -> Card:

@@ -13,13 +13,16 @@ their check-outs, RSVP notes, goals, peer records, or escalations they raised ab
 
 Erase (`erase_person`) runs under the store's lock, with delivery from the outbox paused. It
 deletes the person's roster record, Teams links, answers (RSVPs, check-outs, peer records, goals),
-introductions they wrote, escalations raised by or about them, and messages addressed to them; it
+introductions they wrote, escalations about them, and messages addressed to them; it
 takes them out of current groups, meeting attendee lists, mail recipient lists and unplaced lists.
 Where a record is a count that should stay (a past register, a pair round, a retired group, an
 announcement's sender), the person becomes one random placeholder ("erased-3f9c0a1b2c4d"); any
 other mention, such as their name in someone else's check-out text or in a card sent to their
-peer, is replaced by it too. The roster record goes last, so an erasure interrupted by a crash is
-finished by running it again.
+peer, is replaced by it too. Escalations they raised about someone else stay open for the
+coordinators (a safeguarding signal is not theirs to take away), with the placeholder as the
+raiser and a new id (the old one hashed their email). The roster record goes last, so an erasure
+interrupted by a crash is finished by running it again. Mail files in the pickup folder are outside
+the data file: `reflect person erase` removes those that name the person (`purge_pickup`).
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ class _Subject:
 
     identity: Identity
     person: Doc | None
-    escalations: frozenset[str]  # ids of escalations raised by or about the person
+    escalations: frozenset[str]  # ids of escalations about the person (they go)
     aliases: dict[str, str]  # announcement digests of theirs -> unlinkable replacements
     warnings: tuple[str, ...]
     placeholder: str
@@ -138,21 +141,27 @@ def _subject(store: Store, email: str) -> _Subject:
     reference = store.collection(CONVERSATIONS).get(email) or {}
     ids.extend(str(reference[k]) for k in ("user_id", "conversation_id") if reference.get(k))
     identity = Identity(email, name, tuple(dict.fromkeys(ids)))
-    escalations = frozenset(
-        key
-        for key, doc in store.collection(ESCALATIONS).all().items()
-        if identity.is_email(doc.get("raised_by")) or identity.is_email(doc.get("about"))
-    )
+    about: set[str] = set()
+    raised: set[str] = set()
+    for key, doc in store.collection(ESCALATIONS).all().items():
+        if identity.is_email(doc.get("about")):
+            about.add(key)
+        elif identity.is_email(doc.get("raised_by")):
+            raised.add(key)
     # A previous erasure interrupted by a crash left its placeholder on the roster record: reuse it.
     placeholder = str(person.get("erasing") or "") if person else ""
     placeholder = placeholder or new_placeholder()
     aliases: dict[str, str] = {}
+    for key in raised:
+        # Kept for the coordinators (a safeguarding signal about someone else), raiser anonymised.
+        # Its id hashes the raiser's email (month_service.escalation_id): a new id everywhere.
+        aliases[key] = "esc-" + hashlib.sha256(f"{placeholder}:{key}".encode()).hexdigest()[:12]
     for doc in store.collection(ANNOUNCEMENTS).all().values():
         digest = doc.get("digest")
         if identity.is_email(doc.get("sender")) and isinstance(digest, str) and digest:
             # The digest hashes the sender's email: replace it everywhere it appears (ids, batches).
             aliases[digest] = hashlib.sha256(f"{placeholder}:{digest}".encode()).hexdigest()[: len(digest)]
-    return _Subject(identity, person, escalations, aliases, tuple(warnings), placeholder)
+    return _Subject(identity, person, frozenset(about), aliases, tuple(warnings), placeholder)
 
 
 def _collections(store: Store) -> Iterator[tuple[str, dict[str, Doc]]]:
@@ -544,7 +553,8 @@ def _scrub_body(body: Doc, subject: _Subject, redactor: Redactor) -> Doc:
         invite = data.get("invite")
         if isinstance(invite, dict) and isinstance(invite.get("attendees"), list):
             attendees = [a for a in invite["attendees"] if not subject.identity.is_email(a)]
-            data["invite"] = {**invite, "attendees": attendees}
+            removed = [a for a in invite.get("removed") or [] if not subject.identity.is_email(a)]
+            data["invite"] = {**invite, "attendees": attendees, "removed": removed}
         body = {**body, "data": data}
     scrubbed: Doc = redactor.value(body)
     return scrubbed
@@ -677,6 +687,8 @@ class ErasureReport:
     warnings: tuple[str, ...] = ()
     # Data files that still mention the person after erasing: always empty unless something is wrong.
     residue: tuple[str, ...] = ()
+    # How the person was recognised, for files outside the data file (the mail pickup folder).
+    identity: Identity | None = field(default=None, repr=False)
 
 
 class DeliveryBusyError(ProgrammeError):
@@ -738,6 +750,7 @@ def _erase(store: Store, email: str, now: datetime, *, apply: bool) -> ErasureRe
         anonymised=dict(sorted(plan.anonymised.items())),
         warnings=tuple(warnings) if found else (),
         residue=residue,
+        identity=subject.identity,
     )
 
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import orjson
 
+from mailers.pickup import PickupPurge, purge_pickup
 from programme.errors import NotFoundError
+from service.config import load_settings, settings_path
 from service.privacy import DeliveryBusyError, ErasureReport, erase_person, export_person, normalise_email
 from service.programme_service import ProgrammeService
 from store.files import write_file
@@ -75,6 +77,29 @@ def _report_json(report: ErasureReport) -> dict[str, Any]:
     }
 
 
+def _pickup_dir(args: argparse.Namespace) -> Path:
+    """The mail pickup folder of the settings (whatever the backend: files written before stay)."""
+    return Path(load_settings(settings_path(args.settings)).mail.pickup_dir)
+
+
+def _purge_pickup(args: argparse.Namespace, report: ErasureReport, *, apply: bool) -> PickupPurge:
+    if report.identity is None or not report.found:
+        return PickupPurge(0, 0)
+    return purge_pickup(_pickup_dir(args), report.identity.mentions, apply=apply)
+
+
+def _pickup_line(purge: PickupPurge, directory: Path, verb: str) -> str:
+    shared = (
+        f"; {purge.shared} were also addressed to others (a group's meeting request is sent again "
+        "without them at the next invites sync; other mail is not re-sent)"
+        if purge.shared
+        else ""
+    )
+    return (
+        f"{verb} {purge.files} pending mail file(s) naming them from the pickup folder {directory}{shared}."
+    )
+
+
 def cmd_person_erase(args: argparse.Namespace, service: ProgrammeService) -> int:
     """Remove a person's data and answers, keeping anonymous counts; needs --yes."""
     email = normalise_email(args.email)
@@ -83,8 +108,11 @@ def cmd_person_erase(args: argparse.Namespace, service: ProgrammeService) -> int
     except DeliveryBusyError as error:
         print(f"reflect: {error}; nothing was changed", file=sys.stderr)
         return 1
+    # Mail files the pickup backend wrote are outside the data file: those naming the person go too.
+    pickup = _purge_pickup(args, report, apply=report.applied)
     if args.json:
-        sys.stdout.write(orjson.dumps(_report_json(report), option=orjson.OPT_INDENT_2).decode() + "\n")
+        document = {**_report_json(report), "pickup_files": pickup.files, "pickup_shared": pickup.shared}
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     if not args.yes:
         if not report.found:
             print(f"reflect: nothing is held about {email}; nothing to erase", file=sys.stderr)
@@ -96,6 +124,11 @@ def cmd_person_erase(args: argparse.Namespace, service: ProgrammeService) -> int
                 "with --yes to erase.",
                 file=sys.stderr,
             )
+            if pickup.files:
+                print(
+                    f"reflect: {_pickup_line(pickup, _pickup_dir(args), 'It would also remove')}",
+                    file=sys.stderr,
+                )
             for warning in report.warnings:
                 print(f"reflect: note: {warning}", file=sys.stderr)
         return 2
@@ -108,10 +141,9 @@ def cmd_person_erase(args: argparse.Namespace, service: ProgrammeService) -> int
             f"Erased {email}: removed {sum(report.removed.values())} record(s) ({_counts(report.removed)}), "
             f"anonymised {sum(report.anonymised.values())} ({_counts(report.anonymised)})."
         )
-        print(
-            "Messages already delivered (Teams chats, mailboxes, the mail pickup directory) are outside "
-            "the data file."
-        )
+        if pickup.files:
+            print(_pickup_line(pickup, _pickup_dir(args), "Removed"))
+        print("Messages already delivered (Teams chats, mailboxes) are outside the data file.")
     for warning in report.warnings:
         print(f"reflect: note: {warning}", file=sys.stderr)
     if report.residue:

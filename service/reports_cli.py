@@ -27,6 +27,7 @@ from programme.reports import (
     report_json,
     tidy_rows,
 )
+from programme.spreadsheet import csv_text
 from service.programme_service import ProgrammeService
 from service.reports import programme_report
 from store.files import replace_file
@@ -156,8 +157,9 @@ def report_csv(report: Report) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for row in tidy_rows(report):
-        value = "" if row.value is None else str(row.value)
-        writer.writerow((row.section, row.period, row.group, row.measure, value, str(row.suppressed).lower()))
+        value = "" if row.value is None else str(row.value)  # a number the report computed
+        texts = (csv_text(cell) for cell in (row.section, row.period, row.group, row.measure))
+        writer.writerow((*texts, value, str(row.suppressed).lower()))
     return buffer.getvalue()
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
+from programme.model import active_peers
 from programme.sessions import session_in_month
 from repositories.jobs import JobRunsRepository
 from service.invites_service import InvitesService
@@ -166,15 +167,18 @@ class Scheduler:
         if not rounds or job.month is None:
             return 0
         quarter = job.key.partition(":")[2]
+        people = self.services.programme.people()
+        # Leavers get no mail; a pair whose peer left has nobody to set goals with until it rotates.
+        pairs = [peers for pair in rounds[-1].pairs if len(peers := active_peers(pair, people)) >= 2]
         messages = [
             self.invites.mail_message(
-                key=f"goals_mail:{quarter}:{'+'.join(pair.peers)}",
+                key=f"goals_mail:{quarter}:{'+'.join(peers)}",
                 period=job.month,
-                to=list(pair.peers),
+                to=list(peers),
                 subject=f"Quarterly goal-setting with your peer ({quarter})",
                 body=GOALS_BODY,
                 kind="goals_mail",
             )
-            for pair in rounds[-1].pairs
+            for peers in pairs
         ]
         return len(self.services.outbox.enqueue(messages, self.services.clock()))

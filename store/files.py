@@ -7,8 +7,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+# Owner-only by default: what the product writes (mail files, reports, exports) is about people.
+# Files meant for others (the Teams app package) ask for 0o644 explicitly.
+PRIVATE = 0o600
 
-def replace_file(path: Path, produce: Callable[[Path], None], *, mode: int = 0o644) -> None:
+
+def replace_file(path: Path, produce: Callable[[Path], None], *, mode: int = PRIVATE) -> None:
     """`produce` writes a temporary file beside `path`; it is fsynced and renamed over `path`."""
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
@@ -29,7 +33,7 @@ def replace_file(path: Path, produce: Callable[[Path], None], *, mode: int = 0o6
         os.close(directory)
 
 
-def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def write_file(path: Path, data: bytes, *, mode: int = PRIVATE) -> None:
     """Write `data` to `path` atomically and durably."""
 
     def produce(temporary: Path) -> None:

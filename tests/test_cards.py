@@ -461,6 +461,9 @@ def test_reminder_is_worded_for_people_who_have_not_answered() -> None:
     assert card["body"][0]["text"].startswith("Reminder: will you come")
     assert "haven't had your answer" in texts(card)
     assert len(_execute_titles(card)) == 3
+    # Nothing reads replies to the meeting request: the reminder asks for the answer in Teams.
+    assert "answer here in Teams" in texts(card)
+    assert "only updates your calendar" in texts(card)
 
 
 def test_in_person_session_shows_the_place_and_no_link() -> None:

@@ -185,3 +185,17 @@ def test_the_day_25_peer_check_skips_people_who_already_recorded_the_month(
     # January asks everyone again: the record was December's.
     clock.now = datetime(2027, 1, 25, 9, 0, tzinfo=UTC)
     assert {r.job.key: r.queued for r in scheduler.run_due(clock.now)}["peer_check:2027-01"] == len(paired)
+
+
+def test_groups_allocated_after_the_invite_day_still_get_that_months_invites() -> None:
+    # December's first session is Tuesday 8th: its invites were due on 24 November.
+    started = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    keys = [
+        job.key for job in due_jobs([THU, TUE], SETTINGS, started + timedelta(hours=1), None, (), started)
+    ]
+    assert "invites:2026-12" in keys
+    assert "invites:2026-11" not in keys  # November's sessions are over: nothing to invite to
+    assert not [k for k in keys if k.startswith(("rsvp_reminder:2026-11", "session_end:2026-11"))]
+    # Once the month's sessions have all begun, nothing is sent late.
+    late = due_jobs([THU, TUE], SETTINGS, datetime(2026, 12, 11, 9, 0, tzinfo=UTC), None, (), started)
+    assert "invites:2026-12" not in [job.key for job in late]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from mailers.base import MailMessage
 from programme.errors import SettingsError
 from service.config import BOT_FRAMEWORK_OPENID_METADATA_URL, MailConfig, load_settings
 from service.mail_factory import open_mailer
+from tests.fakes.graph_server import FakeGraph
+
+MAILBOX = "reflection@contoso.example"
 
 
 def settings_file(tmp_path: Path, text: str) -> Path:
@@ -97,3 +102,41 @@ def test_each_backend_opens_its_mailer(tmp_path: Path) -> None:
 def test_missing_secrets_are_clear(config: MailConfig, variable: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         _open(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[mail]\ngraph_url = "graph.microsoft.us"\n', "graph_url: expected an https or http URL"),
+        ('[mail]\nlogin_url = "http://login.example"\n', "login_url: expected an https URL"),
+    ],
+)
+def test_bad_endpoints_are_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(settings_file(tmp_path, text))
+
+
+def test_graph_and_sign_in_endpoints_come_from_the_settings(tmp_path: Path) -> None:
+    # A national cloud: its own sign-in host (routed to the fake by msal's HTTP client hook) and
+    # its own Graph endpoint. Nothing may go to the public cloud's hosts.
+    sovereign = "https://login.sovereign.example"
+
+    async def run() -> None:
+        async with FakeGraph(authority_host=sovereign) as fake:
+            text = (
+                f'[mail]\nbackend = "graph"\nmailbox = "{MAILBOX}"\ntenant_id = "{fake.tenant}"\n'
+                f'client_id = "{fake.client_id}"\ngraph_url = "{fake.graph_url}"\nlogin_url = "{sovereign}"\n'
+            )
+            config = replace(
+                load_settings(settings_file(tmp_path, text)).mail, client_secret=fake.client_secret
+            )
+            assert (config.graph_url, config.login_url) == (fake.graph_url, sovereign)
+            client = fake.msal_http_client()
+            clock = lambda: datetime(2026, 12, 1, tzinfo=UTC)  # noqa: E731
+            async with open_mailer(config, clock, "Europe/London", msal_http_client=client) as mailer:
+                await mailer.send_mail(MailMessage(("ann@x.org",), "Hi", "Hello", MAILBOX, "m-1"))
+            assert client.urls and all(url.startswith(sovereign) for url in client.urls)
+            assert fake.token_requests[0]["scope"] == f"{fake.url}/.default"  # the cloud's own scope
+            assert len(fake.sent_mail) == 1 and fake.graph_calls("POST", "/sendMail")
+
+    asyncio.run(run())

@@ -169,6 +169,28 @@ async def test_update_carries_new_sequence_time_and_attendees(tmp_path: Path) ->
 
 
 @pytest.mark.asyncio
+async def test_an_update_that_removes_attendees_cancels_only_their_attendance(tmp_path: Path) -> None:
+    m = mailer(tmp_path)
+    await m.send_invite(make_invite(), None)
+    await m.send_invite(
+        make_invite(sequence=1, attendees=("ann@example.org",), removed=("bob@example.org",)), None
+    )
+
+    [removal] = [p for p in eml_files(tmp_path / "pickup") if p.name.endswith("-0001-uninvite.eml")]
+    msg = read_eml(removal)
+    assert [a.addr_spec for a in msg["To"].addresses] == ["bob@example.org"]  # nobody else
+    assert "no longer invited" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    part, cal = calendar_part(msg)
+    assert part.get_param("method") == "CANCEL" and cal["METHOD"] == "CANCEL"
+    event = only_event(cal)
+    assert event.uid == UID and event.sequence == 1
+    assert attendee_emails(event) == ["bob@example.org"]
+    assert "STATUS" not in event  # RFC 5546 3.2.5: STATUS:CANCELLED would cancel it for everyone
+    [request] = [p for p in eml_files(tmp_path / "pickup") if p.name.endswith("-0001-request.eml")]
+    assert attendee_emails(only_event(calendar_part(read_eml(request))[1])) == ["ann@example.org"]
+
+
+@pytest.mark.asyncio
 async def test_cancel_is_method_cancel_with_status_cancelled(tmp_path: Path) -> None:
     m = mailer(tmp_path)
     await m.send_invite(make_invite(), None)
@@ -286,6 +308,9 @@ async def test_send_mail_writes_plain_text(tmp_path: Path) -> None:
     await m.send_mail(message)
 
     [path] = eml_files(tmp_path / "pickup")
+    # Addresses and names: readable by the service's account only, like the data file.
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "pickup").stat().st_mode & 0o777 == 0o700
     assert path.name.startswith("20261201T090000Z-nudge-2027-03-ann-")
     assert path.name.endswith("-mail.eml")
     msg = read_eml(path)

@@ -7,6 +7,7 @@ scheduler), so every table the programme writes holds records of the person and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -29,6 +30,8 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
+from mailers.base import MailMessage, MeetingInvite
+from mailers.pickup import PickupMailer
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
@@ -84,7 +87,10 @@ def build_world(tmp_path: Path) -> World:
     """A programme month with every kind of record, for Ann and for others."""
     db = tmp_path / "reflect.json"
     settings = tmp_path / "reflect.toml"
-    settings.write_text("[programme]\nfree_text_retention_days = 365\n")
+    # Its own pickup folder: an erasure also clears the person's mail files from the configured one.
+    settings.write_text(
+        f'[programme]\nfree_text_retention_days = 365\n[mail]\npickup_dir = "{tmp_path / "mail"}"\n'
+    )
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with Store(db) as store:
         services = Services.build(store, ProgrammeSettings(), clock)
@@ -434,12 +440,19 @@ def test_erase_removes_every_trace_and_the_programme_still_runs(
     assert not [
         r for r in after if r[0] in ("rsvps", "checkouts", "peer_meetings", "goals") and "ann" in r[2]
     ]
-    escalations = {r[2] for r in after if r[0] == "escalations"}
-    assert escalations == {world.escalations["cy_checkout"]}  # raised by or about her: gone
     (receipt_key,) = [r[2] for r in after if r[0] == "erasures"]
     assert receipt_key.startswith("erased-")
+    # Escalations about her go; the one she raised about her peer stays open for the coordinators,
+    # raised by the placeholder, under a new id (the old one hashed her email).
+    escalations = {r[2]: doc for r, doc in after.items() if r[0] == "escalations"}
+    kept = [doc for doc in escalations.values() if doc["about"] == world.peer and doc["source"] == "peer"]
+    assert len(escalations) == 2 and world.escalations["cy_checkout"] in escalations
+    assert [(d["raised_by"], d["status"], d["flags"]) for d in kept] == [
+        (receipt_key, "open", [Flag.CONFLICT.value])
+    ]
+    assert kept[0]["id"] not in world.escalations.values() and kept[0]["id"] in escalations
     receipt = after[("erasures", None, receipt_key)]
-    assert receipt["removed"]["escalations"] == 3 and receipt["removed"]["rsvps"] == 1
+    assert receipt["removed"]["escalations"] == 2 and receipt["removed"]["rsvps"] == 1
     register_before = before[("attendance", "2026-12", world.group)]
     register = after[("attendance", "2026-12", world.group)]
     assert len(register["present"]) == len(register_before["present"])
@@ -648,3 +661,51 @@ def _no_settings_from_cwd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     monkeypatch.chdir(tmp_path)
     yield
     assert not os.path.exists(tmp_path / "data")  # nothing fell back to the default data file
+
+
+def test_erase_removes_pending_mail_files_naming_the_person(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pickup = tmp_path / "pickup"
+    settings = tmp_path / "with-pickup.toml"
+    settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{pickup}"\n')
+    mailer = PickupMailer(pickup, clock=lambda: datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+
+    def mail(key: str, to: tuple[str, ...], body: str) -> MailMessage:
+        return MailMessage(to, "Goal-setting", body, "reflect@x.org", key)
+
+    invite = MeetingInvite(
+        uid="reflect-g-2026-12@reflect.local",
+        sequence=0,
+        organizer="reflect@x.org",
+        subject="Peer reflection",
+        body_text="Facilitator: Fay Lead.",
+        start=datetime(2026, 12, 10, 10, 0, tzinfo=UTC),
+        end=datetime(2026, 12, 10, 11, 30, tzinfo=UTC),
+        timezone="Europe/London",
+        attendees=("fay@x.org", "ann@x.org", "bo@x.org"),
+    )
+
+    async def write() -> None:
+        await mailer.send_mail(mail("to-ann", ("ann@x.org",), "Hello"))
+        await mailer.send_mail(mail("to-pair", ("ann@x.org", "bo@x.org"), "Plan two hours"))
+        # Quoted-printable on disk: her name is only found once the body is decoded.
+        await mailer.send_mail(mail("about-ann", ("bo@x.org",), "Your peer Ann Able – café at 10"))
+        await mailer.send_mail(mail("to-bo", ("bo@x.org",), "Nothing about anyone else – café"))
+        await mailer.send_invite(invite, None)
+
+    asyncio.run(write())
+    files = sorted(pickup.glob("*.eml"))
+    assert len(files) == 5
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}  # names and addresses: owner only
+    common = ("--db", str(world.db), "--settings", str(settings))
+
+    code, _, err = run(capsys, "person", "erase", "ann@x.org", *common)
+    assert code == 2 and "would also remove 4 pending mail file(s)" in err
+    assert sorted(pickup.glob("*.eml")) == files  # a dry run removes nothing
+
+    code, out, err = run(capsys, "person", "erase", "ann@x.org", "--yes", *common)
+    assert code == 0, err
+    assert "Removed 4 pending mail file(s) naming them" in out and "3 were also addressed to others" in out
+    (left,) = pickup.glob("*.eml")
+    assert "-to-bo-" in left.name

@@ -8,6 +8,7 @@ and the escalations are written literally, so their figures can be worked out by
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import random
@@ -41,6 +42,7 @@ from programme.settings import ProgrammeSettings
 from service.cli import main
 from service.programme_service import ProgrammeService
 from service.reports import programme_report, report_card
+from service.reports_cli import report_csv
 from store import Store
 from tests.test_cards_schema import serialised_size, validate_card
 
@@ -433,6 +435,20 @@ def test_csv_parses_back(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     # A suppressed row never carries a value, and every shown one does.
     assert all((r["value"] == "") == (r["suppressed"] == "true") for r in rows)
     assert not list(target.parent.glob(".*"))  # no temporary file left behind
+    assert target.stat().st_mode & 0o777 == 0o600  # figures about people: readable by the owner only
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised(report: Report) -> None:
+    hostile = ('=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)")
+    rows = tuple(
+        dataclasses.replace(row, group_id=hostile[i % len(hostile)])
+        for i, row in enumerate(report.attendance[: len(hostile)])
+    )
+    parsed = list(csv.reader(io.StringIO(report_csv(dataclasses.replace(report, attendance=rows)))))
+    groups = {row[2] for row in parsed[1:] if row[0] == "attendance"}
+    # Kept as data, but a spreadsheet shows them as text instead of running them.
+    assert {"'" + value for value in hostile} <= groups
+    assert not [cell for row in parsed[1:] for cell in row[:4] if cell[:1] in ("=", "+", "-", "@")]
 
 
 def test_csv_to_stdout(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -455,6 +471,7 @@ def test_png_charts(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     for name in names:
         data = (charts / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 1024
+        assert (charts / name).stat().st_mode & 0o777 == 0o600
         assert f"Chart written to {charts / name}" in out
 
 

@@ -131,6 +131,62 @@ def test_each_bad_value_names_file_line_and_column(row: str, message: str) -> No
     assert message in problems[0]
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("ann@example.org,\x00,Coach,,,,,,,,,", "name: contains a control character (U+0000)"),
+        ("ann@example.org,Ann\x07,Coach,,,,,,,,,", "name: contains a control character (U+0007)"),
+        ("ann@example.org,Ann,Coach\x7f,,,,,,,,,", "role: contains a control character (U+007F)"),
+        (
+            "ann\u202e@example.org,Ann,Coach,,,,,,,,,",
+            "email: contains an invisible text-direction character (U+202E)",
+        ),
+        (
+            "ann@example.org,\u2067Ann\u2069,Coach,,,,,,,,,",
+            "name: contains an invisible text-direction character (U+2067)",
+        ),
+        (
+            "ann@example.org,Ann,Coach,North\u200f,,,,,,,,",
+            "service: contains an invisible text-direction character (U+200F)",
+        ),
+        (
+            "ann@example.org,Ann\u200b,Coach,,,,,,,,,",
+            "name: contains an invisible formatting character (U+200B)",
+        ),
+        ("ann@example.org," + "A" * 201 + ",Coach,,,,,,,,,", "name: too long (201 characters, at most 200)"),
+        ("a" * 250 + "@example.org,Ann,Coach,,,,,,,,,", "email: too long (262 characters, at most 254)"),
+        (
+            "ann@example.org,Ann,Coach,,,,,,,,," + "A" * 300,
+            "timezone: too long (300 characters, at most 64)",
+        ),
+        (
+            "ann@example.org,Ann,Coach,,,,,,,,,Europe/" + "x" * 57,
+            "timezone: 'Europe/" + "x" * 57 + "' is not an IANA time zone name",
+        ),
+    ],
+)
+def test_control_and_invisible_characters_and_absurd_lengths_are_refused(row: str, message: str) -> None:
+    problems = problems_of(f"{HEADER}\n{GOOD}\n{row}\n")
+    assert problems == [f"r.csv:3: {message}"]
+
+
+def test_a_timezone_too_long_for_a_file_name_is_a_clean_error() -> None:
+    # ZoneInfo raises OSError (file name too long) for names over 255 characters.
+    from programme.roster import _parse_timezone
+
+    problems: list[str] = []
+    assert _parse_timezone("x" * 300, problems) is None
+    assert problems and "is not an IANA time zone name" in problems[0]
+
+
+def test_joiners_in_names_and_formula_like_names_are_kept_as_data() -> None:
+    rows = ("ann@example.org,Mehr\u200cnaz,Coach,,,,,,,,,", "bo@example.org,=HYPERLINK(1),@Coach,,,,,,,,,")
+    text = "\n".join((HEADER, *rows)) + "\n"
+    people = parse_roster(text.encode(), "r.csv")
+    assert [p.name for p in people] == ["Mehr\u200cnaz", "=HYPERLINK(1)"]
+    assert people[1].role == "@Coach"
+
+
 def test_every_problem_is_reported_with_its_own_line() -> None:
     text = (
         f"{HEADER}\n{GOOD}\n\nbad,Ann,Coach,,,,,,,,,\n{GOOD.replace('ann@', 'bo@')}\nx@y.org,X,C,,,99,,,,,,\n"

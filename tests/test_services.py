@@ -24,6 +24,7 @@ from programme.announcements import AudienceKind, UnknownAudienceError
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import NotFoundError
 from programme.policies import Actor, NotAllowedError
+from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS, RSVPS
 from repositories.escalations import ESCALATIONS
@@ -334,3 +335,16 @@ def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Servi
     assert services.month.escalation_cards(di) == []
     with pytest.raises(NotFoundError):
         services.month.handle_escalation(di, EscalationCommand(ident, EscalationAction.RESOLVE))
+
+
+def test_rsvp_reminder_email_asks_for_the_answer_in_teams(world: tuple[Services, Clock]) -> None:
+    services, clock = world
+    group = services.programme.current_allocation().groups[0]
+    session = session_in_month(group, "2026-12", services.programme.settings)
+    assert services.month.send_rsvp_reminders(group, session) == len(group.members)
+    entries = [e for e in services.outbox.due(clock.now, 1000) if e.message.kind == "rsvp_reminder"]
+    for entry in entries:
+        body = (entry.message.data or {})["email_fallback"]["body_text"]
+        # Nothing reads replies to the meeting request: only the answer in Teams counts.
+        assert "Please answer in Teams" in body
+        assert "reply to the meeting request" not in body

@@ -64,8 +64,11 @@ class FakeGraph(LoopbackApp):
         client_secret: str = "s3cret-value~not-the-id",
         token_lifetime: int = 3600,
         clock: Callable[[], float] = time.time,
+        authority_host: str = PUBLIC_AUTHORITY_HOST,
     ) -> None:
         self.tenant = tenant
+        # The sign-in host msal is given (a national cloud's, say); msal_http_client routes it here.
+        self.authority_host = authority_host
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_lifetime = token_lifetime
@@ -117,11 +120,11 @@ class FakeGraph(LoopbackApp):
     @property
     def authority(self) -> str:
         """The authority to give msal: the real public one, routed here by msal_http_client()."""
-        return f"{PUBLIC_AUTHORITY_HOST}/{self.tenant}"
+        return f"{self.authority_host}/{self.tenant}"
 
     def msal_http_client(self) -> LoopbackHttpClient:
         """An HTTP client for msal (its `http_client` option) that reaches this fake, never the internet."""
-        return LoopbackHttpClient({PUBLIC_AUTHORITY_HOST: self.url})
+        return LoopbackHttpClient({self.authority_host: self.url})
 
     def routes(self, app: web.Application) -> None:
         """The endpoints this fake answers."""
@@ -175,10 +178,10 @@ class FakeGraph(LoopbackApp):
                 "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
             }
             return web.json_response(body, status=400)
-        base = f"{PUBLIC_AUTHORITY_HOST}/{tenant}"
+        base = f"{self.authority_host}/{tenant}"
         return web.json_response(
             {
-                "issuer": f"https://login.microsoftonline.com/{tenant}/v2.0",
+                "issuer": f"{base}/v2.0",
                 "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
                 "token_endpoint": f"{base}/oauth2/v2.0/token",
                 "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
@@ -190,7 +193,9 @@ class FakeGraph(LoopbackApp):
         self.token_requests.append({k: str(v) for k, v in form.items() if k != "client_secret"})
         if request.match_info["tenant"] != self.tenant:
             return self._token_error(400, "invalid_request", 90002, "Tenant not found.")
-        if form.get("grant_type") != "client_credentials" or form.get("scope") != GRAPH_SCOPE:
+        # The public Graph's scope, or the one of this fake's own URL when it stands for another cloud.
+        scopes = (GRAPH_SCOPE, f"{self.url}/.default")
+        if form.get("grant_type") != "client_credentials" or form.get("scope") not in scopes:
             return self._token_error(
                 400, "invalid_scope", 1002012, "The provided value for scope is not valid."
             )
