@@ -15,7 +15,7 @@ from cards.common import (
     text_input,
 )
 from cards.protocol import ANNOUNCE_AUDIENCE, ANNOUNCE_AUDIENCE_VALUE, ANNOUNCE_TEXT, ANNOUNCE_TITLE, Verb
-from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView
+from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 from programme.announcements import AudienceKind
 
 AUDIENCE_LABELS = {
@@ -112,4 +112,29 @@ def build_announcement_result_card(view: AnnouncementResultView) -> CardJson:
         body,
         fallback_text=f'Announcement "{view.title}": {view.sent} sent, {view.pending} pending, '
         f"{view.failed} failed, {view.unreachable} unreachable.",
+    )
+
+
+def build_delivery_problems_card(view: DeliveryProblemsView) -> CardJson:
+    """Deliveries (Teams and email) that failed or wait to be retried, for coordinators."""
+    if not view.failed and not view.retrying:
+        return card(
+            [heading("Deliveries"), text("Everything queued lately was delivered or is on its way.")],
+            fallback_text="Deliveries: nothing failed lately.",
+        )
+    rows = [(f"Failed: {kind}", f"{count} ({reason})") for kind, reason, count in view.failed]
+    rows += [(f"To retry: {kind}", str(count)) for kind, count in view.retrying]
+    failed = sum(count for _, _, count in view.failed)
+    retrying = sum(count for _, count in view.retrying)
+    return card(
+        [
+            heading("Deliveries"),
+            text(
+                "These were not delivered. Failures are final: check the mail settings or the bot's "
+                "registration; retries happen by themselves.",
+                color="attention" if failed else None,
+            ),
+            facts(rows),
+        ],
+        fallback_text=f"Deliveries: {failed} failed, {retrying} to retry.",
     )

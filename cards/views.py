@@ -185,6 +185,14 @@ class AnnouncementView:
 
 
 @dataclass(frozen=True)
+class DeliveryProblemsView:
+    """What the outbox could not deliver lately: fixed reasons only, never message content."""
+
+    failed: tuple[tuple[str, str, int], ...]  # (kind, reason, how many)
+    retrying: tuple[tuple[str, int], ...]  # (kind, how many waiting for another attempt)
+
+
+@dataclass(frozen=True)
 class AnnouncementResultView:
     title: str
     audience: str  # described, e.g. "the facilitators"

@@ -39,6 +39,7 @@ class PickupMailer:
         self._clock = clock
         # Serialises "already written?" + write between threads; _dir_lock does it across processes.
         self._lock = threading.Lock()
+        self._written = _WrittenKeys(directory)
 
     async def send_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> MeetingResult:
         """Write the METHOD:REQUEST email; a file cannot make a Teams link, so join_url stays None.
@@ -105,12 +106,10 @@ class PickupMailer:
         # Owner-only: the files hold names, addresses and meeting details (write_file: 0o600).
         self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._lock, _dir_lock(self._directory):
-            suffix = f"-{key}.eml"
-            # A scan, as the time stamp in the name differs between sends: fine for a demo directory.
-            with os.scandir(self._directory) as entries:
-                if any(entry.name.endswith(suffix) for entry in entries):
-                    return False
+            if self._written.has(key):
+                return False
             write_file(self._directory / name, data)
+            self._written.add(key)
             return True
 
 
@@ -252,6 +251,70 @@ def _slug(value: str) -> str:
     words = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:_SLUG_MAX].strip("-")
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]
     return f"{words}-{digest}" if words else digest
+
+
+_INDEX = ".written"  # one hash per line of the keys written here (no names or addresses)
+
+
+class _WrittenKeys:
+    """Which keys have a file in the pickup directory, without scanning it on every send.
+
+    Writers append a hash of each key they write to `.written`; a reader reads only what was
+    appended since it last looked. The first look of each process also scans the directory once,
+    for files written before the index existed or by a writer killed before it appended.
+    Callers hold the directory lock.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._path = directory / _INDEX
+        self._directory = directory
+        self._known: set[str] = set()
+        self._at: tuple[int, int] | None = None  # (inode, offset) read so far
+        self._scanned = False
+
+    @staticmethod
+    def _hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def has(self, key: str) -> bool:
+        if not self._scanned:
+            with os.scandir(self._directory) as entries:
+                for entry in entries:
+                    match = _FILE_KEY.fullmatch(entry.name)
+                    if match:
+                        self._known.add(self._hash(match.group(1)))
+            self._scanned = True
+        self._read_new()
+        return self._hash(key) in self._known
+
+    def _read_new(self) -> None:
+        try:
+            fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            inode = os.fstat(fd).st_ino
+            offset = self._at[1] if self._at is not None and self._at[0] == inode else 0
+            data = b""
+            while chunk := os.pread(fd, 1 << 20, offset + len(data)):
+                data += chunk
+        finally:
+            os.close(fd)
+        complete = data[: data.rfind(b"\n") + 1]
+        self._known.update(line.decode() for line in complete.splitlines() if line)
+        self._at = (inode, offset + len(complete))
+
+    def add(self, key: str) -> None:
+        digest = self._hash(key)
+        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, digest.encode() + b"\n")
+        finally:
+            os.close(fd)
+        self._known.add(digest)
+
+
+_FILE_KEY = re.compile(r"\d{8}T\d{6}Z-(.+)\.eml")
 
 
 @contextmanager

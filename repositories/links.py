@@ -99,6 +99,8 @@ class TeamsLinksRepository:
 
     def save_reference(self, email: str, reference: ConversationReference) -> None:
         """Store where to reach the person, and that they can be reached (writes only changes)."""
+        if self.reference(email) == reference and email not in self.unreachable():
+            return  # the usual turn: nothing changed, so no lock and no write
         with self._store.transaction():
             if self.reference(email) != reference:
                 self._conversations.put(email, reference.to_doc())

@@ -11,8 +11,9 @@ from cards.announcements import (
     build_announcement_card,
     build_announcement_composer_card,
     build_announcement_result_card,
+    build_delivery_problems_card,
 )
-from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView
+from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 from programme.announcements import Audience, resolve_audience
 from programme.policies import Actor, Permission, require
 from programme.sessions import month_key
@@ -125,6 +126,20 @@ class AnnouncementsService:
                 rate=self.outbox.batch_rate(ident) if counts.get("pending") else None,
             )
         )
+
+    def status(self, actor: Actor) -> list[Card]:
+        """The latest announcement's delivery (if any), and any deliveries that failed or wait to retry."""
+        require(Permission.COORDINATOR, actor)
+        failed, retrying = self.outbox.problems()
+        problems = build_delivery_problems_card(
+            DeliveryProblemsView(
+                failed=tuple((kind, reason, n) for (kind, reason), n in sorted(failed.items())),
+                retrying=tuple(sorted(retrying.items())),
+            )
+        )
+        if not AnnouncementsRepository(self.programme.store).all():
+            return [problems]
+        return [self.latest_result(actor), problems]
 
     def latest_result(self, actor: Actor) -> Card:
         """The counts of the most recent announcement."""

@@ -110,7 +110,10 @@ class Directory:
 
     def link(self, user: TeamsUser, person: Person, reference: ConversationReference | None) -> None:
         """Remember the user's person and (from a 1:1 chat) where to reach them; writes only changes."""
-        self._links.link_user(user.user_id, person.email)
+        if not person.aad_object_id:
+            # Recognised by email: remember the Teams user, so later turns need no member lookup.
+            # (A roster row with an aad id is found by it on every turn: nothing to remember.)
+            self._links.link_user(user.user_id, person.email)
         if reference is None:
             return
         current = self._links.reference(person.email)

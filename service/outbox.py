@@ -513,6 +513,24 @@ class Outbox:
                         records[key] = current
         return records
 
+    def problems(self) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+        """Recent entries that failed, by (kind, fixed reason), and those waiting for a retry, by kind."""
+        failed: dict[tuple[str, str], int] = {}
+        retrying: dict[str, int] = {}
+        with self._store.transaction():
+            for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
+                self._outcomes_of(period)
+                for key, stored in self._entries.all(period).items():
+                    doc = self._current(period, key, stored)
+                    if doc is None:
+                        continue
+                    if doc["status"] == Status.FAILED:
+                        at = (str(doc["kind"]), str(doc.get("last_error") or "failed"))
+                        failed[at] = failed.get(at, 0) + 1
+                    elif doc["status"] == Status.PENDING and doc.get("attempts"):
+                        retrying[str(doc["kind"])] = retrying.get(str(doc["kind"]), 0) + 1
+        return failed, retrying
+
     def batch_rate(self, batch: str) -> float | None:
         """Messages a second delivered for a batch so far (first to latest delivery), if two or more."""
         sent: list[datetime] = []

@@ -171,9 +171,9 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
     ),
     TextCommand(
         ("status",),
-        "delivery counts of your latest announcement",
+        "delivery counts of the latest announcement, and any deliveries that failed",
         Permission.COORDINATOR,
-        lambda s, a, _: [s.announcements.latest_result(a)],
+        lambda s, a, _: s.announcements.status(a),
     ),
     TextCommand(
         ("report",),

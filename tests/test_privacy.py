@@ -36,6 +36,7 @@ from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
 from programme.settings import ProgrammeSettings
+from repositories.links import TeamsLinksRepository
 from service.cli import main
 from service.identity import ConversationReference, TeamsUser
 from service.invites_service import InvitesService, MailSettings
@@ -112,6 +113,8 @@ def build_world(tmp_path: Path) -> World:
             people["ann@x.org"],
             ConversationReference("tenant-1", "https://smba.example/", "a:ann-chat", "28:bot", "29:ann-user"),
         )
+        # Linked by email before her aad id reached the roster: the Teams user id is kept for her.
+        TeamsLinksRepository(store).link_user("29:ann-user", "ann@x.org")
         services.directory.mark_unreachable("ann@x.org", clock.now)  # Teams refused a delivery once
         invites.sync_month("2026-12")
         services.month.send_introductions(

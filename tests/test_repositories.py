@@ -205,3 +205,17 @@ def test_a_refresh_never_deadlocks_with_a_reader_inside_a_transaction(tmp_path: 
             assert people.get("p2@x.org") == person(2)
         other.join(10)
         assert not other.is_alive() and results == [person(2)]
+
+
+def test_a_turn_that_changes_nothing_writes_nothing(directory: Directory, tmp_path: Path) -> None:
+    coordinator = person(1, coordinator=True)
+    reference = ConversationReference("org-tenant", "https://smba.example/", "a:own", "28:bot", "29:ann")
+    user = _user(coordinator.aad_object_id, user_id="29:ann")
+    directory.link(user, coordinator, reference)  # first contact: the reference is stored
+    before = _file_states(tmp_path / "reflect.json")
+    for _ in range(3):
+        assert directory.recognise(user).person == coordinator
+        directory.link(user, coordinator, reference)
+    assert _file_states(tmp_path / "reflect.json") == before
+    # Found by the aad id on every turn: no Teams-user link is kept for a roster row that has one.
+    assert directory.known_email("29:ann") is None

@@ -348,3 +348,26 @@ def test_rsvp_reminder_email_asks_for_the_answer_in_teams(world: tuple[Services,
         # Nothing reads replies to the meeting request: only the answer in Teams counts.
         assert "Please answer in Teams" in body
         assert "reply to the meeting request" not in body
+
+
+def test_status_shows_deliveries_that_failed_or_wait_to_retry(world: tuple[Services, Clock]) -> None:
+    from service.outbox import OutboundMessage
+
+    services, clock = world
+    coordinator = actor(services, "di@x.org")
+    (calm,) = services.announcements.status(coordinator)
+    assert "Everything queued lately was delivered" in json.dumps(calm)
+    mails = [
+        OutboundMessage(f"mail:{n}", "2026-12", f"{n}@x.org", "goals_mail", channel="email", text="hi")
+        for n in ("a", "b", "c")
+    ]
+    services.outbox.enqueue(mails, clock.now)
+    first, second, _ = sorted(services.outbox.due(clock.now, 10), key=lambda e: e.message.key)
+    services.outbox.mark_failed(first, "mail 401")
+    services.outbox.mark_retry(second, clock.now + timedelta(minutes=5), "mail 503")
+    (problems,) = services.announcements.status(coordinator)
+    facts = {f["title"]: f["value"] for b in problems["body"] if b["type"] == "FactSet" for f in b["facts"]}
+    assert facts == {"Failed: goals_mail": "1 (mail 401)", "To retry: goals_mail": "1"}
+    assert "a@x.org" not in json.dumps(problems)  # kinds and fixed reasons only
+    with pytest.raises(NotAllowedError):
+        services.announcements.status(actor(services, "ann@x.org"))
