@@ -26,11 +26,46 @@ def answers_log(store: Store, name: str) -> PartitionedLog:
     return store.log(name, new_shards=ANSWER_SHARDS)
 
 
-class _ByGroupAndPerson:
-    """Records keyed "group:email" within a month."""
+class _AnswerLog:
+    """One answer log, registered on its first write: reading (a report) never creates one."""
 
     def __init__(self, store: Store, name: str) -> None:
-        self._log = answers_log(store, name)
+        self._store = store
+        self._name = name
+        self._opened: PartitionedLog | None = None
+
+    @property
+    def _log(self) -> PartitionedLog:
+        if self._opened is None:
+            self._opened = answers_log(self._store, self._name)
+        return self._opened
+
+    def _existing(self) -> PartitionedLog | None:
+        if self._opened is None and not self._store.has_log(self._name):
+            return None
+        return self._log
+
+    def _period(self, period: str) -> dict[str, Doc]:
+        log = self._existing()
+        return log.all(period) if log is not None and period in log.periods() else {}
+
+    def periods(self) -> list[str]:
+        """Periods (months, or quarters for goals) that have records."""
+        log = self._existing()
+        return log.periods() if log is not None else []
+
+
+class _ByGroupAndPerson(_AnswerLog):
+    """Records keyed "group:email" within a month."""
+
+    def of_month(self, month: str) -> list[tuple[str, str, Doc]]:
+        """Every record of a month as (group id, email, record)."""
+        records = []
+        for key, doc in self._period(month).items():
+            group_id, sep, email = key.partition(":")
+            if sep:
+                records.append((group_id, email, doc))
+        return records
 
     def get(self, month: str, group_id: str, email: str) -> Doc | None:
         """One person's record for a group's month."""
@@ -60,11 +95,15 @@ class CheckoutsRepository(_ByGroupAndPerson):
         super().__init__(store, CHECKOUTS)
 
 
-class RegistersRepository:
+class RegistersRepository(_AnswerLog):
     """Each group's register per month."""
 
     def __init__(self, store: Store) -> None:
-        self._log = answers_log(store, ATTENDANCE)
+        super().__init__(store, ATTENDANCE)
+
+    def of_month(self, month: str) -> dict[str, Doc]:
+        """Every register of a month, by group id."""
+        return self._period(month)
 
     def get(self, month: str, group_id: str) -> Doc | None:
         """The group's register for the month."""
@@ -75,11 +114,11 @@ class RegistersRepository:
         self._log.put(month, group_id, doc)
 
 
-class PeerRecordsRepository:
+class PeerRecordsRepository(_AnswerLog):
     """Whether each person met their peer, per month and pairing round."""
 
     def __init__(self, store: Store) -> None:
-        self._log = answers_log(store, PEER_MEETINGS)
+        super().__init__(store, PEER_MEETINGS)
 
     def get(self, month: str, round_number: int, email: str) -> Doc | None:
         """One person's record for the month."""
@@ -92,7 +131,7 @@ class PeerRecordsRepository:
     def of_month(self, month: str) -> dict[tuple[int, str], Doc]:
         """Every record of a month by (round, email)."""
         records: dict[tuple[int, str], Doc] = {}
-        for key, doc in self._log.all(month).items():
+        for key, doc in self._period(month).items():
             round_text, _, email = key.partition(":")
             if round_text.isdigit():
                 records[(int(round_text), email)] = doc
@@ -100,14 +139,14 @@ class PeerRecordsRepository:
 
     def months(self) -> list[str]:
         """Months that have records."""
-        return self._log.periods()
+        return self.periods()
 
 
-class GoalsRepository:
+class GoalsRepository(_AnswerLog):
     """Quarterly goals per person (private ones are seen by their owner only)."""
 
     def __init__(self, store: Store) -> None:
-        self._log = answers_log(store, GOALS)
+        super().__init__(store, GOALS)
 
     def get(self, quarter: str, email: str) -> Doc | None:
         """One person's goals for a quarter."""
@@ -115,7 +154,7 @@ class GoalsRepository:
 
     def of_quarter(self, quarter: str) -> dict[str, Doc]:
         """Everyone's goals for a quarter, by email."""
-        return self._log.all(quarter)
+        return self._period(quarter)
 
     def put(self, quarter: str, email: str, doc: Mapping[str, Any]) -> None:
         """Record (or revise) a person's goals."""

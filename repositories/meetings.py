@@ -42,9 +42,14 @@ class MeetingsRepository:
             if key.endswith(suffix)
         }
 
-    def all(self) -> dict[str, Doc]:
-        """Every meeting by "group:month" (reports)."""
-        return {key: dict(doc) for key, doc in self._cache.current().items()}
+    def all(self) -> dict[tuple[str, str], Doc]:
+        """Every meeting by (group id, month), for reports."""
+        meetings: dict[tuple[str, str], Doc] = {}
+        for key, doc in self._cache.current().items():
+            group_id, sep, month = key.rpartition(":")
+            if sep:
+                meetings[(group_id, month)] = dict(doc)
+        return meetings
 
     def by_chat(self, conversation_id: str) -> tuple[str, str] | None:
         """(group id, month) of the meeting whose chat this is."""

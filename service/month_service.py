@@ -119,7 +119,7 @@ class MonthService:
             ("_registers", RegistersRepository(store)),
             ("_checkouts", CheckoutsRepository(store)),
             ("_introductions", IntroductionsRepository(store)),
-            ("_escalations", EscalationsRepository(store)),
+            ("_escalations", self.programme.escalations_repo),
         ):
             object.__setattr__(self, name, repository)
 

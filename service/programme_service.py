@@ -13,6 +13,7 @@ from programme.pairing import rotate_pairs
 from programme.policies import Actor
 from programme.roster import RosterChange, apply_roster, parse_roster
 from programme.settings import ProgrammeSettings
+from repositories.escalations import EscalationsRepository
 from repositories.groups import GroupsRepository
 from repositories.imports import RosterImportsRepository
 from repositories.meetings import MeetingsRepository
@@ -34,6 +35,7 @@ class ProgrammeService:
     rounds_repo: PairRoundsRepository = field(init=False, repr=False)
     imports_repo: RosterImportsRepository = field(init=False, repr=False)
     meetings_repo: MeetingsRepository = field(init=False, repr=False)
+    escalations_repo: EscalationsRepository = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "people_repo", PeopleRepository(self.store))
@@ -41,6 +43,7 @@ class ProgrammeService:
         object.__setattr__(self, "rounds_repo", PairRoundsRepository(self.store))
         object.__setattr__(self, "imports_repo", RosterImportsRepository(self.store))
         object.__setattr__(self, "meetings_repo", MeetingsRepository(self.store))
+        object.__setattr__(self, "escalations_repo", EscalationsRepository(self.store))
 
     def people(self) -> Mapping[str, Person]:
         """Everyone ever imported (leavers included), by email. Read-only, kept in memory."""

@@ -25,10 +25,8 @@ from programme.reports import (
     quarters_of,
 )
 from programme.sessions import month_key, parse_month
-from repositories.answers import ATTENDANCE, GOALS, PEER_MEETINGS, RSVPS
-from repositories.escalations import ESCALATIONS
+from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
 from service.programme_service import ProgrammeService
-from store import Store
 
 CARD_MONTHS = 3  # months on the coordinators' card
 
@@ -43,15 +41,6 @@ def month_end(service: ProgrammeService, month: str) -> datetime:
     year, number = parse_month(month)
     year, number = (year + 1, 1) if number == 12 else (year, number + 1)
     return datetime(year, number, 1, tzinfo=service.settings.zone)
-
-
-def _log_docs(store: Store, name: str, periods: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """period -> key -> doc for the periods that have records; never registers a new log."""
-    if name not in store.log_names():
-        return {}
-    log = store.log(name)
-    stored = set(log.periods())
-    return {period: log.all(period) for period in periods if period in stored}
 
 
 def _aware(text: str) -> datetime:
@@ -83,15 +72,18 @@ def _invited(
 def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: datetime) -> ReportInputs:
     """The records of `months` (and their quarters), and the escalations, as plain report inputs."""
     store = service.store
-    with store.transaction():
+    with store.transaction():  # one consistent view of every record read
         groups: dict[str, Group] = service.groups_repo.retired()
         groups.update({g.id: g for g in service.current_allocation().groups})
-        registers_by_month = _log_docs(store, ATTENDANCE, months)
-        rsvps_by_month = _log_docs(store, RSVPS, months)
-        peers_by_month = _log_docs(store, PEER_MEETINGS, months)
-        goals_by_quarter = _log_docs(store, GOALS, quarters_of(months))
+        registers_repo, rsvps_repo = RegistersRepository(store), RsvpsRepository(store)
+        registers_by_month = {month: registers_repo.of_month(month) for month in months}
+        rsvps_by_month = {month: rsvps_repo.of_month(month) for month in months}
+        peers_repo = PeerRecordsRepository(store)
+        peers_by_month = {month: peers_repo.of_month(month) for month in months}
+        goals_repo = GoalsRepository(store)
+        goals_by_quarter = {q: docs for q in quarters_of(months) if (docs := goals_repo.of_quarter(q))}
         meetings = service.meetings_repo.all()
-        escalation_docs = list(store.collection(ESCALATIONS).all().values())
+        escalation_docs = service.escalations_repo.all()
         rounds = tuple(service.pair_rounds())
 
     registers: list[Register] = []
@@ -105,28 +97,21 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
                 Register(month, group_id, frozenset(doc.get("present", [])), frozenset(doc.get("absent", [])))
             )
         respondents: dict[str, set[str]] = {}
-        for key, doc in rsvps_by_month.get(month, {}).items():
-            group_id, sep, email = key.partition(":")
-            if not sep:
-                continue
+        for group_id, email, doc in rsvps_by_month.get(month, []):
             respondents.setdefault(group_id, set()).add(email)
             rsvps.append(RsvpRecord(month, group_id, email, str(doc.get("answer", "")), doc.get("reason")))
-        meeting_groups = {
-            key.rpartition(":")[0] for key in meetings if key.rpartition(":")[2] == month and ":" in key
-        }
+        meeting_groups = {group_id for group_id, meeting_month in meetings if meeting_month == month}
         for group_id in sorted(set(month_registers) | set(respondents) | meeting_groups):
             members = _invited(
                 month_registers.get(group_id),
-                meetings.get(f"{group_id}:{month}"),
+                meetings.get((group_id, month)),
                 respondents.get(group_id, set()),
                 groups.get(group_id),
             )
             if members:
                 invited[(month, group_id)] = members
-        for key, doc in peers_by_month.get(month, {}).items():
-            number, sep, email = key.partition(":")
-            if sep and number.isdigit():
-                peer_records.append(PeerRecord(month, int(number), email, bool(doc.get("met"))))
+        for (number, email), doc in peers_by_month.get(month, {}).items():
+            peer_records.append(PeerRecord(month, number, email, bool(doc.get("met"))))
 
     escalations = tuple(
         EscalationRecord(str(doc.get("about", "")), _aware(doc["created_at"]), str(doc.get("status", "open")))

@@ -269,6 +269,11 @@ class Store:
             }
             return sorted((self._main.table_names() - {_META}) | own)
 
+    def has_log(self, name: str) -> bool:
+        """Whether log `name` exists (opening one with `log` would register it)."""
+        with self._locked():
+            return self._meta().get(_LOG_PREFIX + name) is not None
+
     def log_names(self) -> list[str]:
         """Names of the logs ever opened on this store (collections with their own files excluded)."""
         with self._locked():
