@@ -59,3 +59,27 @@ class CachedCollection(Generic[T]):
                 self._tokens[shard] = token
             self._snapshot = (MappingProxyType(items), self._snapshot[1] + 1)
         self._generation = generation
+
+
+U = TypeVar("U")
+
+
+class DerivedIndex(Generic[T, U]):
+    """An index built from a CachedCollection's records, rebuilt only when those records change."""
+
+    def __init__(self, cache: CachedCollection[T], build: Callable[[Mapping[str, T]], U]) -> None:
+        self._cache = cache
+        self._build = build
+        self._lock = threading.Lock()
+        self._built: tuple[int, U] | None = None
+
+    def get(self) -> U:
+        """The index for the collection as of now."""
+        records, version = self._cache.snapshot()
+        built = self._built
+        if built is None or built[0] != version:
+            with self._lock:
+                if self._built is None or self._built[0] != version:
+                    self._built = (version, self._build(records))
+                built = self._built
+        return built[1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +9,7 @@ from typing import Any
 
 from programme.model import Allocation, Group, Person, Unplaced
 from programme.policies import Actor
-from repositories.cached import CachedCollection
+from repositories.cached import CachedCollection, DerivedIndex
 from store import Store
 
 GROUPS = "groups"
@@ -51,14 +50,13 @@ def unplaced_to_doc(entry: Unplaced) -> Doc:
 
 @dataclass(frozen=True)
 class _Index:
-    version: int
     groups: tuple[Group, ...]
     by_id: Mapping[str, Group]
     led_by: Mapping[str, tuple[Group, ...]] = field(default_factory=dict)
     member_of: Mapping[str, tuple[Group, ...]] = field(default_factory=dict)
 
 
-def _index(version: int, groups: Iterable[Group]) -> _Index:
+def _index(groups: Iterable[Group]) -> _Index:
     ordered = tuple(sorted(groups, key=lambda g: g.id))
     led: dict[str, list[Group]] = {}
     member: dict[str, list[Group]] = {}
@@ -68,7 +66,6 @@ def _index(version: int, groups: Iterable[Group]) -> _Index:
         for email in group.members:
             member.setdefault(email, []).append(group)
     return _Index(
-        version,
         ordered,
         {g.id: g for g in ordered},
         {k: tuple(v) for k, v in led.items()},
@@ -84,19 +81,11 @@ class GroupsRepository:
         self._retired = store.collection(RETIRED_GROUPS, shards=1)
         self._allocation = store.collection(ALLOCATION)
         self._store = store
-        self._cache = CachedCollection(self._groups, lambda _key, doc: group_from_doc(doc))
-        self._lock = threading.Lock()
-        self._index = _index(-1, ())
+        cache = CachedCollection(self._groups, lambda _key, doc: group_from_doc(doc))
+        self._index = DerivedIndex(cache, lambda groups: _index(groups.values()))
 
     def _current(self) -> _Index:
-        groups, version = self._cache.snapshot()
-        index = self._index
-        if index.version != version:
-            with self._lock:
-                if self._index.version != version:
-                    self._index = _index(version, groups.values())
-                index = self._index
-        return index
+        return self._index.get()
 
     def groups(self) -> tuple[Group, ...]:
         """The current groups, by id."""

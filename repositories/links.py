@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from repositories.cached import CachedCollection
+from repositories.cached import CachedCollection, DerivedIndex
 from store import Store
 
 TEAMS_USERS = "teams_users"  # Teams user id -> email, so later turns need no member lookup
@@ -59,8 +58,7 @@ class TeamsLinksRepository:
             self._conversations, lambda _key, doc: ConversationReference.from_doc(doc)
         )
         self._unreachable_since = CachedCollection(self._unreachable, lambda _key, doc: str(doc["since"]))
-        self._lock = threading.Lock()
-        self._email_by_aad: tuple[int, Mapping[str, str]] = (-1, {})
+        self._email_by_aad = DerivedIndex(self._aad_ids, lambda links: {aad: e for e, aad in links.items()})
 
     # -- reads -----------------------------------------------------------------------------------
     def known_email(self, user_id: str) -> str | None:
@@ -73,11 +71,7 @@ class TeamsLinksRepository:
 
     def email_for_aad_object_id(self, aad_object_id: str) -> str | None:
         """The roster row (without an id of its own) this Entra ID user id was linked to."""
-        links, version = self._aad_ids.snapshot()
-        with self._lock:
-            if self._email_by_aad[0] != version:
-                self._email_by_aad = (version, {aad: email for email, aad in links.items()})
-            return self._email_by_aad[1].get(aad_object_id.lower())
+        return self._email_by_aad.get().get(aad_object_id.lower())
 
     def reference(self, email: str) -> ConversationReference | None:
         """The person's 1:1 conversation reference."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from programme.model import Pair, PairRound, Unplaced
-from repositories.cached import CachedCollection
+from repositories.cached import CachedCollection, DerivedIndex
 from repositories.groups import unplaced_to_doc
 from store import Store
 
@@ -37,23 +36,25 @@ def round_from_doc(doc: Doc) -> PairRound:
     )
 
 
+def _by_number_and_person(
+    rounds: Mapping[str, PairRound],
+) -> tuple[tuple[PairRound, ...], Mapping[str, Pair]]:
+    """Every round oldest first, and the latest round's pair of each person."""
+    ordered = tuple(sorted(rounds.values(), key=lambda r: r.number))
+    pairs = {email: pair for pair in ordered[-1].pairs for email in pair.peers} if ordered else {}
+    return ordered, pairs
+
+
 class PairRoundsRepository:
     """Every pairing round; the latest round's pairs indexed by person."""
 
     def __init__(self, store: Store) -> None:
         self._collection = store.collection(PAIR_ROUNDS, shards=PAIR_ROUND_SHARDS)
-        self._cache = CachedCollection(self._collection, lambda _key, doc: round_from_doc(doc))
-        self._lock = threading.Lock()
-        self._index: tuple[int, tuple[PairRound, ...], Mapping[str, Pair]] = (-1, (), {})
+        cache = CachedCollection(self._collection, lambda _key, doc: round_from_doc(doc))
+        self._index = DerivedIndex(cache, _by_number_and_person)
 
     def _current(self) -> tuple[tuple[PairRound, ...], Mapping[str, Pair]]:
-        rounds, version = self._cache.snapshot()
-        with self._lock:
-            if self._index[0] != version:
-                ordered = tuple(sorted(rounds.values(), key=lambda r: r.number))
-                pairs = {email: pair for pair in ordered[-1].pairs for email in pair.peers} if ordered else {}
-                self._index = (version, ordered, pairs)
-            return self._index[1], self._index[2]
+        return self._index.get()
 
     def rounds(self) -> tuple[PairRound, ...]:
         """Every pairing round so far, oldest first."""

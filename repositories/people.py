@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
 from programme.model import Person
-from repositories.cached import CachedCollection
+from repositories.cached import CachedCollection, DerivedIndex
 from store import Store
 
 PEOPLE = "people"
@@ -62,15 +61,22 @@ def person_from_doc(doc: Doc) -> Person:
     )
 
 
+def _active_by_aad_object_id(people: Mapping[str, Person]) -> dict[str, Person]:
+    return {p.aad_object_id.lower(): p for p in people.values() if p.aad_object_id and p.active}
+
+
 class PeopleRepository:
     """Everyone ever imported, by email; lookups are in memory."""
 
     def __init__(self, store: Store) -> None:
         self._collection = store.collection(PEOPLE, shards=PEOPLE_SHARDS)
         self._cache = CachedCollection(self._collection, lambda _key, doc: person_from_doc(doc))
-        self._lock = threading.Lock()
-        self._aad_version = -1
-        self._by_aad: dict[str, Person] = {}
+        self._by_aad = DerivedIndex(
+            self._cache,
+            lambda people: {
+                p.aad_object_id.lower(): p for p in people.values() if p.aad_object_id and p.active
+            },
+        )
 
     def all(self) -> Mapping[str, Person]:
         """Everyone ever imported (leavers included), by email. Read-only."""
@@ -82,14 +88,7 @@ class PeopleRepository:
 
     def active_by_aad_object_id(self, aad_object_id: str) -> Person | None:
         """The active person whose roster row carries this Entra ID user id."""
-        people, version = self._cache.snapshot()
-        with self._lock:
-            if self._aad_version != version:
-                self._by_aad = {
-                    p.aad_object_id.lower(): p for p in people.values() if p.aad_object_id and p.active
-                }
-                self._aad_version = version
-            return self._by_aad.get(aad_object_id.lower())
+        return self._by_aad.get().get(aad_object_id.lower())
 
     def put_many(self, people: Iterable[Person]) -> None:
         """Add or update people: one durable write per shard touched."""
