@@ -114,7 +114,7 @@ class AnnouncementsService:
         """Delivery counts of one announcement so far."""
         require(Permission.COORDINATOR, actor)
         doc = AnnouncementsRepository(self.programme.store).get(ident)
-        counts = self.outbox.batch_counts(ident)
+        counts, rate = self.outbox.batch_progress(ident)
         return build_announcement_result_card(
             AnnouncementResultView(
                 title=doc["title"] if doc else "",
@@ -123,7 +123,7 @@ class AnnouncementsService:
                 failed=counts.get("failed", 0),
                 unreachable=counts.get("unreachable", 0),
                 pending=counts.get("pending", 0),
-                rate=self.outbox.batch_rate(ident) if counts.get("pending") else None,
+                rate=rate if counts.get("pending") else None,
             )
         )
 

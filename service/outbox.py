@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -252,9 +252,13 @@ class Outbox:
         buffer: _Buffer | None = getattr(self._collecting, "buffer", None)
         if buffer is not None and not immediate:
             return buffer.add(self, pending, now)
+        return self._record_new(pending, now)
+
+    def _record_new(self, messages: list[OutboundMessage], now: datetime) -> list[str]:
+        """Record messages in chunks, each its own transaction; returns the keys recorded."""
         recorded: list[str] = []
-        for start in range(0, len(pending), _ENQUEUE_CHUNK):
-            recorded.extend(self._enqueue_chunk(pending[start : start + _ENQUEUE_CHUNK], now))
+        for start in range(0, len(messages), _ENQUEUE_CHUNK):
+            recorded.extend(self._enqueue_chunk(messages[start : start + _ENQUEUE_CHUNK], now))
         return recorded
 
     @contextlib.contextmanager
@@ -275,9 +279,8 @@ class Outbox:
             yield
         finally:
             self._collecting.buffer = None
-        pending = list(buffer.messages.values())
-        for start in range(0, len(pending), _ENQUEUE_CHUNK):
-            self._enqueue_chunk(pending[start : start + _ENQUEUE_CHUNK], buffer.now or datetime.now(UTC))
+        if buffer.now is not None:  # set by the first message collected
+            self._record_new(list(buffer.messages.values()), buffer.now)
 
     def _is_recorded(self, period: str, key: str) -> bool:
         return self._entries.get(period, key) is not None
@@ -326,16 +329,24 @@ class Outbox:
         for period in recent:
             seq = changes[period]["seq"]
             if self._seen.get(period) != seq:
-                self._outcomes_of(period)
-                current = (
-                    (key, self._current(period, key, doc)) for key, doc in self._entries.all(period).items()
-                )
                 self._pending[period] = {
                     key: datetime.fromisoformat(doc["not_before"]).timestamp()
-                    for key, doc in current
-                    if doc is not None and doc["status"] == Status.PENDING
+                    for _, key, doc in self._current_records([period])
+                    if doc["status"] == Status.PENDING
                 }
                 self._seen[period] = seq
+
+    def _current_records(self, periods: Iterable[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(period, key, record as it stands now: the entry with its latest journalled outcome)."""
+        for period in periods:
+            self._outcomes_of(period)
+            for key, stored in self._entries.all(period).items():
+                current = self._current(period, key, stored)
+                if current is not None:
+                    yield period, key, current
+
+    def _recent_periods_now(self) -> list[str]:
+        return self._recent(self._changes.all(_CHANGES_PERIOD))
 
     def _outcomes_of(self, period: str) -> dict[str, dict[str, Any]]:
         """The period's latest journalled outcomes by key (reads only what was appended since)."""
@@ -503,59 +514,40 @@ class Outbox:
         One period, or every period when None. For tools and tests: what was decided and what
         became of it, without knowing how the outbox stores it.
         """
-        records: dict[str, dict[str, Any]] = {}
         with self._store.transaction():
-            for name in [period] if period else self._entries.periods():
-                self._outcomes_of(name)
-                for key, stored in self._entries.all(name).items():
-                    current = self._current(name, key, stored)
-                    if current is not None:
-                        records[key] = current
-        return records
+            periods = [period] if period else self._entries.periods()
+            return {key: doc for _, key, doc in self._current_records(periods)}
 
     def problems(self) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
         """Recent entries that failed, by (kind, fixed reason), and those waiting for a retry, by kind."""
-        failed: dict[tuple[str, str], int] = {}
-        retrying: dict[str, int] = {}
+        failed: Counter[tuple[str, str]] = Counter()
+        retrying: Counter[str] = Counter()
         with self._store.transaction():
-            for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
-                self._outcomes_of(period)
-                for key, stored in self._entries.all(period).items():
-                    doc = self._current(period, key, stored)
-                    if doc is None:
-                        continue
-                    if doc["status"] == Status.FAILED:
-                        at = (str(doc["kind"]), str(doc.get("last_error") or "failed"))
-                        failed[at] = failed.get(at, 0) + 1
-                    elif doc["status"] == Status.PENDING and doc.get("attempts"):
-                        retrying[str(doc["kind"])] = retrying.get(str(doc["kind"]), 0) + 1
-        return failed, retrying
+            for _, _, doc in self._current_records(self._recent_periods_now()):
+                if doc["status"] == Status.FAILED:
+                    failed[(str(doc["kind"]), str(doc.get("last_error") or "failed"))] += 1
+                elif doc["status"] == Status.PENDING and doc.get("attempts"):
+                    retrying[str(doc["kind"])] += 1
+        return dict(failed), dict(retrying)
 
-    def batch_rate(self, batch: str) -> float | None:
-        """Messages a second delivered for a batch so far (first to latest delivery), if two or more."""
+    def batch_progress(self, batch: str) -> tuple[dict[str, int], float | None]:
+        """A batch's counts by status (recent periods), and the messages a second delivered so far
+        (first to latest delivery; None before two)."""
+        counts = dict.fromkeys((status.value for status in Status), 0)
         sent: list[datetime] = []
         with self._store.transaction():
-            for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
-                self._outcomes_of(period)
-                for key, stored in self._entries.all(period).items():
-                    doc = self._current(period, key, stored)
-                    if doc is not None and doc["batch"] == batch and doc.get("sent_at"):
+            for _, _, doc in self._current_records(self._recent_periods_now()):
+                if doc["batch"] == batch:
+                    counts[doc["status"]] += 1
+                    if doc.get("sent_at"):
                         sent.append(datetime.fromisoformat(doc["sent_at"]))
         if len(sent) < 2 or max(sent) == min(sent):
-            return None
-        return (len(sent) - 1) / (max(sent) - min(sent)).total_seconds()
+            return counts, None
+        return counts, (len(sent) - 1) / (max(sent) - min(sent)).total_seconds()
 
     def batch_counts(self, batch: str) -> dict[str, int]:
         """How many of a batch's messages are sent, failed, unreachable and pending (recent periods)."""
-        counts = dict.fromkeys((status.value for status in Status), 0)
-        with self._store.transaction():
-            for period in self._recent(self._changes.all(_CHANGES_PERIOD)):
-                self._outcomes_of(period)
-                for key, stored in self._entries.all(period).items():
-                    doc = self._current(period, key, stored)
-                    if doc is not None and doc["batch"] == batch:
-                        counts[doc["status"]] += 1
-        return counts
+        return self.batch_progress(batch)[0]
 
 
 class DeliveryKind(StrEnum):
