@@ -27,7 +27,8 @@ _TEMP_TAIL = re.compile(r"\.[0-9a-f]{16}\.tmp")
 _LOG_TEMP = re.compile(r"\d+\.json\.[0-9a-f]{16}\.tmp")
 
 
-def _identity(st: os.stat_result) -> _Identity:
+def file_identity(st: os.stat_result) -> _Identity:
+    """What tells one version of a file from another: it changes with every replace or write."""
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
@@ -95,7 +96,7 @@ class AtomicJSONStorage(Storage):
     def refresh(self) -> bool:
         """Load the file if it changed since we last saw it; True if the cached content changed."""
         try:
-            current: _Identity | None = _identity(os.stat(self.path))
+            current: _Identity | None = file_identity(os.stat(self.path))
         except FileNotFoundError:
             current = None
         if self._known and current == self._identity:
@@ -112,7 +113,7 @@ class AtomicJSONStorage(Storage):
         except FileNotFoundError:
             return
         try:
-            identity = _identity(os.fstat(fd))
+            identity = file_identity(os.fstat(fd))
             with open(fd, "rb", closefd=False) as handle:
                 raw = handle.read()
             data = self._parse(raw)
@@ -157,7 +158,7 @@ class AtomicJSONStorage(Storage):
                 while view:
                     view = view[os.write(fd, view) :]
                 os.fsync(fd)
-                identity = _identity(os.fstat(fd))
+                identity = file_identity(os.fstat(fd))
                 os.replace(tmp, self.path)
             except BaseException:
                 os.close(fd)

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from store import migrations
-from store.atomic_file import JsonFile, KeyedTable, ensure_dir, json_copy, remove_stray_temps
+from store.atomic_file import JsonFile, KeyedTable, ensure_dir, file_identity, json_copy, remove_stray_temps
 from store.errors import StoreError
 from store.journal import Journal
 
@@ -63,8 +63,9 @@ def _private_docs(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, 
     return {key: _private_doc(key, doc) for key, doc in docs.items()}
 
 
-def _stat_token(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+def _own_files(meta_keys: Iterable[str]) -> set[str]:
+    """Collections with shard files of their own (registered, like logs, in the main file's meta)."""
+    return {k.removeprefix(_COLLECTION_PREFIX) for k in meta_keys if k.startswith(_COLLECTION_PREFIX)}
 
 
 class Store:
@@ -262,12 +263,7 @@ class Store:
         """Names of the collections that have been written to (or given their own files)."""
         with self._locked():
             self._main.refresh()
-            own = {
-                k.removeprefix(_COLLECTION_PREFIX)
-                for k in self._meta().keys()
-                if k.startswith(_COLLECTION_PREFIX)
-            }
-            return sorted((self._main.table_names() - {_META}) | own)
+            return sorted((self._main.table_names() - {_META}) | _own_files(self._meta().keys()))
 
     def has_log(self, name: str) -> bool:
         """Whether log `name` exists (opening one with `log` would register it)."""
@@ -278,9 +274,8 @@ class Store:
         """Names of the logs ever opened on this store (collections with their own files excluded)."""
         with self._locked():
             keys = self._meta().keys()
-        own = {k.removeprefix(_COLLECTION_PREFIX) for k in keys if k.startswith(_COLLECTION_PREFIX)}
         logs = {key.removeprefix(_LOG_PREFIX) for key in keys if key.startswith(_LOG_PREFIX)}
-        return sorted(logs - own)
+        return sorted(logs - _own_files(keys))
 
     def _generation_fd(self, name: str, create: bool) -> int | None:
         with self._generation_lock:
@@ -418,7 +413,7 @@ class Collection:
 
     def __len__(self) -> int:
         if self._files:
-            return sum(len(docs) for _, docs in self._files.shard_changes(_COLLECTION_PERIOD, {}).values())
+            return self._files.count(_COLLECTION_PERIOD)
         with self._store._locked():
             return len(self._table())
 
@@ -432,7 +427,7 @@ class Collection:
         if self._files:
             return self._store._generation(self._name)
         try:
-            return _stat_token(os.stat(self._store.path))
+            return file_identity(os.stat(self._store.path))
         except FileNotFoundError:
             return None
 
@@ -505,13 +500,13 @@ class PartitionedLog:
 
     def delete(self, period: str, key: str) -> bool:
         """Remove one record; True if it was there. Durable on return."""
+        return bool(self.delete_many(period, [key]))
+
+    def count(self, period: str) -> int:
+        """How many records `period` holds (no copies made)."""
         _check_name("period", period)
         with self._store._locked():
-            table = self._table(period, self._shard(key))
-            if key not in table:
-                return False
-            table.write({}, deletes=[key])
-            return True
+            return sum(len(self._table(period, shard)) for shard in range(self._shards))
 
     def delete_many(self, period: str, keys: Iterable[str]) -> list[str]:
         """Remove records of `period`: one durable write per shard touched; returns those that were there."""
