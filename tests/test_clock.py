@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from service.invites_service import InvitesService, MailSettings
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
+from tests.clocks import Clock
 
 THU = Group(
     "thu-coach-1", "Coach, Thursday 1", 3, "Coach", "fay@x.org", ("ann@x.org", "bo@x.org", "cy@x.org")
@@ -65,14 +65,6 @@ def test_due_jobs_skip_done_ones_and_old_ones() -> None:
     assert "session_end:2027-03:thu-coach-1" not in keys
     assert "rsvp_reminder:2027-03:thu-coach-1" in keys
     assert all(now - CATCH_UP < job.due <= now for job in due)
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

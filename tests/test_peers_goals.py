@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from service.month_service import ClosedError
 from service.peers_service import ProbationError
 from service.services import Services
 from store import Store
+from tests.clocks import Clock
 
 ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
 ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
@@ -40,14 +40,6 @@ ROUND = PairRound(
     (Pair(("ann@x.org", "pia@x.org"), ("pia@x.org",)), Pair(("bo@x.org", "cy@x.org"))),
 )
 SHARED, PRIVATE = "Co-run the January clinic", "Ask for fewer evening shifts"
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

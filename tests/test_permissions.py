@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from service.services import Services
 from store import Store
 from teams_bot.routes import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command
 from tests.bot_driver import BotDriver, TeamsSender, heading, snapshot
+from tests.clocks import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTH = "2026-11"
@@ -98,14 +99,6 @@ def _roster() -> bytes:
             f"{facilitator},{coordinator},{sender(key).aad_object_id}"
         )
     return ("\n".join(lines) + "\n").encode()
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

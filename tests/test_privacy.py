@@ -52,6 +52,7 @@ from service.privacy import (
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
+from tests.clocks import Clock
 
 ANN_AAD = "a0a0a0a0-0000-4000-8000-0000000000a1"
 ROSTER = f"""email,name,role,working_days,hours_per_week,facilitator,coordinator,aad_object_id
@@ -65,14 +66,6 @@ ed@x.org,Ed Eager,Coach,Mon Tue Wed Thu Fri,22.5,no,no,00000000-0000-4000-8000-0
 # Everything that identifies Ann in the data; a raw search of the files must find none after erasing.
 ANN_TRACES = ("ann@x.org", "ann able", ANN_AAD, "29:ann-user", "a:ann-chat")
 OTHERS_SECRETS = ("bo-note-secret", "cy-helpful-secret", "peer-goal-secret", "peer-training", "peer-plan")
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from repositories.escalations import ESCALATIONS
 from service.month_service import ClosedError
 from service.services import Services
 from store import Store
+from tests.clocks import Clock
 
 ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
 fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
@@ -39,14 +39,6 @@ bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,,no,no
 cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,,no,no
 di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
 """
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
