@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.ical import invite_cancel, invite_request, invite_uninvite, split_address
 from store.files import write_file
+from store.journal import Journal, JournalPosition
 
 # CRLF line ends (RFC 5322) and nothing but 7-bit ASCII on disk: non-ASCII headers become RFC 2047
 # words and non-ASCII bodies quoted-printable or base64, so the file is valid for any client or
@@ -253,23 +254,23 @@ def _slug(value: str) -> str:
     return f"{words}-{digest}" if words else digest
 
 
-_INDEX = ".written"  # one hash per line of the keys written here (no names or addresses)
+_INDEX = ".written"  # journal of the hashes of the keys written here (no names or addresses)
 
 
 class _WrittenKeys:
     """Which keys have a file in the pickup directory, without scanning it on every send.
 
-    Writers append a hash of each key they write to `.written`; a reader reads only what was
-    appended since it last looked. The first look of each process also scans the directory once,
-    for files written before the index existed or by a writer killed before it appended.
-    Callers hold the directory lock.
+    Writers append a hash of each key they write to the directory's `.written.jsonl` journal; a
+    reader reads only what was appended since it last looked. The first look of each process also
+    scans the directory once, for files written before the index existed or by a writer killed
+    before it appended. Callers hold the directory lock.
     """
 
     def __init__(self, directory: Path) -> None:
-        self._path = directory / _INDEX
         self._directory = directory
+        self._journal = Journal(str(directory))
         self._known: set[str] = set()
-        self._at: tuple[int, int] | None = None  # (inode, offset) read so far
+        self._position: JournalPosition | None = None
         self._scanned = False
 
     @staticmethod
@@ -284,33 +285,13 @@ class _WrittenKeys:
                     if match:
                         self._known.add(self._hash(match.group(1)))
             self._scanned = True
-        self._read_new()
+        records, self._position = self._journal.read(_INDEX, self._position)
+        self._known.update(str(record["key"]) for record in records if "key" in record)
         return self._hash(key) in self._known
-
-    def _read_new(self) -> None:
-        try:
-            fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return
-        try:
-            inode = os.fstat(fd).st_ino
-            offset = self._at[1] if self._at is not None and self._at[0] == inode else 0
-            data = b""
-            while chunk := os.pread(fd, 1 << 20, offset + len(data)):
-                data += chunk
-        finally:
-            os.close(fd)
-        complete = data[: data.rfind(b"\n") + 1]
-        self._known.update(line.decode() for line in complete.splitlines() if line)
-        self._at = (inode, offset + len(complete))
 
     def add(self, key: str) -> None:
         digest = self._hash(key)
-        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, digest.encode() + b"\n")
-        finally:
-            os.close(fd)
+        self._journal.append(_INDEX, [{"key": digest}])
         self._known.add(digest)
 
 

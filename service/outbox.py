@@ -39,6 +39,7 @@ import orjson
 from service.rate_limit import RateLimiter
 from service.retry import RetryPolicy
 from store import Store
+from store.journal import JournalPosition
 
 logger = logging.getLogger(__name__)
 
@@ -230,7 +231,7 @@ class Outbox:
         self._collecting = threading.local()
         # period -> key -> the latest outcome recorded in the journal, and where reading stopped
         self._overlay: dict[str, dict[str, dict[str, Any]]] = {}
-        self._overlay_at: dict[str, Any] = {}
+        self._overlay_at: dict[str, JournalPosition | None] = {}
         self._recent_periods = recent_periods
         # period -> key -> not_before (POSIX seconds) of every pending entry of the indexed periods
         self._pending: dict[str, dict[str, float]] = {}

@@ -20,6 +20,9 @@ from store.errors import StoreError
 _SUFFIX = ".jsonl"
 
 
+JournalPosition = tuple[tuple[int, int], int]  # (the file's device and inode, bytes read)
+
+
 def _identity(st: os.stat_result) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 

@@ -367,7 +367,7 @@ async def test_no_temp_files_left_behind(tmp_path: Path) -> None:
     await m.cancel_invite(make_invite(sequence=2), None)
     await m.send_mail(MailMessage(("ann@example.org",), "Hello", "Hi", ORGANIZER, "m-1"))
     await m.close()
-    names = sorted(n for n in os.listdir(tmp_path / "pickup") if n != ".written")  # the key index
+    names = sorted(n for n in os.listdir(tmp_path / "pickup") if n != ".written.jsonl")  # the key index
     assert len(names) == 4
     assert all(name.endswith(".eml") and not name.startswith(".") for name in names)
 
@@ -379,9 +379,9 @@ async def test_a_message_is_written_once_across_mailers_without_rescanning(tmp_p
     await first.send_mail(MailMessage(("ann@example.org",), "Hello", "Hi", ORGANIZER, "m-1"))
     await second.send_mail(MailMessage(("ann@example.org",), "Hello", "Hi", ORGANIZER, "m-1"))
     assert len(eml_files(tmp_path / "pickup")) == 2
-    index = (tmp_path / "pickup" / ".written").read_text()
+    index = (tmp_path / "pickup" / ".written.jsonl").read_text()
     assert "ann" not in index and len(index.splitlines()) == 2  # hashes, never addresses
-    assert oct((tmp_path / "pickup" / ".written").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "pickup" / ".written.jsonl").stat().st_mode & 0o777) == "0o600"
 
 
 @pytest.mark.asyncio
