@@ -136,7 +136,7 @@ def _mail_files(directory: Path) -> list[Path]:
 
 
 def _mail_bytes(directory: Path) -> int:
-    return sum(f.stat().st_size for f in directory.rglob("*.eml")) if directory.is_dir() else 0
+    return sum(f.stat().st_size for f in _mail_files(directory))
 
 
 def user_id(i: int) -> str:

@@ -16,19 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from programme.model import Person
-from repositories.links import (
-    CONVERSATIONS,
-    TEAMS_USERS,
-    UNREACHABLE,
-    ConversationReference,
-    TeamsLinksRepository,
-)
+from repositories.links import ConversationReference, TeamsLinksRepository
 from repositories.people import PeopleRepository
 
 __all__ = [
-    "CONVERSATIONS",
-    "TEAMS_USERS",
-    "UNREACHABLE",
     "ConversationReference",
     "Directory",
     "Recognition",
