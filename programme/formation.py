@@ -16,7 +16,8 @@ readable ids that are never reused), by choosing what counts as a person's "role
   the first topic, in the programme's order, that meets (joining another should switch topics).
 
 Facilitation is applied afterwards and the same way for every formation: staff facilitators
-from the roster (facilitator-flagged staff then lead rather than take part, as in v1), external
+from the roster (facilitator-flagged staff then lead rather than take part, as in v1; in a
+gathering, a facilitator who joined it takes part and leads none of that programme's), external
 facilitators from their own list (staff all take part), or none (rotating: a member keeps time).
 """
 
@@ -54,10 +55,15 @@ def form_groups(
     if not definition.has_groups:
         return Allocation((), ())
     everyone = [p for p in members if p.active]
-    if definition.facilitation is Facilitation.STAFF:
+    if definition.facilitation is Facilitation.STAFF and definition.formation is not Formation.TOPIC:
         # As in v1: a staff facilitator leads groups and is not a member of one.
         participants = [p for p in everyone if not p.facilitator]
         pool = [p for p in staff_facilitators if p.active and p.facilitator]
+    elif definition.facilitation is Facilitation.STAFF:
+        # A facilitator who joined a gathering chose to take part in it; the others lead.
+        participants = [replace(p, facilitator=False) if p.facilitator else p for p in everyone]
+        taking_part = {p.email for p in everyone}
+        pool = [p for p in staff_facilitators if p.active and p.facilitator and p.email not in taking_part]
     else:
         participants = [replace(p, facilitator=False) if p.facilitator else p for p in everyone]
         pool = [e.as_person() for e in externals] if definition.facilitation is Facilitation.EXTERNAL else []
