@@ -9,8 +9,9 @@ carry a name by accident. The error points at the word rather than echoing it.
 
 Coordinators see, per quarter, how many groups raised each theme, per programme and across all
 programmes, under the report's small-number suppression (`programme.reports`): a theme raised
-by fewer than 3 groups is hidden (so is zero), with complementary suppression against the number
-of groups that recorded themes that quarter, and everything is hidden when that total is below 3.
+by fewer than 3 groups is hidden (so is zero), and the report's complementary suppression runs over
+the quarter's row of themes (`suppress_row`, populations being groups); the number of groups that
+recorded anything that quarter is hidden below 3, and then every theme and note with it.
 Free-text notes are shown only for a quarter whose total is shown, unattributed and sorted, and
 are dropped once older than the free-text retention setting (`drop_expired_notes`).
 """
