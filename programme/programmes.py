@@ -30,6 +30,7 @@ its time, a later one moves to its fallback weekday)::
     formation = "role"       # groups only: "role" (default), "team" (by service) or "topic"
     topics = ["Bereavement"] # formation = "topic": the gatherings people can join
     minimum_to_meet = 3      # formation = "topic": a gathering meets once this many joined
+                             #     (2 to max_group_size; default min_group_size)
     facilitation = "staff"   # "staff" (default; "rotating" for topics), "external" or "rotating"
     venue = "teams"          # "teams" (default), or the name of a place to meet in person
     themes = ["Workload"]    # systemic themes facilitators can record after a session
@@ -40,7 +41,9 @@ its time, a later one moves to its fallback weekday)::
     duration_minutes = 90    #     time, timezone, max_group_size, min_group_size, ...),
                              #     overriding the shared [programme] values
 
-Unknown keys are errors, and every error names the programme and the key.
+Unknown keys are errors, and every error names the programme and the key. (The block above is a
+key reference, not one valid programme; `FOUR_SEEDS` in tests/test_programmes.py writes the four
+seed programmes as settings.)
 """
 
 from __future__ import annotations
