@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from programme.errors import FacilitatorsError, RosterError
 from programme.model import Person
-from programme.roster import _EMAIL, _character_problem, _decode, _parse_aad_id, _parse_timezone
+from programme.roster import EMAIL_PATTERN, character_problem, decode_csv, parse_aad_id, parse_timezone
 
 REQUIRED_COLUMNS = ("email", "name")
 KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "organisation", "aad_object_id", "timezone")
@@ -81,14 +81,14 @@ def _facilitator(fields: Mapping[str, str]) -> tuple[ExternalFacilitator | None,
     problems = [
         problem
         for column in KNOWN_COLUMNS
-        if (problem := _character_problem(column, fields.get(column, ""))) is not None
+        if (problem := character_problem(column, fields.get(column, ""))) is not None
     ]
     if problems:
         return None, problems  # not parsed further: that would only echo the bad value
     email = fields.get("email", "").strip().lower()
     if not email:
         problems.append("email: required")
-    elif not _EMAIL.match(email):
+    elif not EMAIL_PATTERN.match(email):
         problems.append(f"email: {email!r} is not an email address")
     if not fields.get("name", "").strip():
         problems.append("name: required")
@@ -96,8 +96,8 @@ def _facilitator(fields: Mapping[str, str]) -> tuple[ExternalFacilitator | None,
         email=email,
         name=" ".join(fields.get("name", "").split()),
         organisation=" ".join(fields.get("organisation", "").split()),
-        aad_object_id=_parse_aad_id(fields.get("aad_object_id", ""), problems),
-        timezone=_parse_timezone(fields.get("timezone", ""), problems),
+        aad_object_id=parse_aad_id(fields.get("aad_object_id", ""), problems),
+        timezone=parse_timezone(fields.get("timezone", ""), problems),
     )
     return (None if problems else facilitator), problems
 
@@ -111,7 +111,7 @@ def parse_facilitators(
     listing them here too would make them both, so it is an error.
     """
     try:
-        text = _decode(raw, filename)
+        text = decode_csv(raw, filename)
     except RosterError as error:
         raise FacilitatorsError(error.problems) from None
     reader = csv.reader(io.StringIO(text, newline=""))

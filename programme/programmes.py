@@ -57,8 +57,8 @@ from typing import Any, TypeVar
 
 from programme.errors import NotFoundError, ProgrammeChoiceError, SettingsError
 from programme.model import weekday_name
-from programme.roster import _character_problem
-from programme.settings import ProgrammeSettings, _parse_date, parse_programme_settings
+from programme.roster import character_problem
+from programme.settings import ProgrammeSettings, parse_date, parse_programme_settings
 
 LEGACY_ID = "main"
 LEGACY_NAME = "Peer reflection"
@@ -305,7 +305,7 @@ def _definition(
 def _text(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SettingsError(f"{key}: expected some text, got {value!r}")
-    problem = _character_problem(key, value)
+    problem = character_problem(key, value)
     if problem is not None:
         raise SettingsError(problem)
     return " ".join(value.split())
@@ -369,7 +369,7 @@ def _cadence(table: Mapping[str, Any], settings: ProgrammeSettings) -> Cadence:
         raise SettingsError(f"every_weeks: expected a whole number from 1 to 12, got {every!r}")
     if "anchor" not in table:
         raise SettingsError('anchor: cadence = "every_n_weeks" needs the date of the first session')
-    anchor = _parse_date("anchor", table["anchor"])
+    anchor = parse_date("anchor", table["anchor"])
     if anchor.weekday() != settings.weekday:
         raise SettingsError(
             f"anchor: {anchor.isoformat()} is a {weekday_name(anchor.weekday())}, "

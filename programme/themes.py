@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from programme.errors import ThemeError
 from programme.programmes import ProgrammeDefinition
 from programme.reports import HIDDEN_COUNT, MIN_PEOPLE, Count, quarter_of, suppress_row
-from programme.roster import _character_problem
+from programme.roster import character_problem
 
 ALL_PROGRAMMES = "all"
 NOTE_COLUMN = "note"  # the roster's text limit (200 characters) bounds a note
@@ -84,7 +84,7 @@ def record_themes(
 def _clean_note(note: str | None, names: Collection[str]) -> str | None:
     if note is None or not note.strip():
         return None
-    problem = _character_problem(NOTE_COLUMN, note)
+    problem = character_problem(NOTE_COLUMN, note)
     if problem is not None:
         raise ThemeError(problem)
     text = " ".join(note.split())
