@@ -19,3 +19,19 @@ class RosterError(ProgrammeError):
 
 class NotFoundError(ProgrammeError):
     """A person, group or record the command names does not exist."""
+
+
+class NotAllowedError(ProgrammeError):
+    """The person may not take this action; nothing was changed."""
+
+
+class ClosedError(ProgrammeError):
+    """The answer window has passed (RSVP after the start, register after 7 days)."""
+
+
+class ProbationError(NotAllowedError):
+    """Someone in probation tried to flag their supporter: the arrangement is one way."""
+
+
+class BadActionError(ProgrammeError):
+    """A card action's data is missing, malformed or out of range; nothing was changed."""

@@ -6,21 +6,21 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cards.actions import AnnounceCommand
 from cards.announcements import (
     build_announcement_card,
     build_announcement_composer_card,
     build_announcement_result_card,
     build_delivery_problems_card,
 )
-from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 from programme.announcements import Audience, resolve_audience
 from programme.policies import Actor, Permission, require
 from programme.sessions import month_key
 from repositories.announcements import AnnouncementsRepository
+from service.commands import AnnounceCommand
 from service.month_service import Card, Clock
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
+from service.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 
 REPEAT_WINDOW = timedelta(minutes=10)
 

@@ -14,14 +14,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cards.actions import (
-    AttendanceCommand,
-    CheckoutCommand,
-    EscalationAction,
-    EscalationCommand,
-    IntroSendCommand,
-    RsvpCommand,
-)
 from cards.emails import checkout_email, escalation_email, introduction_email, register_email
 from cards.escalations import build_escalation_card
 from cards.rsvp import build_introduction_card, build_rsvp_card
@@ -32,27 +24,10 @@ from cards.session import (
     build_intro_console_card,
     build_session_roster_card,
 )
-from cards.views import (
-    AttendanceMember,
-    AttendanceView,
-    ConsoleGroup,
-    EscalationView,
-    IntroConsoleView,
-    IntroductionView,
-    RosterEntry,
-    RosterView,
-    RsvpView,
-    SessionInfo,
-)
 from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer
-from programme.errors import NotFoundError, ProgrammeError
+from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Person, Session, without_leavers
-from programme.policies import (
-    Actor,
-    Permission,
-    led_groups,
-    require,
-)
+from programme.policies import Actor, Permission, led_groups, require
 from programme.sessions import (
     attendance_deadline,
     attendance_open,
@@ -67,16 +42,32 @@ from programme.sessions import (
 from programme.settings import ProgrammeSettings
 from repositories.answers import CheckoutsRepository, RegistersRepository, RsvpsRepository
 from repositories.escalations import EscalationsRepository, IntroductionsRepository
+from service.commands import (
+    AttendanceCommand,
+    CheckoutCommand,
+    EscalationAction,
+    EscalationCommand,
+    IntroSendCommand,
+    RsvpCommand,
+)
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
+from service.views import (
+    AttendanceMember,
+    AttendanceView,
+    ConsoleGroup,
+    EscalationView,
+    IntroConsoleView,
+    IntroductionView,
+    RosterEntry,
+    RosterView,
+    RsvpView,
+    SessionInfo,
+)
 from store import Store
 
 Card = dict[str, Any]
 Clock = Callable[[], datetime]
-
-
-class ClosedError(ProgrammeError):
-    """The answer window has passed (RSVP after the start, register after 7 days)."""
 
 
 @dataclass(frozen=True)

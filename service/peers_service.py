@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from cards.actions import GoalsCommand, PeerRecordCommand
 from cards.emails import goals_email, pair_intro_email, peer_check_email, peer_nudge_email
 from cards.peers import (
     build_goals_card,
@@ -19,9 +18,8 @@ from cards.peers import (
     build_peer_nudge_card,
     build_peer_recorded_card,
 )
-from cards.views import GoalsRecord, GoalsView, PairIntroView, PairPeer, PeerCheckView, PeerGoals
 from programme.answers import Flag, Goal
-from programme.errors import NotFoundError
+from programme.errors import ClosedError, NotFoundError, ProbationError
 from programme.model import Pair, PairRound, Person, active_peers, has_left
 from programme.peers import (
     awaiting_peer_record,
@@ -31,18 +29,16 @@ from programme.peers import (
     shared_only,
     supported_in_probation,
 )
-from programme.policies import Actor, NotAllowedError
+from programme.policies import Actor
 from programme.sessions import month_key
 from repositories.answers import GoalsRepository, PeerRecordsRepository
-from service.month_service import Card, Clock, ClosedError, MonthService, recent_months
+from service.commands import GoalsCommand, PeerRecordCommand
+from service.month_service import Card, Clock, MonthService, recent_months
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
+from service.views import GoalsRecord, GoalsView, PairIntroView, PairPeer, PeerCheckView, PeerGoals
 
 NUDGE_AFTER = timedelta(weeks=5)
-
-
-class ProbationError(NotAllowedError):
-    """Someone in probation tried to flag their supporter: the arrangement is one way."""
 
 
 def quarter_key(moment: datetime) -> str:

@@ -21,13 +21,13 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
 
 from cards.actions import parse_action
-from cards.views import WelcomeView
 from cards.welcome import build_error_card, build_not_on_roster_card, build_refused_card, build_welcome_card
-from programme.errors import ProgrammeError
+from programme.errors import NotAllowedError, ProgrammeError
 from programme.model import Person
-from programme.policies import Actor, NotAllowedError, refusal, require, roles_of
+from programme.policies import Actor, refusal, require, roles_of
 from service.identity import ConversationReference, TeamsUser
 from service.services import Services
+from service.views import WelcomeView
 from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_card_verb, find_text_command, help_card
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cards.actions import (
-    UNKNOWN_VERB,
+from cards.actions import UNKNOWN_VERB
+from cards.protocol import Verb
+from cards.welcome import build_help_card, build_welcome_card
+from programme.errors import BadActionError
+from programme.policies import Actor, Permission, may_use, require, roles_of
+from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
-    BadActionError,
     CheckoutCommand,
     Command,
     EscalationCommand,
@@ -20,12 +23,9 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
-from cards.protocol import Verb
-from cards.views import WelcomeView
-from cards.welcome import build_help_card, build_welcome_card
-from programme.policies import Actor, Permission, may_use, require, roles_of
 from service.reports import report_card
 from service.services import Services
+from service.views import WelcomeView
 
 Card = dict[str, Any]
 # A reply is the cards to send back, or a short plain-text confirmation.

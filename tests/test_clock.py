@@ -154,7 +154,7 @@ def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Pat
 def test_the_day_25_peer_check_skips_people_who_already_recorded_the_month(
     programme: tuple[Scheduler, Clock, Store],
 ) -> None:
-    from cards.actions import PeerRecordCommand
+    from service.commands import PeerRecordCommand
 
     scheduler, clock, _ = programme
     services = scheduler.services

@@ -78,8 +78,8 @@ def test_a_removed_group_has_its_meeting_cancelled(tmp_path: Path) -> None:
 
 
 def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) -> None:
-    from cards.actions import AnnounceCommand
     from programme.announcements import AudienceKind
+    from service.commands import AnnounceCommand
 
     mail = tmp_path / "mail"
     roster = "email,name,role,coordinator\n" + "".join(

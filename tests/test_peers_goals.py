@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from cards.actions import GoalsCommand, GoalsOpenCommand, PeerRecordCommand, parse_action
+from cards.actions import parse_action
 from programme.answers import Flag, Goal
+from programme.errors import ClosedError, ProbationError
 from programme.model import Pair, PairRound
 from programme.peers import awaiting_peer_record, previous_quarter, shared_only, supported_in_probation
 from programme.policies import Actor
@@ -20,8 +21,7 @@ from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS
 from repositories.escalations import ESCALATIONS
 from repositories.pairs import PairRoundsRepository
-from service.month_service import ClosedError
-from service.peers_service import ProbationError
+from service.commands import GoalsCommand, GoalsOpenCommand, PeerRecordCommand
 from service.services import Services
 from store import Store
 from tests.clocks import Clock

@@ -17,15 +17,16 @@ from typing import Any
 
 import pytest
 
-from cards.actions import AttendanceCommand
 from cards.protocol import Verb
 from programme.answers import Flag
+from programme.errors import NotAllowedError
 from programme.model import Group
-from programme.policies import Actor, NotAllowedError, Permission, may_act_on, may_use, refusal
+from programme.policies import Actor, Permission, may_act_on, may_use, refusal
 from programme.sessions import attendance_open, rsvp_open, session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS
 from repositories.groups import group_to_doc
+from service.commands import AttendanceCommand
 from service.services import Services
 from store import Store
 from teams_bot.routes import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command

@@ -19,7 +19,15 @@ from typing import Any
 
 import pytest
 
-from cards.actions import (
+from mailers.base import MailMessage, MeetingInvite
+from mailers.pickup import PickupMailer
+from programme.announcements import AudienceKind
+from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
+from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
+from programme.settings import ProgrammeSettings
+from repositories.links import TeamsLinksRepository
+from service.cli import main
+from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
     CheckoutCommand,
@@ -30,14 +38,6 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
-from mailers.base import MailMessage, MeetingInvite
-from mailers.pickup import PickupMailer
-from programme.announcements import AudienceKind
-from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
-from programme.settings import ProgrammeSettings
-from repositories.links import TeamsLinksRepository
-from service.cli import main
 from service.identity import ConversationReference, TeamsUser
 from service.invites_service import InvitesService, MailSettings
 from service.month_service import escalation_id

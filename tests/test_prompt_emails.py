@@ -14,7 +14,6 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from cards.actions import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
 from mailers.pickup import PickupMailer
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.model import Pair, PairRound
@@ -22,6 +21,7 @@ from programme.policies import Actor
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.pairs import PairRoundsRepository
+from service.commands import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
 from service.config import BotSettings
 from service.services import Services
 from store import Store

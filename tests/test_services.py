@@ -9,25 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from cards.actions import (
-    AnnounceCommand,
-    AttendanceCommand,
-    BadActionError,
-    CheckoutCommand,
-    GoalsCommand,
-    PeerRecordCommand,
-    RsvpCommand,
-    parse_action,
-)
+from cards.actions import parse_action
 from programme.announcements import AudienceKind, UnknownAudienceError
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.errors import NotFoundError
-from programme.policies import Actor, NotAllowedError
+from programme.errors import BadActionError, ClosedError, NotAllowedError, NotFoundError
+from programme.policies import Actor
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS, RSVPS
 from repositories.escalations import ESCALATIONS
-from service.month_service import ClosedError
+from service.commands import (
+    AnnounceCommand,
+    AttendanceCommand,
+    CheckoutCommand,
+    GoalsCommand,
+    PeerRecordCommand,
+    RsvpCommand,
+)
 from service.services import Services
 from store import Store
 from tests.clocks import Clock
@@ -312,7 +310,7 @@ def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Cloc
 
 def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    from cards.actions import EscalationAction, EscalationCommand
+    from service.commands import EscalationAction, EscalationCommand
 
     ident = services.month.raise_escalation(
         "peer:2026-12:1:ann@x.org:di@x.org",

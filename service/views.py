@@ -1,4 +1,4 @@
-"""What the service hands the card builders: small frozen records of display-ready values.
+"""What use cases return and surfaces render: small frozen records of display-ready values.
 
 Dates and times arrive preformatted in the reader's local time (`when`), so builders never read
 a clock or a time zone; whether an answer is still open is decided by the service (`closed`,
