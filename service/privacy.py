@@ -154,7 +154,7 @@ def _subject(store: Store, email: str) -> _Subject:
     aliases: dict[str, str] = {}
     for key in raised:
         # Kept for the coordinators (a safeguarding signal about someone else), raiser anonymised.
-        # Its id hashes the raiser's email (month_service.escalation_id): a new id everywhere.
+        # Its id hashes the raiser's email (service.escalations.escalation_id): a new id everywhere.
         aliases[key] = "esc-" + hashlib.sha256(f"{placeholder}:{key}".encode()).hexdigest()[:12]
     for doc in store.collection(ANNOUNCEMENTS).all().values():
         digest = doc.get("digest")
