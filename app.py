@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 import orjson
 from aiohttp import web
 
+from cards.outbound import CardMessages
 from service.config import Settings, db_path, load_settings, settings_path
-from service.invites_service import InvitesService, MailSettings
+from service.invites import Invites, MailSettings
 from service.log_format import configure_logging
 from service.mail_factory import open_mailer
 from service.outbox import Status
@@ -34,7 +35,7 @@ RUN_DUE_PASSES = 20
 
 def _scheduler(services: Services, settings: Settings) -> Scheduler:
     mail = MailSettings(mailbox=settings.mail.mailbox, domain=settings.mail.domain)
-    return Scheduler(services, InvitesService(services.programme, services.outbox, services.clock, mail))
+    return Scheduler(services, Invites(services.programme, services.outbox, services.clock, mail))
 
 
 def serve(db: str | None = None, settings_file: str | None = None) -> int:
@@ -42,7 +43,9 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
     configure_logging()
     settings = load_settings(settings_path(settings_file))
     with Store(db_path(db)) as store:
-        services = Services.build(store, settings.programme, tenant_id=settings.bot.organisation_tenant)
+        services = Services.build(
+            store, settings.programme, messages=CardMessages(), tenant_id=settings.bot.organisation_tenant
+        )
         app = create_app(
             services,
             settings.bot,
@@ -158,7 +161,9 @@ def run_due(
     settings = load_settings(settings_path(settings_file))
     moment = now or datetime.now(UTC)
     with Store(db_path(db)) as store:
-        services = Services.build(store, settings.programme, (lambda: moment) if now else system_clock)
+        services = Services.build(
+            store, settings.programme, (lambda: moment) if now else system_clock, messages=CardMessages()
+        )
         scheduler = _scheduler(services, settings)
         if dry_run:
             pending = scheduler.pending(moment)
@@ -197,7 +202,7 @@ def send_invites(db: str | None, settings_file: str | None, month: str, *, as_js
     """Send (or update) one month's meeting requests now, instead of waiting for the clock."""
     settings = load_settings(settings_path(settings_file))
     with Store(db_path(db)) as store:
-        services = Services.build(store, settings.programme)
+        services = Services.build(store, settings.programme, messages=CardMessages())
         queued = _scheduler(services, settings).invites.sync_month(month)
         with progress_bar("delivering", enabled=not as_json, unit="msg") as sending:
             delivery = asyncio.run(_deliver(services, settings, sending))

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from repositories.links import ConversationReference, TeamsLinksRepository  # noqa: E402
+from programme.identity import ConversationReference  # noqa: E402
+from repositories.links import TeamsLinksRepository  # noqa: E402
 from repositories.people import PeopleRepository  # noqa: E402
 from service.outbox import OutboundMessage, Outbox  # noqa: E402
 from store import Store  # noqa: E402
@@ -43,6 +44,7 @@ CARD = {
 _CHILD = """
 import asyncio, sys
 from datetime import UTC, datetime
+from cards.outbound import CardMessages
 from service.config import BotSettings
 from service.services import Services
 from programme.settings import ProgrammeSettings
@@ -51,7 +53,8 @@ from teams_bot.sending import outbox_drainer
 
 async def main():
     with Store(sys.argv[1]) as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: datetime.now(UTC))
+        settings, clock = ProgrammeSettings(), lambda: datetime.now(UTC)
+        services = Services.build(store, settings, clock, messages=CardMessages())
         async with outbox_drainer(services, BotSettings(), None) as drainer:
             while services.outbox.batch_counts("a1")["pending"]:
                 if not await drainer.drain_once(datetime.now(UTC)):

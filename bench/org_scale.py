@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT))
 import app as app_module  # noqa: E402
 import store.database as store_database  # noqa: E402
 from bench.roster_gen import synthetic_roster  # noqa: E402
+from cards.outbound import CardMessages  # noqa: E402
+from programme.identity import ConversationReference  # noqa: E402
 from programme.sessions import month_key, next_session  # noqa: E402
-from repositories.links import ConversationReference, TeamsLinksRepository  # noqa: E402
+from repositories.links import TeamsLinksRepository  # noqa: E402
 from service.config import BotSettings, load_settings  # noqa: E402
 from service.mail_factory import open_mailer  # noqa: E402
 from service.services import Services  # noqa: E402
@@ -147,7 +149,7 @@ def setup(figures: Figures, db: Path, settings_file: Path, service_url: str) -> 
     settings = load_settings(settings_file)
     raw = roster_csv(figures.staff)
     with Store(db) as store:
-        services = Services.build(store, settings.programme, lambda: START)
+        services = Services.build(store, settings.programme, lambda: START, messages=CardMessages())
         timed(figures, "import (s)", lambda: services.programme.import_roster(raw, "roster.csv", START))
         timed(figures, "allocate (s)", lambda: services.programme.allocate(START))
         timed(figures, "pairs rotate (s)", lambda: services.programme.rotate_pairs(START.date()))
@@ -163,7 +165,7 @@ def setup(figures: Figures, db: Path, settings_file: Path, service_url: str) -> 
 async def clock_scenario(figures: Figures, db: Path, settings_file: Path, fake: FakeBotConnector) -> None:
     settings = load_settings(settings_file)
     with Store(db) as store:
-        services = Services.build(store, settings.programme, lambda: EVE)
+        services = Services.build(store, settings.programme, lambda: EVE, messages=CardMessages())
         scheduler = app_module._scheduler(services, settings)
         before = written_bytes()
         with lock_holds() as holds:
@@ -299,7 +301,7 @@ async def _bot_scenario(figures: Figures, tmp: Path, settings_file: Path) -> Non
     async with FakeBotConnector(app_limit=1_000_000) as fake:
         users: list[User] = []
         with Store(db) as store:
-            services = Services.build(store, settings.programme, lambda: START)
+            services = Services.build(store, settings.programme, lambda: START, messages=CardMessages())
             links = TeamsLinksRepository(store)
             moved: dict[str, ConversationReference] = {}
             for i, email in enumerate(sorted(services.programme.people())):

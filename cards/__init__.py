@@ -1,4 +1,5 @@
-"""Adaptive Card 1.5 builders (pure: view in, card dict out) and card action parsing (`cards.actions`).
+"""Adaptive Card 1.5 builders (pure: service view in, card dict out) and card action parsing.
 
-No botbuilder, no I/O: `teams_bot/` sends what these build and routes `parse_action`'s commands.
+`cards.actions` parses card payloads into service commands. No botbuilder, no I/O: the Teams
+surface renders use-case results with these and routes `parse_action`'s commands.
 """

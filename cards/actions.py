@@ -1,4 +1,5 @@
-"""Card actions in, typed commands out: `parse_action(verb, data)` for an adaptiveCard/action invoke.
+"""Card actions in, typed commands (service/commands.py) out: `parse_action(verb, data)` for an
+adaptiveCard/action invoke.
 
 `data` is Teams' merge of the action's own data with the card's input values. Input values are
 untrusted: anything missing, mistyped or out of range raises BadActionError, whose message names
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 from cards.common import MAX_TEXT, MAX_TITLE
 from cards.protocol import (
@@ -49,7 +49,20 @@ from cards.protocol import (
 )
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.errors import ProgrammeError
+from programme.errors import BadActionError
+from service.commands import (
+    AnnounceCommand,
+    AttendanceCommand,
+    CheckoutCommand,
+    Command,
+    EscalationAction,
+    EscalationCommand,
+    GoalsCommand,
+    GoalsOpenCommand,
+    IntroSendCommand,
+    PeerRecordCommand,
+    RsvpCommand,
+)
 
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 # Programme months and quarters are this century's: a year like 0000 or 9999 is forged (and
@@ -65,98 +78,6 @@ _E = TypeVar("_E", bound=StrEnum)
 
 
 UNKNOWN_VERB = "This card's button is not one I know. It may be from an older version of the app."
-
-
-class BadActionError(ProgrammeError):
-    """A card action's data is missing, malformed or out of range; nothing was changed."""
-
-
-class EscalationAction(StrEnum):
-    ACKNOWLEDGE = "ack"
-    RESOLVE = "resolve"
-
-
-@dataclass(frozen=True)
-class RsvpCommand:
-    group: str
-    month: str
-    answer: RsvpAnswer
-    reason: AbsenceReason | None  # set only when not attending
-    note: str
-
-
-@dataclass(frozen=True)
-class AttendanceCommand:
-    group: str
-    month: str
-    present: frozenset[str]  # member emails whose toggle was on
-    absent: frozenset[str]  # the rest of the register; present | absent is who the card listed
-
-
-@dataclass(frozen=True)
-class CheckoutCommand:
-    group: str
-    month: str
-    helpful: str
-    not_helpful: str
-    rating: int | None
-    flags: frozenset[Flag]
-
-
-@dataclass(frozen=True)
-class PeerRecordCommand:
-    round: int
-    month: str
-    met: bool
-    flags: frozenset[Flag]
-
-
-@dataclass(frozen=True)
-class GoalsCommand:
-    quarter: str
-    goals: tuple[Goal, ...]
-    training_needs: str
-    capacity_now: int
-    capacity_plan: str
-
-
-@dataclass(frozen=True)
-class GoalsOpenCommand:
-    quarter: str  # the quarter of the prompt pressed; the card shown is always the current quarter's
-
-
-@dataclass(frozen=True)
-class IntroSendCommand:
-    again: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class EscalationCommand:
-    id: str
-    action: EscalationAction
-
-
-@dataclass(frozen=True)
-class AnnounceCommand:
-    title: str
-    text: str
-    audience: AudienceKind
-    audience_value: str  # empty unless the audience is a role, weekday or group
-    preview: bool
-
-
-Command: TypeAlias = (
-    RsvpCommand
-    | AttendanceCommand
-    | CheckoutCommand
-    | PeerRecordCommand
-    | GoalsCommand
-    | GoalsOpenCommand
-    | IntroSendCommand
-    | EscalationCommand
-    | AnnounceCommand
-)
 
 
 def parse_action(verb: str, data: Mapping[str, Any]) -> Command:

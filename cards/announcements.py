@@ -15,8 +15,8 @@ from cards.common import (
     text_input,
 )
 from cards.protocol import ANNOUNCE_AUDIENCE, ANNOUNCE_AUDIENCE_VALUE, ANNOUNCE_TEXT, ANNOUNCE_TITLE, Verb
-from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 from programme.announcements import AudienceKind
+from service.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 
 AUDIENCE_LABELS = {
     AudienceKind.EVERYONE: "Everyone",

@@ -94,3 +94,21 @@ def goals_email(peers: list[str], quarter: str) -> EmailText:
         "there to review.",
     ]
     return _email(f"Quarterly goals: {quarter}", lines, "goals")
+
+
+def rsvp_reminder_email(group: str, when: str) -> EmailText:
+    """The RSVP reminder, for people the bot cannot reach in Teams."""
+    return {
+        "subject": f"Will you come to {group}?",
+        "body_text": (
+            f"Your peer reflection group {group} meets {when}.\n\n"
+            "We haven't had your answer yet. Please answer in Teams: the peer reflection bot sent you "
+            "a card with Attending / Can't attend / Maybe. Accepting or declining the meeting request "
+            "only updates your calendar; the programme doesn't read those replies."
+        ),
+    }
+
+
+def announcement_email(title: str, text: str) -> EmailText:
+    """An announcement as an email: its title and text as they are."""
+    return {"subject": title, "body_text": text}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from cards.common import CardJson, TextColor, card, execute, facts, heading, text
 from cards.protocol import DATA_ID, Verb
-from cards.views import EscalationView
 from programme.answers import FLAG_LABELS, EscalationStatus
+from service.views import EscalationView
 
 SOURCE_LABELS = {"checkout": "Check-out", "peer": "Peer record"}
 STATUS_LABELS = {

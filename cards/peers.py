@@ -33,7 +33,7 @@ from cards.protocol import (
     goal_shared_id,
     goal_text_id,
 )
-from cards.views import GoalsView, PairIntroView, PeerCheckView, PeerGoals
+from service.views import GoalsView, PairIntroView, PeerCheckView, PeerGoals
 
 WHO_SEES_PEER_RECORD = (
     "Whether you met goes to the people circle (coordinators), who check that pairs are meeting. "

@@ -23,8 +23,8 @@ from cards.common import (
     text_input,
 )
 from cards.protocol import DATA_ANSWER, DATA_GROUP, DATA_MONTH, RSVP_NOTE, RSVP_REASON, Verb
-from cards.views import IntroductionView, RsvpView, SessionInfo
 from programme.answers import REASON_LABELS, RsvpAnswer
+from service.views import IntroductionView, RsvpView, SessionInfo
 
 ANSWER_LABELS = {
     RsvpAnswer.ATTENDING: "Attending",

@@ -33,7 +33,8 @@ from cards.protocol import (
     present_id,
 )
 from cards.rsvp import ANSWER_LABELS, session_facts
-from cards.views import (
+from programme.answers import REASON_LABELS, RsvpAnswer
+from service.views import (
     AttendanceMember,
     AttendanceView,
     IntroConsoleView,
@@ -41,7 +42,6 @@ from cards.views import (
     RosterView,
     SessionInfo,
 )
-from programme.answers import REASON_LABELS, RsvpAnswer
 
 WHO_SEES_CHECKOUT = (
     "Your answers are not shown to your facilitator or group. "

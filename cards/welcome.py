@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cards.common import CardJson, card, facts, heading, text
-from cards.views import Role, WelcomeView
+from service.views import Role, WelcomeView
 
 _CAN_DO = {
     Role.PARTICIPANT: (

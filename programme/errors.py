@@ -35,3 +35,19 @@ class FacilitatorsError(ProgrammeError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the facilitators file")
         self.problems = problems
+
+
+class NotAllowedError(ProgrammeError):
+    """The person may not take this action; nothing was changed."""
+
+
+class ClosedError(ProgrammeError):
+    """The answer window has passed (RSVP after the start, register after 7 days)."""
+
+
+class ProbationError(NotAllowedError):
+    """Someone in probation tried to flag their supporter: the arrangement is one way."""
+
+
+class BadActionError(ProgrammeError):
+    """A card action's data is missing, malformed or out of range; nothing was changed."""

@@ -1,6 +1,6 @@
 """Who may do what. Identity always comes from the channel (the Teams activity), never from card data.
 
-Every text command and card verb is registered (teams_bot/routes.py) with one `Permission` from
+Every text command and card verb is registered (surfaces/teams.py) with one `Permission` from
 here; the router asks `may_use` before running anything, and the use cases ask `may_act_on` about
 the group an action names. Both questions, and the one refusal wording, are answered here only.
 """
@@ -11,12 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from programme.errors import ProgrammeError
+from programme.errors import NotAllowedError
 from programme.model import Group, Person
-
-
-class NotAllowedError(ProgrammeError):
-    """The person may not take this action; nothing was changed."""
 
 
 class Role(StrEnum):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
+from programme.identity import ConversationReference
 from repositories.cached import CachedCollection, DerivedIndex
 from repositories.personal import Doc, PersonalTable, Subject, drop_if, key_is_email, own_by_email_key
 from store import Store
@@ -16,32 +15,6 @@ AAD_LINKS = "aad_links"  # email -> the Entra ID user id first seen for a roster
 CONVERSATIONS = "conversations"  # email -> the person's 1:1 conversation reference
 UNREACHABLE = "unreachable"  # email -> since when Teams refused delivery (blocked or removed the bot)
 LINK_SHARDS = 64  # one first contact rewrites ~1/64 of the links, not everyone's
-
-
-@dataclass(frozen=True)
-class ConversationReference:
-    """Enough to message a person proactively in their 1:1 chat with the bot."""
-
-    tenant_id: str | None
-    service_url: str
-    conversation_id: str
-    bot_id: str
-    user_id: str
-
-    def to_doc(self) -> dict[str, Any]:
-        """As stored."""
-        return asdict(self)
-
-    @staticmethod
-    def from_doc(doc: Mapping[str, Any]) -> ConversationReference:
-        """From a stored document."""
-        return ConversationReference(
-            tenant_id=doc.get("tenant_id"),
-            service_url=doc["service_url"],
-            conversation_id=doc["conversation_id"],
-            bot_id=doc["bot_id"],
-            user_id=doc["user_id"],
-        )
 
 
 class TeamsLinksRepository:

@@ -180,6 +180,7 @@ async def run(out: Path) -> list[Path]:
     from aiohttp import web
     from playwright.async_api import async_playwright
 
+    from cards.outbound import CardMessages
     from programme.settings import ProgrammeSettings
     from service.config import BotSettings
     from service.services import Services
@@ -194,7 +195,7 @@ async def run(out: Path) -> list[Path]:
 
     with tempfile.TemporaryDirectory(prefix="reflect-shots-") as tmp:
         store = Store(Path(tmp) / "reflect.json")
-        services = Services.build(store, ProgrammeSettings(), clock=clock)
+        services = Services.build(store, ProgrammeSettings(), clock=clock, messages=CardMessages())
         services.programme.import_roster(ROSTER.read_bytes(), ROSTER.name, clock())
         services.programme.allocate()
         services.programme.rotate_pairs(clock().date())

@@ -15,28 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from programme.identity import ConversationReference, TeamsUser
 from programme.model import Person
-from repositories.links import ConversationReference, TeamsLinksRepository
+from repositories.links import TeamsLinksRepository
 from repositories.people import PeopleRepository
 
-__all__ = [
-    "ConversationReference",
-    "Directory",
-    "Recognition",
-    "TeamsUser",
-]
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TeamsUser:
-    """Who sent an activity, as the channel says (never as card data says)."""
-
-    user_id: str
-    aad_object_id: str | None
-    name: str
-    tenant_id: str | None
-    email: str | None = None  # from TeamsInfo (email or UPN), for roster rows without an aad id
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def _find(store: Store, email: str) -> _Found:
     aliases: dict[str, str] = {}
     for key in raised:
         # Kept for the coordinators (a safeguarding signal about someone else), raiser anonymised.
-        # Its id hashes the raiser's email (see escalation_id): a new id everywhere.
+        # Its id hashes the raiser's email (service.escalations.escalation_id): a new id everywhere.
         aliases[key] = "esc-" + hashlib.sha256(f"{placeholder}:{key}".encode()).hexdigest()[:12]
     for digest in AnnouncementsRepository(store).digests_sent_by(identity):
         # The digest hashes the sender's email: replace it everywhere it appears (ids, batches).

@@ -7,12 +7,12 @@ the data file), and everything is read under the store's lock, so the figures ar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cards.common import CardJson
-from cards.reports import build_report_card, report_card_view
 from programme.model import Group
+from programme.policies import Actor, Permission, require
 from programme.reports import (
     EscalationRecord,
     PeerRecord,
@@ -27,6 +27,7 @@ from programme.reports import (
 from programme.sessions import month_key, parse_month
 from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
 from service.programme_service import ProgrammeService
+from service.sessions import Clock
 
 CARD_MONTHS = 3  # months on the coordinators' card
 
@@ -145,7 +146,14 @@ def programme_report(
     return build_report(load_report_inputs(service, window, as_of))
 
 
-def report_card(service: ProgrammeService, now: datetime, months: int = CARD_MONTHS) -> CardJson:
-    """The coordinators' summary card for the latest `months` months (for the bot's `report` command)."""
-    report = programme_report(service, now=now, months=months)
-    return build_report_card(report_card_view(report))
+@dataclass(frozen=True)
+class Reports:
+    """The report use cases a coordinator reaches from Teams."""
+
+    programme: ProgrammeService
+    clock: Clock
+
+    def summary(self, actor: Actor, months: int = CARD_MONTHS) -> Report:
+        """The coordinators' summary of the latest `months` months (the bot's `report` command)."""
+        require(Permission.COORDINATOR, actor)
+        return programme_report(self.programme, now=self.clock(), months=months)

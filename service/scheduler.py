@@ -18,7 +18,7 @@ from programme.clock import Job, JobKind, due_jobs
 from programme.model import active_peers
 from programme.sessions import session_in_month
 from repositories.jobs import JobRunsRepository
-from service.invites_service import InvitesService
+from service.invites import Invites
 from service.privacy import purge_free_text
 from service.services import Services
 
@@ -48,7 +48,7 @@ class Scheduler:
     """The programme clock's shell."""
 
     services: Services
-    invites: InvitesService
+    invites: Invites
 
     def pending(self, now: datetime) -> list[Job]:
         """Jobs due at `now` that have not run yet."""
@@ -145,9 +145,9 @@ class Scheduler:
                 return JobReport(job, 0, "group no longer exists")
             session = session_in_month(group, job.month, settings)
             if job.kind is JobKind.RSVP_REMINDER:
-                return JobReport(job, services.month.send_rsvp_reminders(group, session))
-            queued = services.month.send_attendance_prompt(group, session)
-            return JobReport(job, queued + services.month.send_checkout_prompts(group, session))
+                return JobReport(job, services.rsvps.send_reminders(group, session))
+            queued = services.register.send_prompt(group, session)
+            return JobReport(job, queued + services.checkouts.send_prompts(group, session))
         if job.kind is JobKind.PEER_CHECK:
             return JobReport(job, services.peers.send_monthly_checks())
         if job.kind is JobKind.PEER_NUDGE:
@@ -157,7 +157,7 @@ class Scheduler:
                 job, 0, f"{purge_free_text(services.programme.store, settings, now)} answer(s) purged"
             )
         if job.kind is JobKind.GOALS:
-            return JobReport(job, services.peers.send_goal_prompts() + self._goal_emails(job))
+            return JobReport(job, services.goals.send_prompts() + self._goal_emails(job))
         round_ = services.programme.rotate_pairs(now.astimezone(settings.zone).date())
         return JobReport(job, services.peers.introduce_round(round_), f"round {round_.number}")
 

@@ -1,4 +1,4 @@
-"""The use cases wired together over one store, one outbox and one clock."""
+"""The use cases wired together over one store, one outbox, one clock and one presenter."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ from datetime import UTC, datetime
 
 from programme.settings import ProgrammeSettings
 from repositories.links import TeamsLinksRepository
-from service.announcements_service import AnnouncementsService
+from service.announcements import Announcements
+from service.checkouts import Checkouts
+from service.escalations import Escalations
+from service.goals import Goals
 from service.identity import Directory
-from service.month_service import MonthService
+from service.introductions import Introductions
+from service.meeting_links import MeetingLinks
+from service.messages import Messages
 from service.outbox import Outbox
-from service.peers_service import PeersService
+from service.peers import Peers
 from service.programme_service import ProgrammeService
+from service.register import Register
+from service.reports import Reports
+from service.rsvps import Rsvps
+from service.sessions import Sessions
 from store import Store
 
 
@@ -24,14 +33,21 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True)
 class Services:
-    """Everything the bot and the programme clock call."""
+    """Everything the bot and the programme clock call, one capability each."""
 
     programme: ProgrammeService
     outbox: Outbox
     directory: Directory
-    month: MonthService
-    peers: PeersService
-    announcements: AnnouncementsService
+    introductions: Introductions
+    rsvps: Rsvps
+    register: Register
+    checkouts: Checkouts
+    escalations: Escalations
+    meeting_links: MeetingLinks
+    peers: Peers
+    goals: Goals
+    announcements: Announcements
+    reports: Reports
     clock: Callable[[], datetime]
 
     @staticmethod
@@ -40,18 +56,31 @@ class Services:
         settings: ProgrammeSettings,
         clock: Callable[[], datetime] = system_clock,
         *,
+        messages: Messages,
         tenant_id: str = "",
     ) -> Services:
-        """Wire the use cases over a store (`tenant_id`: the only tenant whose users are recognised)."""
+        """Wire the use cases over a store; `messages` renders what they send to others (cards/outbound.py),
+        `tenant_id` is the only tenant whose users are recognised."""
         programme = ProgrammeService(store, settings)
         outbox = Outbox(store)
-        month = MonthService(programme, outbox, clock)
+        sessions = Sessions(programme, clock)
+        rsvps = Rsvps(sessions, outbox, messages)
+        escalations = Escalations(sessions, outbox, messages)
+        checkouts = Checkouts(sessions, rsvps, escalations, outbox, messages)
+        peers = Peers(programme, outbox, clock, messages, escalations)
         return Services(
             programme=programme,
             outbox=outbox,
             directory=Directory(TeamsLinksRepository(store), programme.people_repo, tenant_id),
-            month=month,
-            peers=PeersService(programme, outbox, clock, month),
-            announcements=AnnouncementsService(programme, outbox, clock),
+            introductions=Introductions(sessions, rsvps, outbox, messages),
+            rsvps=rsvps,
+            register=Register(sessions, rsvps, checkouts, outbox, messages),
+            checkouts=checkouts,
+            escalations=escalations,
+            meeting_links=MeetingLinks(sessions, checkouts),
+            peers=peers,
+            goals=Goals(programme, peers, outbox, clock, messages),
+            announcements=Announcements(programme, outbox, clock, messages),
+            reports=Reports(programme, clock),
             clock=clock,
         )

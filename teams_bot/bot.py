@@ -1,8 +1,10 @@
-"""The Teams activity handler: recognise the sender, route text and card verbs, answer with cards.
+"""The Teams activity handler: recognise the sender, hand text and card verbs to the application,
+answer with what it returns.
 
-Nothing here decides programme rules; it translates activities into use-case calls. Use cases do
-durable writes, so they run in a worker thread to keep the event loop answering. Logs carry event
-kinds and error classes only: never message text, card values or tokens.
+Nothing here decides programme rules or builds cards: it translates activities into calls on a
+TurnHandler (teams_bot/handler.py; surfaces/teams.py implements it). Those calls do durable writes,
+so they run in worker threads to keep the event loop answering. Logs carry event kinds and error
+classes only: never message text, card values or tokens.
 """
 
 from __future__ import annotations
@@ -20,15 +22,8 @@ from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, Messag
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount
 
-from cards.actions import parse_action
-from cards.views import WelcomeView
-from cards.welcome import build_error_card, build_not_on_roster_card, build_refused_card, build_welcome_card
-from programme.errors import ProgrammeError
-from programme.model import Person
-from programme.policies import Actor, NotAllowedError, refusal, require, roles_of
-from service.identity import ConversationReference, TeamsUser
-from service.services import Services
-from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_card_verb, find_text_command, help_card
+from programme.identity import ConversationReference, TeamsUser
+from teams_bot.handler import Card, Reply, TurnHandler, Unrouted
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 MEETING_END = "application/vnd.microsoft.meetingEnd"
@@ -70,17 +65,11 @@ GROUP_CHAT_COMMANDS = frozenset({"link"})
 _AT_TAG = re.compile(r"<at>[^<]*</at>")
 
 
-def _problem_card(error: ProgrammeError) -> Card:
-    if isinstance(error, NotAllowedError):
-        return build_refused_card(str(error))
-    return build_error_card(str(error))
-
-
 class ReflectionBot(ActivityHandler):
-    """Routes Teams activities to the programme's use cases."""
+    """Routes Teams activities to the application behind the bot."""
 
-    def __init__(self, services: Services, executor: Executor | None = None) -> None:
-        self._services = services
+    def __init__(self, handler: TurnHandler, executor: Executor | None = None) -> None:
+        self._handler = handler
         # Use cases wait on the store (its lock, fsync): they get threads of their own, so they
         # never starve the default executor, where botbuilder's HTTP client sends the replies.
         self._executor = executor or ThreadPoolExecutor(
@@ -98,18 +87,17 @@ class ReflectionBot(ActivityHandler):
         self._executor.shutdown(wait=True)
 
     # -- who is this -----------------------------------------------------------------------
-    async def _recognise(self, context: TurnContext) -> Actor | None:
-        """The roster person behind the activity (service/identity.py has the rules), or None."""
+    async def _recognise(self, context: TurnContext) -> object | None:
+        """The actor behind the activity (the handler applies the identity rules), or None."""
         activity = context.activity
         sender: ChannelAccount = activity.from_property
         user = TeamsUser(sender.id, sender.aad_object_id, sender.name or "", _tenant_id(activity))
-        directory = self._services.directory
         # In-memory lookups; a thread only because a changed collection is re-read under the lock.
-        found = await self._call(directory.recognise, user)
+        found = await self._call(self._handler.recognise, user)
         if found.person is None and found.look_up:
             email = await self._member_email(context)
             if email:
-                found = await self._call(directory.recognise, replace(user, email=email))
+                found = await self._call(self._handler.recognise, replace(user, email=email))
         person = found.person
         if person is None:
             return None
@@ -122,13 +110,7 @@ class ReflectionBot(ActivityHandler):
                 bot_id=activity.recipient.id,
                 user_id=sender.id,
             )
-        return await self._call(self._link_and_act, user, person, reference)
-
-    def _link_and_act(
-        self, user: TeamsUser, person: Person, reference: ConversationReference | None
-    ) -> Actor:
-        self._services.directory.link(user, person, reference)
-        return self._services.programme.actor(person)
+        return await self._call(self._handler.link, user, person, reference)
 
     async def _member_email(self, context: TurnContext) -> str | None:
         """Email or UPN of the sender from the Teams roster of the conversation."""
@@ -150,40 +132,30 @@ class ReflectionBot(ActivityHandler):
             return
         actor = await self._recognise(context)
         if actor is None:
-            await context.send_activity(_card_activity(build_not_on_roster_card()))
+            await context.send_activity(_card_activity(self._handler.not_on_roster_card()))
             return
-        view = WelcomeView(actor.person.name, roles_of(actor))
-        await context.send_activity(_card_activity(build_welcome_card(view)))
+        await context.send_activity(_card_activity(self._handler.welcome_card(actor)))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         private = _is_private(turn_context.activity)
         # Mentions of the bot may survive remove_recipient_mention (the entity's id can differ in
         # form from recipient.id), so any leftover <at> markup is dropped before routing.
         text = _AT_TAG.sub("", TurnContext.remove_recipient_mention(turn_context.activity) or "").strip()
-        command, argument = find_text_command(text)
-        if not private and (command is None or command.words[0] not in GROUP_CHAT_COMMANDS):
+        if not private and self._handler.command_name(text) not in GROUP_CHAT_COMMANDS:
             await turn_context.send_activity(MessageFactory.text(PRIVATE_ONLY))
             return
         actor = await self._recognise(turn_context)
         if actor is None:
-            await turn_context.send_activity(_card_activity(build_not_on_roster_card()))
+            await turn_context.send_activity(_card_activity(self._handler.not_on_roster_card()))
             return
-        if command is None or not command.allowed(actor):
+        conversation_id = turn_context.activity.conversation.id
+        reply: Reply | Unrouted = await self._call(self._handler.on_text, actor, text, conversation_id)
+        if isinstance(reply, Unrouted):
             # Outside a 1:1 chat neither help nor a refusal: both would show the person's roles there.
             if not private:
                 await turn_context.send_activity(MessageFactory.text(PRIVATE_ONLY))
                 return
-            # Unknown text gets this person's help, not silence; another role's command says why not.
-            reply_card = (
-                help_card(actor) if command is None else build_refused_card(refusal(command.permission))
-            )
-            await turn_context.send_activity(_card_activity(reply_card))
-            return
-        try:
-            turn = Turn(argument, turn_context.activity.conversation.id)
-            reply: Reply = await self._call(command.run, self._services, actor, turn)
-        except ProgrammeError as error:
-            reply = [_problem_card(error)]
+            reply = [reply.card]
         if isinstance(reply, str):
             await turn_context.send_activity(MessageFactory.text(reply))
             return
@@ -199,7 +171,7 @@ class ReflectionBot(ActivityHandler):
             card = await self._card_action(turn_context)
         except Exception as error:  # noqa: BLE001 - a card answers every press; the class says what broke
             log.error("card action failed: %s", type(error).__name__)  # noqa: TRY400 - no traceback: it may quote data
-            card = build_error_card("Something went wrong on my side. Please try again in a minute.")
+            card = self._handler.error_card("Something went wrong on my side. Please try again in a minute.")
         # CloudAdapter serialises the body itself, so it must be the msrest model, not a dict.
         body = AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD, value=card)
         return InvokeResponse(status=200, body=body)
@@ -208,25 +180,15 @@ class ReflectionBot(ActivityHandler):
         value: Any = context.activity.value
         action = value.get("action") if isinstance(value, dict) else None
         if not isinstance(action, dict):
-            return build_error_card("The card sent nothing I could read.")
+            return self._handler.error_card("The card sent nothing I could read.")
         if not _is_private(context.activity):
-            return build_refused_card(PRIVATE_ONLY)
+            return self._handler.refused_card(PRIVATE_ONLY)
         actor = await self._recognise(context)
         if actor is None:
-            return build_not_on_roster_card()
+            return self._handler.not_on_roster_card()
         raw_verb = action.get("verb")
         verb = raw_verb if isinstance(raw_verb, str) else ""
-        try:
-            entry = find_card_verb(verb)
-            # Who may press it is decided before its data is even read.
-            require(entry.permission, actor)
-            command = parse_action(verb, action.get("data") or {})
-            return await self._call(entry.run, self._services, actor, command)
-        except ProgrammeError as error:
-            log.info(
-                "card action %s refused: %s", verb if verb in CARD_VERBS else "unknown", type(error).__name__
-            )
-            return _problem_card(error)
+        return await self._call(self._handler.on_card_action, actor, verb, action.get("data"))
 
     async def on_event_activity(self, turn_context: TurnContext) -> None:
         if turn_context.activity.name == MEETING_END:
@@ -234,14 +196,6 @@ class ReflectionBot(ActivityHandler):
 
     async def _meeting_ended(self, context: TurnContext) -> None:
         """At a meeting's end each attendee's check-out goes to their own chat; the meeting chat says so."""
-        conversation_id = context.activity.conversation.id
-        count = await self._call(self._services.month.checkouts_for_meeting_chat, conversation_id)
-        if count is None:
-            return
-        await context.send_activity(
-            MessageFactory.text(
-                "Thank you all. If you're on the register (or, before it is taken, RSVP'd attending), "
-                "your check-out has arrived in your chat with me: two minutes, and only the people "
-                "circle sees any flags."
-            )
-        )
+        said = await self._call(self._handler.on_meeting_end, context.activity.conversation.id)
+        if said is not None:
+            await context.send_activity(MessageFactory.text(said))

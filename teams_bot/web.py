@@ -27,6 +27,7 @@ from service.config import BotSettings, MailConfig
 from service.mail_factory import open_mailer
 from service.scheduler import Scheduler
 from service.services import Services
+from surfaces.teams import TeamsSurface
 from teams_bot.auth import BOT_FRAMEWORK_ISSUER, InboundAuth, KeyCache, TokenRefusedError, VerifiedToken
 from teams_bot.bot import ReflectionBot
 from teams_bot.connectors import SharedConnectorFactory
@@ -155,7 +156,7 @@ def create_app(
     bf_auth = _SharedClientsAuthentication(_AdapterConfig(bot_settings))
     adapter = CloudAdapter(bf_auth)
     adapter.on_turn_error = _on_turn_error
-    bot = ReflectionBot(services)
+    bot = ReflectionBot(TeamsSurface(services))
     turns_in_flight = asyncio.Semaphore(TURNS_IN_FLIGHT)
     inbound_auth = (
         InboundAuth(

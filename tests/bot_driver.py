@@ -18,6 +18,7 @@ from botbuilder.schema import Activity
 
 from service.services import Services
 from store import Store
+from surfaces.teams import TeamsSurface
 from teams_bot.bot import ReflectionBot
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
@@ -43,7 +44,7 @@ class BotDriver:
     """Sends messages and card actions to a ReflectionBot and returns what it answered."""
 
     def __init__(self, services: Services) -> None:
-        self.bot = ReflectionBot(services)
+        self.bot = ReflectionBot(TeamsSurface(services))
         self.adapter = TestAdapter()
 
     def _activity(self, sender: TeamsSender, **fields: Any) -> dict[str, Any]:

@@ -48,13 +48,16 @@ class BotServer:
         return f"{self.base}/api/messages"
 
     def start(self) -> BotServer:
+        from cards.outbound import CardMessages
         from programme.settings import ProgrammeSettings
         from service.config import BotSettings
         from service.services import Services
         from store import Store
 
         self.store = Store(self.db_path)
-        self.services = Services.build(self.store, ProgrammeSettings(), clock=self.clock)
+        self.services = Services.build(
+            self.store, ProgrammeSettings(), clock=self.clock, messages=CardMessages()
+        )
         self.services.programme.import_roster(roster_csv(), "roster.csv", self.clock())
         self.store.collection("groups").replace_all(group_docs())
         self._settings = self._bot_settings or BotSettings()

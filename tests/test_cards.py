@@ -14,19 +14,7 @@ from typing import Any
 
 import pytest
 
-from cards.actions import (
-    AnnounceCommand,
-    AttendanceCommand,
-    BadActionError,
-    CheckoutCommand,
-    EscalationAction,
-    EscalationCommand,
-    GoalsCommand,
-    IntroSendCommand,
-    PeerRecordCommand,
-    RsvpCommand,
-    parse_action,
-)
+from cards.actions import parse_action
 from cards.announcements import (
     build_announcement_card,
     build_announcement_composer_card,
@@ -53,7 +41,28 @@ from cards.session import (
     build_intro_console_card,
     build_session_roster_card,
 )
-from cards.views import (
+from cards.welcome import (
+    build_error_card,
+    build_help_card,
+    build_not_on_roster_card,
+    build_refused_card,
+    build_welcome_card,
+)
+from programme.announcements import AudienceKind
+from programme.answers import REASON_LABELS, AbsenceReason, EscalationStatus, Flag, Goal, RsvpAnswer
+from programme.errors import BadActionError, ProgrammeError
+from service.commands import (
+    AnnounceCommand,
+    AttendanceCommand,
+    CheckoutCommand,
+    EscalationAction,
+    EscalationCommand,
+    GoalsCommand,
+    IntroSendCommand,
+    PeerRecordCommand,
+    RsvpCommand,
+)
+from service.views import (
     AnnouncementDraft,
     AnnouncementResultView,
     AnnouncementView,
@@ -76,16 +85,6 @@ from cards.views import (
     SessionInfo,
     WelcomeView,
 )
-from cards.welcome import (
-    build_error_card,
-    build_help_card,
-    build_not_on_roster_card,
-    build_refused_card,
-    build_welcome_card,
-)
-from programme.announcements import AudienceKind
-from programme.answers import REASON_LABELS, AbsenceReason, EscalationStatus, Flag, Goal, RsvpAnswer
-from programme.errors import ProgrammeError
 from tests.test_cards_schema import input_ids, serialised_size, validate_card, walk
 
 LONG = ("Reflective practice means pausing to notice what happened and why. " * 30)[:2000]
@@ -908,7 +907,7 @@ def test_every_verb_has_a_parser() -> None:
 
 def test_a_broadcast_being_delivered_shows_pending_and_the_rate() -> None:
     from cards.announcements import build_announcement_result_card
-    from cards.views import AnnouncementResultView
+    from service.views import AnnouncementResultView
 
     running = build_announcement_result_card(
         AnnouncementResultView(

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from cards.outbound import CardMessages
 from programme.clock import CATCH_UP, JobKind, due_jobs, jobs_between
 from programme.model import Group
 from programme.settings import ProgrammeSettings
 from repositories.jobs import JOB_RUNS
-from service.invites_service import InvitesService, MailSettings
+from service.invites import Invites, MailSettings
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
@@ -71,11 +72,11 @@ def test_due_jobs_skip_done_ones_and_old_ones() -> None:
 def programme(tmp_path: Path) -> Iterator[tuple[Scheduler, Clock, Store]]:
     clock = Clock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, SETTINGS, clock)
+        services = Services.build(store, SETTINGS, clock, messages=CardMessages())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
         services.programme.allocate(clock.now)
         services.programme.rotate_pairs(date(2026, 12, 1))
-        invites = InvitesService(services.programme, services.outbox, clock, MailSettings())
+        invites = Invites(services.programme, services.outbox, clock, MailSettings())
         yield Scheduler(services, invites), clock, store
 
 
@@ -124,7 +125,9 @@ def test_a_restart_after_downtime_catches_up_once(
     first = _simulate(scheduler, clock, datetime(2027, 3, 9, tzinfo=UTC))
     # Down from 9 to 20 March: the Tuesday/Thursday reminders and session ends were missed.
     restart = datetime(2027, 3, 20, 12, 0, tzinfo=UTC)
-    again = Scheduler(Services.build(store, SETTINGS, lambda: restart), scheduler.invites)
+    again = Scheduler(
+        Services.build(store, SETTINGS, lambda: restart, messages=CardMessages()), scheduler.invites
+    )
     caught_up = [r.job.key for r in again.run_due(restart)]
     assert "session_end:2027-03:thu-coach-1" in caught_up
     assert "rsvp_reminder:2027-03:thu-coach-1" in caught_up
@@ -136,12 +139,12 @@ def test_a_restart_after_downtime_catches_up_once(
 def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Path) -> None:
     started = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, SETTINGS, lambda: started)
+        services = Services.build(store, SETTINGS, lambda: started, messages=CardMessages())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", started)
         services.programme.allocate(started)
         services.programme.rotate_pairs(date(2026, 11, 23))
         scheduler = Scheduler(
-            services, InvitesService(services.programme, services.outbox, lambda: started, MailSettings())
+            services, Invites(services.programme, services.outbox, lambda: started, MailSettings())
         )
         ran = [report.job.key for report in scheduler.run_due(started + timedelta(hours=1))]
     # November's sessions (10th and 12th) and October's peer check happened before the groups existed.
@@ -154,7 +157,7 @@ def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Pat
 def test_the_day_25_peer_check_skips_people_who_already_recorded_the_month(
     programme: tuple[Scheduler, Clock, Store],
 ) -> None:
-    from cards.actions import PeerRecordCommand
+    from service.commands import PeerRecordCommand
 
     scheduler, clock, _ = programme
     services = scheduler.services
@@ -163,8 +166,9 @@ def test_the_day_25_peer_check_skips_people_who_already_recorded_the_month(
     answered = paired[0]
     clock.now = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)
     person = services.programme.people()[answered]
-    services.peers.record_meeting(
-        services.month.actor(person), PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset())
+    services.peers.record(
+        services.programme.actor(person),
+        PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset()),
     )
     scheduler.run_due(clock.now)  # the month's other jobs so far, whatever they are
     clock.now = datetime(2026, 12, 25, 9, 0, tzinfo=UTC)

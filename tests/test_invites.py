@@ -9,12 +9,13 @@ from pathlib import Path
 
 import icalendar
 
+from cards.outbound import CardMessages
 from mailers.pickup import PickupMailer
 from programme.settings import ProgrammeSettings
 from repositories.groups import GROUPS
 from repositories.meetings import MEETINGS
 from service.config import BotSettings
-from service.invites_service import InvitesService, MailSettings
+from service.invites import Invites, MailSettings
 from service.services import Services
 from store import Store
 from teams_bot.sending import outbox_drainer
@@ -50,12 +51,10 @@ def deliver(services: Services, mail: Path) -> None:
 def test_a_removed_group_has_its_meeting_cancelled(tmp_path: Path) -> None:
     mail = tmp_path / "mail"
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: NOW)
+        services = Services.build(store, ProgrammeSettings(), lambda: NOW, messages=CardMessages())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", NOW)
         services.programme.allocate(NOW)
-        invites = InvitesService(
-            services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org")
-        )
+        invites = Invites(services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org"))
         assert invites.sync_month("2026-12") == 1
         assert invites.sync_month("2026-12") == 0  # nothing changed: nothing new
         deliver(services, mail)
@@ -78,8 +77,8 @@ def test_a_removed_group_has_its_meeting_cancelled(tmp_path: Path) -> None:
 
 
 def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) -> None:
-    from cards.actions import AnnounceCommand
     from programme.announcements import AudienceKind
+    from service.commands import AnnounceCommand
 
     mail = tmp_path / "mail"
     roster = "email,name,role,coordinator\n" + "".join(
@@ -87,10 +86,10 @@ def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) 
         for who in ("fay", "ann", "bo", "cy")
     )
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: NOW)
+        services = Services.build(store, ProgrammeSettings(), lambda: NOW, messages=CardMessages())
         services.programme.import_roster(roster.encode(), "roster.csv", NOW)
         services.programme.allocate(NOW)
-        fay = services.month.actor(services.programme.people()["fay@x.org"])
+        fay = services.programme.actor(services.programme.people()["fay@x.org"])
         services.announcements.announce(
             fay,
             AnnounceCommand(

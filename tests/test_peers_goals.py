@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 
-from cards.actions import GoalsCommand, GoalsOpenCommand, PeerRecordCommand, parse_action
+from cards.actions import parse_action
+from cards.outbound import CardMessages
+from cards.peers import build_goals_card, build_goals_recorded_card, build_peer_check_card
 from programme.answers import Flag, Goal
+from programme.errors import ClosedError, ProbationError
 from programme.model import Pair, PairRound
 from programme.peers import awaiting_peer_record, previous_quarter, shared_only, supported_in_probation
 from programme.policies import Actor
@@ -20,8 +23,7 @@ from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS
 from repositories.escalations import ESCALATIONS
 from repositories.pairs import PairRoundsRepository
-from service.month_service import ClosedError
-from service.peers_service import ProbationError
+from service.commands import GoalsCommand, GoalsOpenCommand, PeerRecordCommand
 from service.services import Services
 from store import Store
 from tests.clocks import Clock
@@ -46,7 +48,7 @@ SHARED, PRIVATE = "Co-run the January clinic", "Ask for fewer evening shifts"
 def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
     clock = Clock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), clock)
+        services = Services.build(store, ProgrammeSettings(), clock, messages=CardMessages())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
         services.programme.allocate(clock.now)
         PairRoundsRepository(store).save(ROUND)
@@ -54,7 +56,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
 
 
 def actor(services: Services, email: str) -> Actor:
-    return services.month.actor(services.programme.people()[email])
+    return services.programme.actor(services.programme.people()[email])
 
 
 def texts(node: Any) -> list[str]:
@@ -87,7 +89,17 @@ def save_goals(
     services: Services, email: str, quarter: str, *goals: Goal, capacity: int = 90
 ) -> dict[str, Any]:
     command = GoalsCommand(quarter, goals, "Motivational interviewing", capacity, "Drop one clinic")
-    return services.peers.submit_goals(actor(services, email), command)
+    return build_goals_recorded_card(services.goals.submit(actor(services, email), command))
+
+
+def goals_card(services: Services, email: str) -> dict[str, Any]:
+    """The person's goals card, as the Teams surface renders the use case's view."""
+    return build_goals_card(services.goals.mine(actor(services, email)))
+
+
+def peer_card(services: Services, email: str) -> dict[str, Any]:
+    """The person's "did you meet your peer?" card, as the Teams surface renders it."""
+    return build_peer_check_card(services.peers.check(actor(services, email)))
 
 
 # -------------------------------------------------------------------------------- pure rules
@@ -106,12 +118,12 @@ def test_saved_goals_come_back_to_their_owner_and_can_be_revised_this_quarter(
     world: tuple[Services, Clock],
 ) -> None:
     services, clock = world
-    blank = services.peers.goals_card(actor(services, "bo@x.org"))
+    blank = goals_card(services, "bo@x.org")
     assert not any(field.get("value") for key, field in inputs(blank).items() if key.endswith("_text"))
 
     saved = save_goals(services, "bo@x.org", "2026-Q4", Goal(SHARED, True), Goal(PRIVATE, False), capacity=95)
     assert "Your goals are saved" in texts(saved)
-    again = services.peers.goals_card(actor(services, "bo@x.org"))
+    again = goals_card(services, "bo@x.org")
     fields = inputs(again)
     assert (fields["goal1_text"]["value"], fields["goal1_shared"]["value"]) == (SHARED, "true")
     assert (fields["goal2_text"]["value"], fields["goal2_shared"]["value"]) == (PRIVATE, "false")
@@ -137,7 +149,7 @@ def test_saved_goals_come_back_to_their_owner_and_can_be_revised_this_quarter(
 def test_a_peer_sees_the_shared_goals_only(world: tuple[Services, Clock]) -> None:
     services, _ = world
     save_goals(services, "bo@x.org", "2026-Q4", Goal(SHARED, True), Goal(PRIVATE, False))
-    cy_card = services.peers.goals_card(actor(services, "cy@x.org"))
+    cy_card = goals_card(services, "cy@x.org")
     assert "Bo Bright shared with you (2026-Q4)" in texts(cy_card)
     assert f"\u2022 {SHARED}" in texts(cy_card)
     dumped = json.dumps(cy_card)
@@ -146,7 +158,7 @@ def test_a_peer_sees_the_shared_goals_only(world: tuple[Services, Clock]) -> Non
     assert not any(field.get("value") for field in inputs(cy_card).values() if field["type"] == "Input.Text")
     # Nobody outside the pair sees them.
     for other in ("ann@x.org", "pia@x.org"):
-        assert SHARED not in json.dumps(services.peers.goals_card(actor(services, other)))
+        assert SHARED not in json.dumps(goals_card(services, other))
 
 
 def test_the_quarter_prompt_holds_no_goals_and_opens_last_quarters_for_review(
@@ -156,7 +168,7 @@ def test_the_quarter_prompt_holds_no_goals_and_opens_last_quarters_for_review(
     save_goals(services, "bo@x.org", "2026-Q4", Goal(SHARED, True), Goal(PRIVATE, False))
     save_goals(services, "cy@x.org", "2026-Q4", Goal("Cy's shared goal", True), Goal("Cy's secret", False))
     clock.now = datetime(2027, 1, 1, 9, 0, tzinfo=UTC)
-    assert services.peers.send_goal_prompts() == 4  # everyone in a pair
+    assert services.goals.send_prompts() == 4  # everyone in a pair
     prompts = {
         e.message.recipient: e for e in services.outbox.due(clock.now, 100) if e.message.kind == "goals"
     }
@@ -170,7 +182,7 @@ def test_the_quarter_prompt_holds_no_goals_and_opens_last_quarters_for_review(
     command = parse_action(button["verb"], button["data"])
     assert command == GoalsOpenCommand("2027-Q1")
 
-    from teams_bot.routes import CARD_VERBS
+    from surfaces.teams import CARD_VERBS
 
     live = CARD_VERBS["goals.open"].run(services, actor(services, "bo@x.org"), command)
     shown = texts(live)
@@ -190,9 +202,9 @@ def test_shared_goals_stay_with_the_pair_they_were_shared_in(world: tuple[Servic
     )
     PairRoundsRepository(services.programme.store).save(rotated)
     clock.now = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-    assert SHARED not in json.dumps(services.peers.goals_card(actor(services, "ann@x.org")))
-    assert SHARED not in json.dumps(services.peers.goals_card(actor(services, "cy@x.org")))
-    assert f"\u2022 {SHARED} (shared)" not in texts(services.peers.goals_card(actor(services, "bo@x.org")))
+    assert SHARED not in json.dumps(goals_card(services, "ann@x.org"))
+    assert SHARED not in json.dumps(goals_card(services, "cy@x.org"))
+    assert f"\u2022 {SHARED} (shared)" not in texts(goals_card(services, "bo@x.org"))
 
 
 # -------------------------------------------------------------------------------- probation
@@ -200,23 +212,18 @@ def test_probation_cards_explain_the_one_way_arrangement_and_ask_no_flags(
     world: tuple[Services, Clock],
 ) -> None:
     services, _ = world
-    pia = services.peers.peer_check_card(actor(services, "pia@x.org"))
+    pia = peer_card(services, "pia@x.org")
     assert "peer_flags" not in inputs(pia) and "peer_met" in inputs(pia)
     assert "Is your peer facing any of these? (optional)" not in texts(pia)
     assert any("While you are in probation, Ann Able supports you" in t for t in texts(pia))
-    ann = services.peers.peer_check_card(actor(services, "ann@x.org"))
+    ann = peer_card(services, "ann@x.org")
     assert "peer_flags" in inputs(ann)
     assert any("Pia New is in probation: you support them" in t for t in texts(ann))
-    bo = services.peers.peer_check_card(actor(services, "bo@x.org"))
+    bo = peer_card(services, "bo@x.org")
     assert not any("probation" in t for t in texts(bo))
     # The goals cards say it too.
-    assert any(
-        "While you are in probation" in t
-        for t in texts(services.peers.goals_card(actor(services, "pia@x.org")))
-    )
-    assert any(
-        "Pia New is in probation" in t for t in texts(services.peers.goals_card(actor(services, "ann@x.org")))
-    )
+    assert any("While you are in probation" in t for t in texts(goals_card(services, "pia@x.org")))
+    assert any("Pia New is in probation" in t for t in texts(goals_card(services, "ann@x.org")))
     # Queued cards too: the monthly check and the nudge.
     services.peers.send_monthly_checks()
     queued = {e.message.recipient: e.message.card for e in services.outbox.due(services.clock(), 100)}
@@ -228,14 +235,12 @@ def test_someone_in_probation_cannot_flag_their_supporter(world: tuple[Services,
     services, _ = world
     forged = PeerRecordCommand(1, "2026-11", met=True, flags=frozenset({Flag.STRESSED}))
     with pytest.raises(ProbationError):
-        services.peers.record_meeting(actor(services, "pia@x.org"), forged)
+        services.peers.record(actor(services, "pia@x.org"), forged)
     assert services.programme.store.log(PEER_MEETINGS).periods() == []
     assert services.programme.store.collection(ESCALATIONS).all() == {}
     # Without flags her record is kept, and her supporter's flags about her still escalate.
-    services.peers.record_meeting(
-        actor(services, "pia@x.org"), PeerRecordCommand(1, "2026-11", True, frozenset())
-    )
-    services.peers.record_meeting(actor(services, "ann@x.org"), forged)
+    services.peers.record(actor(services, "pia@x.org"), PeerRecordCommand(1, "2026-11", True, frozenset()))
+    services.peers.record(actor(services, "ann@x.org"), forged)
     (escalation,) = services.programme.store.collection(ESCALATIONS).all().values()
     assert (escalation["raised_by"], escalation["about"]) == ("ann@x.org", "pia@x.org")
 
@@ -246,17 +251,15 @@ def test_the_peer_card_shows_the_recorded_answer_to_change_and_the_check_skips_w
 ) -> None:
     services, clock = world
     recorded = PeerRecordCommand(1, "2026-11", met=False, flags=frozenset({Flag.OVERWORKED}))
-    services.peers.record_meeting(actor(services, "bo@x.org"), recorded)
-    card = services.peers.peer_check_card(actor(services, "bo@x.org"))
+    services.peers.record(actor(services, "bo@x.org"), recorded)
+    card = peer_card(services, "bo@x.org")
     assert any("You recorded that you didn't meet Cy Calm" in t for t in texts(card))
     fields = inputs(card)
     assert (fields["peer_met"]["value"], fields["peer_flags"]["value"]) == ("no", "overworked")
     # Changing it replaces the record.
-    services.peers.record_meeting(
-        actor(services, "bo@x.org"), PeerRecordCommand(1, "2026-11", True, frozenset())
-    )
+    services.peers.record(actor(services, "bo@x.org"), PeerRecordCommand(1, "2026-11", True, frozenset()))
     assert services.programme.store.log(PEER_MEETINGS).get("2026-11", "1:bo@x.org")["met"] is True
-    assert inputs(services.peers.peer_check_card(actor(services, "bo@x.org")))["peer_met"]["value"] == "yes"
+    assert inputs(peer_card(services, "bo@x.org"))["peer_met"]["value"] == "yes"
 
     clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     assert services.peers.send_monthly_checks() == 3
@@ -273,7 +276,7 @@ def test_goals_saved_before_rounds_were_kept_are_placed_by_their_date(world: tup
     services, _ = world
     doc = {"goals": [{"text": SHARED, "shared": True}], "capacity_now": 90, "at": "2026-11-02T09:00:00+00:00"}
     services.programme.store.log(GOALS).put("2026-Q4", "bo@x.org", doc)  # no "round": an older record
-    assert f"\u2022 {SHARED}" in texts(services.peers.goals_card(actor(services, "cy@x.org")))
+    assert f"\u2022 {SHARED}" in texts(goals_card(services, "cy@x.org"))
     before = {**doc, "at": "2026-10-20T09:00:00+00:00"}  # saved before this round began
     services.programme.store.log(GOALS).put("2026-Q4", "bo@x.org", before)
-    assert SHARED not in json.dumps(services.peers.goals_card(actor(services, "cy@x.org")))
+    assert SHARED not in json.dumps(goals_card(services, "cy@x.org"))

@@ -1,7 +1,7 @@
 """Permissions declared once: the registration table, the refusal wording, the authorisation matrix.
 
 The matrix is generated from the registration table (every text command and card verb in
-teams_bot/routes.py) x every kind of person, and driven through the real bot in-process
+surfaces/teams.py) x every kind of person, and driven through the real bot in-process
 (tests/bot_driver.py): each action is allowed or refused exactly as programme/policies.py says,
 a refusal says why in the one wording, and a refused action changes nothing stored.
 """
@@ -17,18 +17,20 @@ from typing import Any
 
 import pytest
 
-from cards.actions import AttendanceCommand
+from cards.outbound import CardMessages
 from cards.protocol import Verb
 from programme.answers import Flag
+from programme.errors import NotAllowedError
 from programme.model import Group
-from programme.policies import Actor, NotAllowedError, Permission, may_act_on, may_use, refusal
+from programme.policies import Actor, Permission, may_act_on, may_use, refusal
 from programme.sessions import attendance_open, rsvp_open, session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS
 from repositories.groups import group_to_doc
+from service.commands import AttendanceCommand
 from service.services import Services
 from store import Store
-from teams_bot.routes import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command
+from surfaces.teams import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command
 from tests.bot_driver import BotDriver, TeamsSender, heading, snapshot
 from tests.clocks import Clock
 
@@ -111,17 +113,17 @@ class World:
     round: int
 
     def actor(self, key: str) -> Actor:
-        return self.services.month.actor(self.services.programme.people()[email(key)])
+        return self.services.programme.actor(self.services.programme.people()[email(key)])
 
 
 def build_world(path: Path) -> Iterator[World]:
     clock = Clock(BEFORE)
     with Store(path) as store:
-        services = Services.build(store, SETTINGS, clock)
+        services = Services.build(store, SETTINGS, clock, messages=CardMessages())
         services.programme.import_roster(_roster(), "roster.csv", clock.now)
         store.collection("groups").replace_all({g.id: group_to_doc(g) for g in GROUPS.values()})
         round_ = services.programme.rotate_pairs(date(2026, 10, 1))
-        escalation = services.month.raise_escalation(
+        escalation = services.escalations.escalate(
             "test:bo-about-ann", email("bo"), email("ann"), "peer", frozenset({Flag.STRESSED}), MONTH
         )
         yield World(services, store, clock, BotDriver(services), escalation, round_.number)
@@ -170,7 +172,7 @@ def test_a_coordinator_who_does_not_facilitate_neither_gets_nor_can_save_a_regis
     before = snapshot(world.store)
     register = AttendanceCommand(A.id, MONTH, frozenset(A.members), frozenset())
     with pytest.raises(NotAllowedError) as refused:
-        world.services.month.record_attendance(cora, register)
+        world.services.register.record(cora, register)
     assert str(refused.value) == refusal(Permission.LEADER)
     assert snapshot(world.store) == before
     # Through the bot: the same refusal, and the register still unrecorded.
@@ -217,7 +219,7 @@ def test_a_refusal_has_one_wording_for_the_command_the_button_and_the_use_case(w
     }
     by_button = world.bot.press(sender("ann"), Verb.ATTENDANCE_SUBMIT, data)
     with pytest.raises(NotAllowedError) as by_use_case:
-        world.services.month.record_attendance(
+        world.services.register.record(
             world.actor("ann"), AttendanceCommand(A.id, MONTH, frozenset(A.members), frozenset())
         )
     assert isinstance(by_command, dict)

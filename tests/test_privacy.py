@@ -19,7 +19,17 @@ from typing import Any
 
 import pytest
 
-from cards.actions import (
+from cards.outbound import CardMessages
+from mailers.base import MailMessage, MeetingInvite
+from mailers.pickup import PickupMailer
+from programme.announcements import AudienceKind
+from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
+from programme.identity import ConversationReference, TeamsUser
+from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
+from programme.settings import ProgrammeSettings
+from repositories.links import TeamsLinksRepository
+from service.cli import main
+from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
     CheckoutCommand,
@@ -30,17 +40,8 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
-from mailers.base import MailMessage, MeetingInvite
-from mailers.pickup import PickupMailer
-from programme.announcements import AudienceKind
-from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
-from programme.settings import ProgrammeSettings
-from repositories.links import TeamsLinksRepository
-from service.cli import main
-from service.identity import ConversationReference, TeamsUser
-from service.invites_service import InvitesService, MailSettings
-from service.month_service import escalation_id
+from service.escalations import escalation_id
+from service.invites import Invites, MailSettings
 from service.outbox import OUTBOX_BODIES_LOG as OUTBOX_BODIES
 from service.outbox import OUTBOX_LOG as OUTBOX
 from service.outbox import Outbox
@@ -83,15 +84,15 @@ def build_world(tmp_path: Path) -> World:
     )
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with Store(db) as store:
-        services = Services.build(store, ProgrammeSettings(), clock)
-        invites = InvitesService(services.programme, services.outbox, clock, MailSettings())
+        services = Services.build(store, ProgrammeSettings(), clock, messages=CardMessages())
+        invites = Invites(services.programme, services.outbox, clock, MailSettings())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
         services.programme.allocate()
         round_ = services.programme.rotate_pairs(date(2026, 12, 1))
         people = services.programme.people()
 
         def actor(email: str) -> Any:
-            return services.month.actor(people[email])
+            return services.programme.actor(people[email])
 
         group = services.programme.current_allocation().groups[0]
         assert "ann@x.org" in group.members and group.facilitator == "fay@x.org"
@@ -106,14 +107,14 @@ def build_world(tmp_path: Path) -> World:
         TeamsLinksRepository(store).link_user("29:ann-user", "ann@x.org")
         services.directory.mark_unreachable("ann@x.org", clock.now)  # Teams refused a delivery once
         invites.sync_month("2026-12")
-        services.month.send_introductions(
+        services.introductions.send(
             actor("fay@x.org"), IntroSendCommand(False, "Welcome! Ann Able brings the biscuits.")
         )
-        services.month.answer_rsvp(
+        services.rsvps.answer(
             actor("ann@x.org"),
             RsvpCommand(group.id, "2026-12", RsvpAnswer.ATTENDING, None, "ann-note-secret"),
         )
-        services.month.answer_rsvp(
+        services.rsvps.answer(
             actor("bo@x.org"),
             RsvpCommand(
                 group.id, "2026-12", RsvpAnswer.NOT_ATTENDING, AbsenceReason.SICKNESS, "bo-note-secret"
@@ -130,10 +131,10 @@ def build_world(tmp_path: Path) -> World:
 
         clock.now = datetime(2026, 12, 10, 11, 35, tzinfo=UTC)  # the 2nd Thursday's session has ended
         present = frozenset(group.members) - {"bo@x.org"}
-        services.month.record_attendance(
+        services.register.record(
             actor("fay@x.org"), AttendanceCommand(group.id, "2026-12", present, frozenset({"bo@x.org"}))
         )
-        services.month.submit_checkout(
+        services.checkouts.submit(
             actor("ann@x.org"),
             CheckoutCommand(
                 group.id,
@@ -144,7 +145,7 @@ def build_world(tmp_path: Path) -> World:
                 frozenset({Flag.STRESSED}),
             ),
         )
-        services.month.submit_checkout(
+        services.checkouts.submit(
             actor("cy@x.org"),
             CheckoutCommand(
                 group.id,
@@ -155,13 +156,13 @@ def build_world(tmp_path: Path) -> World:
                 frozenset({Flag.OVERWORKED}),
             ),
         )
-        services.peers.record_meeting(
+        services.peers.record(
             actor(peer), PeerRecordCommand(round_.number, "2026-12", True, frozenset({Flag.NEEDS_SUPPORT}))
         )
-        services.peers.record_meeting(
+        services.peers.record(
             actor("ann@x.org"), PeerRecordCommand(round_.number, "2026-12", True, frozenset({Flag.CONFLICT}))
         )
-        services.peers.submit_goals(
+        services.goals.submit(
             actor("ann@x.org"),
             GoalsCommand(
                 "2026-Q4",
@@ -171,7 +172,7 @@ def build_world(tmp_path: Path) -> World:
                 "ann-plan",
             ),
         )
-        services.peers.submit_goals(
+        services.goals.submit(
             actor(peer),
             GoalsCommand("2026-Q4", (Goal("peer-goal-secret", False),), "peer-training", 70, "peer-plan"),
         )
@@ -181,7 +182,7 @@ def build_world(tmp_path: Path) -> World:
             "peer_about_ann": escalation_id(f"peer:2026-12:{round_.number}:{peer}:ann@x.org"),
             "ann_about_peer": escalation_id(f"peer:2026-12:{round_.number}:ann@x.org:{peer}"),
         }
-        services.month.handle_escalation(
+        services.escalations.handle(
             actor("di@x.org"), EscalationCommand(escalations["cy_checkout"], EscalationAction.ACKNOWLEDGE)
         )
         Scheduler(services, invites).run_due(clock.now)
@@ -500,10 +501,15 @@ def test_erase_removes_every_trace_and_the_programme_still_runs(
     )
     assert run(capsys, "schedule", "--months", "2", "--json", *common)[0] == 0
     with Store(world.db) as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: datetime(2027, 1, 5, 9, 0, tzinfo=UTC))
+        services = Services.build(
+            store,
+            ProgrammeSettings(),
+            lambda: datetime(2027, 1, 5, 9, 0, tzinfo=UTC),
+            messages=CardMessages(),
+        )
         (ident,) = store.collection("announcements").all()
         assert sum(Outbox(store).batch_counts(ident).values()) == 5  # her own copy went with her
-        invites = InvitesService(services.programme, services.outbox, services.clock, MailSettings())
+        invites = Invites(services.programme, services.outbox, services.clock, MailSettings())
         Scheduler(services, invites).run_due(datetime(2027, 1, 5, 9, 0, tzinfo=UTC))
         assert services.outbox.due(datetime(2027, 1, 5, 9, 0, tzinfo=UTC), 1000)
 

@@ -14,7 +14,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from cards.actions import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
+from cards.outbound import CardMessages
 from mailers.pickup import PickupMailer
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.model import Pair, PairRound
@@ -22,6 +22,7 @@ from programme.policies import Actor
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.pairs import PairRoundsRepository
+from service.commands import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
 from service.config import BotSettings
 from service.services import Services
 from store import Store
@@ -74,19 +75,19 @@ def plain_body(message: EmailMessage) -> str:
 def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confidential(tmp_path: Path) -> None:
     mail = tmp_path / "mail"
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: NOW)
+        services = Services.build(store, ProgrammeSettings(), lambda: NOW, messages=CardMessages())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", NOW)
         services.programme.allocate(NOW)
         PairRoundsRepository(store).save(ROUND)
         people = services.programme.people()
 
         def actor(email: str) -> Actor:
-            return services.month.actor(people[email])
+            return services.programme.actor(people[email])
 
         fay = actor("fay@x.org")
         (group,) = fay.facilitates
         # Answers that must never travel by email, not even to their author.
-        services.peers.submit_goals(
+        services.goals.submit(
             actor("bo@x.org"),
             GoalsCommand(
                 "2026-Q4",
@@ -107,18 +108,18 @@ def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confiden
                 "answered_at": NOW.isoformat(),
             },
         )
-        services.month.send_introductions(fay, IntroSendCommand(False, "Welcome, all of you."))
+        services.introductions.send(fay, IntroSendCommand(False, "Welcome, all of you."))
         services.peers.introduce_round(ROUND)
         services.peers.send_monthly_checks()
         services.peers.send_nudges()
-        services.peers.send_goal_prompts()
+        services.goals.send_prompts()
         session = session_in_month(group, "2026-12", services.programme.settings)
-        services.month.send_attendance_prompt(group, session)
+        services.register.send_prompt(group, session)
         present = frozenset({"ann@x.org", "bo@x.org"})
-        services.month.record_attendance(
+        services.register.record(
             fay, AttendanceCommand(group.id, "2026-12", present, frozenset(group.members) - present)
         )
-        services.month.submit_checkout(
+        services.checkouts.submit(
             actor("ann@x.org"),
             CheckoutCommand(
                 group.id,

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from cards.reports import build_report_card, report_card_view
-from programme.model import Pair, PairRound
+from programme.errors import NotAllowedError
+from programme.model import Pair, PairRound, Person
+from programme.policies import Actor
 from programme.reports import (
     SUPPRESSED_MARK,
     Count,
@@ -41,7 +43,7 @@ from programme.reports import (
 from programme.settings import ProgrammeSettings
 from service.cli import main
 from service.programme_service import ProgrammeService
-from service.reports import programme_report, report_card
+from service.reports import Reports, programme_report
 from service.reports_cli import report_csv
 from store import Store
 from tests.test_cards_schema import serialised_size, validate_card
@@ -503,7 +505,11 @@ def test_an_empty_programme_reports_nothing_recorded(
 
 
 def test_report_card_validates_and_suppresses_the_same_way(service: ProgrammeService, report: Report) -> None:
-    card = report_card(service, datetime(2025, 12, 20, 12, 0, tzinfo=UTC))
+    coordinator = Actor(Person("cora@x.org", "Cora", "Coordinator", coordinator=True))
+    reports = Reports(service, lambda: datetime(2025, 12, 20, 12, 0, tzinfo=UTC))
+    with pytest.raises(NotAllowedError):
+        reports.summary(Actor(Person("ann@x.org", "Ann", "Nurse")))
+    card = build_report_card(report_card_view(reports.summary(coordinator)))
     assert validate_card(card) == []
     assert serialised_size(card) < 80 * 1024
     dumped = json.dumps(card)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from programme.identity import ConversationReference, TeamsUser
 from programme.model import Person
-from repositories.links import ConversationReference, TeamsLinksRepository
+from repositories.links import TeamsLinksRepository
 from repositories.people import PEOPLE, PeopleRepository, person_to_doc
-from service.identity import Directory, TeamsUser
+from service.identity import Directory
 from store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

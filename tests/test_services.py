@@ -9,26 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from cards.actions import (
-    AnnounceCommand,
-    AttendanceCommand,
-    BadActionError,
-    CheckoutCommand,
-    GoalsCommand,
-    PeerRecordCommand,
-    RsvpCommand,
-    parse_action,
-)
+from cards.actions import parse_action
+from cards.announcements import build_delivery_problems_card
+from cards.outbound import CardMessages
 from programme.announcements import AudienceKind, UnknownAudienceError
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.errors import NotFoundError
-from programme.policies import Actor, NotAllowedError
+from programme.errors import BadActionError, ClosedError, NotAllowedError, NotFoundError
+from programme.policies import Actor
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS, RSVPS
 from repositories.escalations import ESCALATIONS
-from service.month_service import ClosedError
+from service.commands import (
+    AnnounceCommand,
+    AttendanceCommand,
+    CheckoutCommand,
+    GoalsCommand,
+    PeerRecordCommand,
+    RsvpCommand,
+)
 from service.services import Services
+from service.views import DeliveryProblemsView
 from store import Store
 from tests.clocks import Clock
 
@@ -45,7 +46,7 @@ di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
 def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), clock)
+        services = Services.build(store, ProgrammeSettings(), clock, messages=CardMessages())
         services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
         services.programme.allocate(clock.now)
         services.programme.rotate_pairs(date(2026, 12, 1))
@@ -57,7 +58,7 @@ def queued(services: Services, clock: Clock) -> list[tuple[str, str]]:
 
 
 def actor(services: Services, email: str) -> Actor:
-    return services.month.actor(services.programme.people()[email])
+    return services.programme.actor(services.programme.people()[email])
 
 
 def test_pair_introductions_and_monthly_checks_reach_every_paired_person(
@@ -79,8 +80,11 @@ def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Service
     round_ = services.programme.pair_rounds()[-1]
     pair = next(p for p in round_.pairs if "ann@x.org" in p.peers)
     command = PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset({Flag.STRESSED}))
-    card = services.peers.record_meeting(actor(services, "ann@x.org"), command)
-    assert card["type"] == "AdaptiveCard"
+    recorded = services.peers.record(actor(services, "ann@x.org"), command)
+    assert recorded.met and recorded.check.round == round_.number and recorded.check.month == "2026-12"
+    assert recorded.check.peers == tuple(
+        services.programme.people()[e].name for e in pair.peers if e != "ann@x.org"
+    )
     stored = services.programme.store.log(PEER_MEETINGS).get("2026-12", f"{round_.number}:ann@x.org")
     assert stored is not None and stored["met"] is True
     escalations = list(services.programme.store.collection(ESCALATIONS).all().values())
@@ -91,7 +95,7 @@ def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Service
 def test_peer_record_for_an_old_round_is_refused(world: tuple[Services, Clock]) -> None:
     services, _ = world
     with pytest.raises(NotFoundError):
-        services.peers.record_meeting(
+        services.peers.record(
             actor(services, "ann@x.org"), PeerRecordCommand(99, "2026-12", met=True, flags=frozenset())
         )
 
@@ -102,7 +106,7 @@ def test_nudges_only_after_five_weeks_without_a_meeting(world: tuple[Services, C
     assert services.peers.send_nudges() == 0
     clock.now += timedelta(weeks=5, days=1)
     met = next(p for p in round_.pairs if "ann@x.org" in p.peers)
-    services.peers.record_meeting(
+    services.peers.record(
         actor(services, "ann@x.org"), PeerRecordCommand(round_.number, "2027-01", met=True, flags=frozenset())
     )
     nudged = services.peers.send_nudges()
@@ -114,7 +118,7 @@ def test_nudges_only_after_five_weeks_without_a_meeting(world: tuple[Services, C
 def test_goals_are_stored_with_privacy_per_goal(world: tuple[Services, Clock]) -> None:
     services, _ = world
     goals = (Goal("Finish the course", shared=True), Goal("Ask for a change of caseload", shared=False))
-    services.peers.submit_goals(
+    services.goals.submit(
         actor(services, "bo@x.org"), GoalsCommand("2026-Q4", goals, "MI training", 95, "drop one clinic")
     )
     stored = services.programme.store.log(GOALS).get("2026-Q4", "bo@x.org")
@@ -133,7 +137,7 @@ def test_goals_for_another_quarter_than_the_current_are_refused(
     services, _ = world  # 1 December 2026: the card offers 2026-Q4 only
     goal = (Goal("Finish the course", shared=True),)
     with pytest.raises(ClosedError):
-        services.peers.submit_goals(actor(services, "bo@x.org"), GoalsCommand(quarter, goal, "", 90, ""))
+        services.goals.submit(actor(services, "bo@x.org"), GoalsCommand(quarter, goal, "", 90, ""))
     assert services.programme.store.log(GOALS).periods() == []
 
 
@@ -143,15 +147,15 @@ def test_rsvp_months_are_the_next_session_and_the_one_after(world: tuple[Service
     group = ann.member_of[0].id
     for month in ("2026-11", "2027-02", "2030-06", "2099-12"):
         with pytest.raises(ClosedError):
-            services.month.answer_rsvp(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
+            services.rsvps.answer(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
     assert services.programme.store.log(RSVPS).periods() == []
     for month in ("2026-12", "2027-01"):
-        services.month.answer_rsvp(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
+        services.rsvps.answer(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
     assert services.programme.store.log(RSVPS).periods() == ["2026-12", "2027-01"]
     clock.now = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)  # December's session is over
     with pytest.raises(ClosedError):
-        services.month.answer_rsvp(ann, RsvpCommand(group, "2026-12", RsvpAnswer.MAYBE, None, ""))
-    services.month.answer_rsvp(ann, RsvpCommand(group, "2027-02", RsvpAnswer.MAYBE, None, ""))
+        services.rsvps.answer(ann, RsvpCommand(group, "2026-12", RsvpAnswer.MAYBE, None, ""))
+    services.rsvps.answer(ann, RsvpCommand(group, "2027-02", RsvpAnswer.MAYBE, None, ""))
 
 
 @pytest.mark.parametrize("verb", ["rsvp.answer", "attendance.submit", "checkout.submit", "peer.record"])
@@ -191,25 +195,23 @@ def test_only_coordinators_announce_and_unknown_audiences_fail(world: tuple[Serv
 def test_a_linked_meeting_chat_prompts_check_outs_when_it_ends(world: tuple[Services, Clock]) -> None:
     services, clock = world
     fay = actor(services, "fay@x.org")
-    message = services.month.link_meeting_chat(fay, "19:meeting_abc@thread.v2")
-    assert "linked" in message
-    assert services.month.checkouts_for_meeting_chat("19:other@thread.v2") is None
+    linked = services.meeting_links.link(fay, "19:meeting_abc@thread.v2")
+    assert linked.group_name == fay.facilitates[0].name and linked.when
+    assert services.meeting_links.meeting_ended("19:other@thread.v2") is None
     group = fay.facilitates[0]
     # No register yet: the check-out goes to those who RSVP'd attending, not "maybe" or no answer.
     answers = {"ann@x.org": RsvpAnswer.ATTENDING, "bo@x.org": RsvpAnswer.MAYBE}
     answers["cy@x.org"] = RsvpAnswer.NOT_ATTENDING
     for email, answer in answers.items():
         reason = AbsenceReason.SICKNESS if answer is RsvpAnswer.NOT_ATTENDING else None
-        services.month.answer_rsvp(
-            actor(services, email), RsvpCommand(group.id, "2026-12", answer, reason, "")
-        )
+        services.rsvps.answer(actor(services, email), RsvpCommand(group.id, "2026-12", answer, reason, ""))
     assert "di@x.org" in group.members  # never answered
-    assert services.month.checkouts_for_meeting_chat("19:meeting_abc@thread.v2") == 1
+    assert services.meeting_links.meeting_ended("19:meeting_abc@thread.v2") == 1
     assert [r for k, r in queued(services, clock) if k == "checkout"] == ["ann@x.org"]
 
 
 def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tuple[Services, Clock]) -> None:
-    from teams_bot.routes import Turn, find_text_command
+    from surfaces.teams import Turn, find_text_command
 
     services, clock = world
     fay = actor(services, "fay@x.org")
@@ -219,10 +221,10 @@ def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tupl
     # Before the session starts, `end` speaks about the check-out, not the register.
     with pytest.raises(NotFoundError, match="check-out opens when the session starts"):
         end.run(services, fay, Turn("", "a:fay"))
-    services.month.answer_rsvp(
+    services.rsvps.answer(
         actor(services, "bo@x.org"), RsvpCommand(group.id, "2026-12", RsvpAnswer.ATTENDING, None, "")
     )
-    services.month.answer_rsvp(
+    services.rsvps.answer(
         actor(services, "ann@x.org"), RsvpCommand(group.id, "2026-12", RsvpAnswer.MAYBE, None, "")
     )
     clock.now = datetime(2026, 12, 10, 10, 30, tzinfo=UTC)  # during the session, no register yet
@@ -238,7 +240,7 @@ def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tupl
     )
     # The register decides once taken: Ann (maybe) came, Bo did not.
     present = frozenset({"ann@x.org", "cy@x.org"})
-    services.month.record_attendance(
+    services.register.record(
         fay, AttendanceCommand(group.id, "2026-12", present, frozenset(group.members) - present)
     )
     assert sorted(r for k, r in queued(services, clock) if k == "checkout") == sorted({"bo@x.org", *present})
@@ -247,7 +249,7 @@ def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tupl
 
 
 def test_end_with_no_register_and_nobody_attending_says_so(world: tuple[Services, Clock]) -> None:
-    from teams_bot.routes import Turn, find_text_command
+    from surfaces.teams import Turn, find_text_command
 
     services, clock = world
     end, _ = find_text_command("end")
@@ -263,7 +265,7 @@ def test_checkout_text_stays_out_of_the_escalation(world: tuple[Services, Clock]
     ann = actor(services, "ann@x.org")
     group = ann.member_of[0]
     clock.now = datetime(2026, 12, 10, 11, 35, tzinfo=UTC)  # after the 2nd-Thursday session
-    services.month.submit_checkout(
+    services.checkouts.submit(
         ann,
         CheckoutCommand(
             group.id, "2026-12", "secret-helpful", "secret-unhelpful", 4, frozenset({Flag.OVERWORKED})
@@ -278,8 +280,8 @@ def test_checkout_text_stays_out_of_the_escalation(world: tuple[Services, Clock]
 async def test_a_blocked_bot_marks_the_person_unreachable_until_they_come_back(
     world: tuple[Services, Clock],
 ) -> None:
+    from programme.identity import ConversationReference, TeamsUser
     from service.config import BotSettings
-    from service.identity import ConversationReference, TeamsUser
     from teams_bot.sending import outbox_drainer
     from tests.fakes.bot_connector import FakeBotConnector
 
@@ -300,7 +302,7 @@ async def test_a_blocked_bot_marks_the_person_unreachable_until_they_come_back(
 
 
 def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Clock]) -> None:
-    from teams_bot.routes import Turn, find_text_command
+    from surfaces.teams import Turn, find_text_command
 
     services, _ = world
     command, _ = find_text_command("report")
@@ -312,9 +314,9 @@ def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Cloc
 
 def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    from cards.actions import EscalationAction, EscalationCommand
+    from service.commands import EscalationAction, EscalationCommand
 
-    ident = services.month.raise_escalation(
+    ident = services.escalations.escalate(
         "peer:2026-12:1:ann@x.org:di@x.org",
         "ann@x.org",
         "di@x.org",
@@ -324,16 +326,16 @@ def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Servi
     )
     assert [r for k, r in queued(services, clock) if k == "escalation"] == []  # Di is the only coordinator
     di = actor(services, "di@x.org")
-    assert services.month.escalation_cards(di) == []
+    assert services.escalations.pending(di) == []
     with pytest.raises(NotFoundError):
-        services.month.handle_escalation(di, EscalationCommand(ident, EscalationAction.RESOLVE))
+        services.escalations.handle(di, EscalationCommand(ident, EscalationAction.RESOLVE))
 
 
 def test_rsvp_reminder_email_asks_for_the_answer_in_teams(world: tuple[Services, Clock]) -> None:
     services, clock = world
     group = services.programme.current_allocation().groups[0]
     session = session_in_month(group, "2026-12", services.programme.settings)
-    assert services.month.send_rsvp_reminders(group, session) == len(group.members)
+    assert services.rsvps.send_reminders(group, session) == len(group.members)
     entries = [e for e in services.outbox.due(clock.now, 1000) if e.message.kind == "rsvp_reminder"]
     for entry in entries:
         body = (entry.message.data or {})["email_fallback"]["body_text"]
@@ -347,8 +349,9 @@ def test_status_shows_deliveries_that_failed_or_wait_to_retry(world: tuple[Servi
 
     services, clock = world
     coordinator = actor(services, "di@x.org")
-    (calm,) = services.announcements.status(coordinator)
-    assert "Everything queued lately was delivered" in json.dumps(calm)
+    calm = services.announcements.status(coordinator)
+    assert calm.latest is None and calm.problems == DeliveryProblemsView(failed=(), retrying=())
+    assert "Everything queued lately was delivered" in json.dumps(build_delivery_problems_card(calm.problems))
     mails = [
         OutboundMessage(f"mail:{n}", "2026-12", f"{n}@x.org", "goals_mail", channel="email", text="hi")
         for n in ("a", "b", "c")
@@ -357,7 +360,12 @@ def test_status_shows_deliveries_that_failed_or_wait_to_retry(world: tuple[Servi
     first, second, _ = sorted(services.outbox.due(clock.now, 10), key=lambda e: e.message.key)
     services.outbox.mark_failed(first, "mail 401")
     services.outbox.mark_retry(second, clock.now + timedelta(minutes=5), "mail 503")
-    (problems,) = services.announcements.status(coordinator)
+    status = services.announcements.status(coordinator)
+    assert status.latest is None
+    assert status.problems == DeliveryProblemsView(
+        failed=(("goals_mail", "mail 401", 1),), retrying=(("goals_mail", 1),)
+    )
+    problems = build_delivery_problems_card(status.problems)
     facts = {f["title"]: f["value"] for b in problems["body"] if b["type"] == "FactSet" for f in b["facts"]}
     assert facts == {"Failed: goals_mail": "1 (mail 401)", "To retry: goals_mail": "1"}
     assert "a@x.org" not in json.dumps(problems)  # kinds and fixed reasons only

@@ -254,6 +254,7 @@ class World:
     async def start(self) -> World:
         from aiohttp import web
 
+        from cards.outbound import CardMessages
         from programme.settings import ProgrammeSettings
         from service.config import BotSettings
         from service.services import Services
@@ -261,7 +262,9 @@ class World:
         from teams_bot.web import create_app
 
         self.store = Store(self.db_path)
-        self.services = Services.build(self.store, ProgrammeSettings(), clock=self.clock)
+        self.services = Services.build(
+            self.store, ProgrammeSettings(), clock=self.clock, messages=CardMessages()
+        )
         self.services.programme.import_roster(
             roster_csv(self.omit, self.probation), "roster.csv", self.clock()
         )

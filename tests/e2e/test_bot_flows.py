@@ -461,7 +461,7 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
     async def scenario(w: World) -> None:
         await w.install(CORA, FIONA, PAT, OSCAR)
         w.clock.set(DURING_SESSION)
-        escalation = w.services.month.raise_escalation(
+        escalation = w.services.escalations.escalate(
             "test:pat", PAT.email, PAT.email, "checkout", frozenset(), MONTH
         )
         await w.settle()
@@ -586,7 +586,7 @@ def test_nothing_personal_is_shown_in_group_chats_or_channels(run_world: Run) ->
     async def scenario(w: World) -> None:
         pg = w.playground
         await w.install(CORA, QUINN)
-        w.services.month.raise_escalation(
+        w.services.escalations.escalate(
             "test:quinn", QUINN.email, QUINN.email, "checkout", frozenset(), MONTH
         )
         await w.settle()

@@ -153,7 +153,9 @@ def test_no_confidential_answer_reaches_our_logs(run_world: Run, capfd: pytest.C
         assert secret in seen["traffic"], secret
     # The run logged plenty, at every level down to DEBUG, from our packages too ...
     assert len(records.lines) > 20
-    assert any(" teams_bot." in line or " service." in line for line in records.lines), records.lines[:40]
+    assert any(
+        f" {ours}." in line for line in records.lines for ours in ("teams_bot", "surfaces", "service")
+    ), records.lines[:40]
     # ... and none of it carries what anyone said, a flag, a reason or a note.
     _assert_secret_free("log records", "\n".join(records.lines), secrets)
     _assert_secret_free("stdout/stderr of the bot process", out + err, secrets)
@@ -164,8 +166,8 @@ def test_no_confidential_answer_reaches_our_logs(run_world: Run, capfd: pytest.C
 
 def test_tokens_and_passwords_stay_out_of_logs(run_world: Run, capfd: pytest.CaptureFixture[str]) -> None:
     """With an app id: outbound sends carry a client-credentials token, inbound needs a valid one."""
+    from programme.identity import ConversationReference, TeamsUser
     from service.config import BotSettings
-    from service.identity import ConversationReference, TeamsUser
 
     token_requests: list[dict[str, str]] = []
     closed_port = free_port()  # nothing listens here: the OpenID metadata fetch fails at once
@@ -185,7 +187,7 @@ def test_tokens_and_passwords_stay_out_of_logs(run_world: Run, capfd: pytest.Cap
             teams_user = TeamsUser(user.id, user.aad_object_id, user.name, pg.tenant_id)
             w.services.directory.link(teams_user, people[user.email], ref)
         mark = pg.log_mark()
-        w.services.month.raise_escalation("test:pat", PAT.email, PAT.email, "checkout", frozenset(), MONTH)
+        w.services.escalations.escalate("test:pat", PAT.email, PAT.email, "checkout", frozenset(), MONTH)
         await w.settle()
         (delivered,) = [a for a in w.bot_messages(mark) if a.conversation_id == w.chats[CORA.id]]
         assert heading(delivered.attachments[0]["content"]).startswith("Escalation")

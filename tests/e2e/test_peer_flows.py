@@ -144,7 +144,7 @@ def test_goals_come_back_shared_ones_reach_the_peer_and_next_quarter_reviews_the
         # A new quarter: the prompt (kept in the outbox) holds no goals; its button opens them.
         w.clock.set(NEXT_QUARTER)
         mark = w.playground.log_mark()
-        assert w.services.peers.send_goal_prompts() == 2
+        assert w.services.goals.send_prompts() == 2
         await w.settle()
         live = {}
         for user in (PAT, RIA):

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from programme.model import Group, Person, Session, has_left, without_leavers
 from programme.sessions import session_in_month
-from service.month_service import Clock, when_text
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
+from service.sessions import Clock, when_text
 
 INVITE = "invite"
 CANCEL = "cancel"
@@ -56,7 +56,7 @@ def _fingerprint(invite: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class InvitesService:
+class Invites:
     """Keeps every group's meeting for a month in line with the groups and the schedule."""
 
     programme: ProgrammeService

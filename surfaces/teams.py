@@ -1,18 +1,47 @@
-"""The one routing table: text commands and card verbs, each with who may use it."""
+"""The Teams surface: the one routing table (text commands and card verbs, each with who may use it),
+the use cases they run, the cards their results are rendered into, and domain errors mapped to cards.
+
+teams_bot/bot.py calls this through its TurnHandler protocol (TeamsSurface below); nothing here
+knows botbuilder.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cards.actions import (
-    UNKNOWN_VERB,
+from cards.actions import UNKNOWN_VERB, parse_action
+from cards.escalations import build_escalation_card
+from cards.peers import build_goals_card, build_goals_recorded_card, build_peer_check_card
+from cards.protocol import Verb
+from cards.replies import (
+    checkout_thanks_card,
+    composer_reply_card,
+    peer_recorded_card,
+    roster_card,
+    rsvp_reply_card,
+    status_cards,
+)
+from cards.reports import build_report_card, report_card_view
+from cards.rsvp import build_rsvp_card
+from cards.session import build_attendance_card, build_checkout_card, build_intro_console_card
+from cards.welcome import (
+    build_error_card,
+    build_help_card,
+    build_not_on_roster_card,
+    build_refused_card,
+    build_welcome_card,
+)
+from programme.errors import BadActionError, NotAllowedError, ProgrammeError
+from programme.identity import ConversationReference, TeamsUser
+from programme.model import Person
+from programme.policies import Actor, Permission, may_use, refusal, require, roles_of
+from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
-    BadActionError,
     CheckoutCommand,
-    Command,
     EscalationCommand,
     GoalsCommand,
     GoalsOpenCommand,
@@ -20,17 +49,12 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
-from cards.protocol import Verb
-from cards.views import WelcomeView
-from cards.welcome import build_help_card, build_welcome_card
-from programme.policies import Actor, Permission, may_use, require, roles_of
-from service.reports import report_card
 from service.services import Services
+from service.views import WelcomeView
+from teams_bot.handler import Card, Recognised, Reply, Unrouted
 
-Card = dict[str, Any]
-# A reply is the cards to send back, or a short plain-text confirmation.
-Reply = list[Card] | str
 _C = TypeVar("_C")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +91,7 @@ def _help(services: Services, actor: Actor, turn: Turn) -> Reply:
 
 
 def _checkouts_sent(services: Services, actor: Actor, turn: Turn) -> Reply:
-    prompt = services.month.prompt_checkouts(actor, turn.argument or None)
+    prompt = services.checkouts.prompt(actor, turn.argument or None)
     if prompt.recipients == 0:
         return (
             "Nobody was sent the check-out: there is no register yet and nobody RSVP'd attending. "
@@ -84,15 +108,29 @@ def _checkouts_sent(services: Services, actor: Actor, turn: Turn) -> Reply:
 
 
 def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
-    total = services.month.remind_unanswered(actor, turn.argument or None)
+    total = services.rsvps.remind_unanswered(actor, turn.argument or None)
     return (
         f"Reminder queued for {total} people who haven't answered." if total else "Nobody needs a reminder."
     )
 
 
-def _report_card(services: Services, actor: Actor) -> Card:
-    require(Permission.COORDINATOR, actor)
-    return report_card(services.programme, services.clock())
+def _report(services: Services, actor: Actor, turn: Turn) -> Reply:
+    return [build_report_card(report_card_view(services.reports.summary(actor)))]
+
+
+def _link(services: Services, actor: Actor, turn: Turn) -> Reply:
+    linked = services.meeting_links.link(actor, turn.conversation_id, turn.argument or None)
+    return f"This chat is now linked to {linked.group_name} on {linked.when}."
+
+
+def _status(services: Services, actor: Actor, turn: Turn) -> Reply:
+    return status_cards(services.announcements.status(actor))
+
+
+def _escalations(services: Services, actor: Actor, turn: Turn) -> Reply:
+    return [build_escalation_card(view) for view in services.escalations.pending(actor)] or (
+        "No open escalations."
+    )
 
 
 TEXT_COMMANDS: tuple[TextCommand, ...] = (
@@ -102,44 +140,44 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
         ("rsvp", "next"),
         "your next session and your answer",
         Permission.SELF,
-        lambda s, a, _: [s.month.rsvp_card(a)],
+        lambda s, a, _: [build_rsvp_card(s.rsvps.mine(a))],
     ),
     TextCommand(
         ("checkout",),
         "your check-out for the last session",
         Permission.SELF,
-        lambda s, a, _: [s.month.checkout_card(a)],
+        lambda s, a, _: [build_checkout_card(s.checkouts.form(a))],
     ),
     TextCommand(
         ("peer", "peers"),
         "record this month's meeting with your peer, or change what you recorded",
         Permission.SELF,
-        lambda s, a, _: [s.peers.peer_check_card(a)],
+        lambda s, a, _: [build_peer_check_card(s.peers.check(a))],
     ),
     TextCommand(
         ("goals",),
         "your goals for the quarter (and what your peer shared): set, review or change them",
         Permission.SELF,
-        lambda s, a, _: [s.peers.goals_card(a)],
+        lambda s, a, _: [build_goals_card(s.goals.mine(a))],
     ),
     TextCommand(
         ("intro", "introduce"),
         "send your introductions to your groups",
         Permission.FACILITATOR,
-        lambda s, a, _: [s.month.intro_console(a)],
+        lambda s, a, _: [build_intro_console_card(s.introductions.console(a))],
     ),
     TextCommand(
         ("coming", "who"),
         "who is coming to your next session (coordinators: coming GROUP-ID, with absence reasons)",
         Permission.OVERSEER,
-        lambda s, a, t: [s.month.session_roster(a, t.argument or None)],
+        lambda s, a, t: [roster_card(s.rsvps.roster(a, t.argument or None))],
         group_argument=True,
     ),
     TextCommand(
         ("attendance", "register"),
         "take the register of your session",
         Permission.LEADER,
-        lambda s, a, t: [s.month.attendance_card(a, t.argument or None)],
+        lambda s, a, t: [build_attendance_card(s.register.current(a, t.argument or None))],
         group_argument=True,
     ),
     TextCommand(
@@ -160,32 +198,32 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
         ("link",),
         "in your session's Teams meeting chat: check-outs arrive when the meeting ends",
         Permission.LEADER,
-        lambda s, a, t: s.month.link_meeting_chat(a, t.conversation_id, t.argument or None),
+        _link,
         group_argument=True,
     ),
     TextCommand(
         ("announce",),
         "compose an announcement",
         Permission.COORDINATOR,
-        lambda s, a, _: [s.announcements.composer(a)],
+        lambda s, a, _: [composer_reply_card(s.announcements.composer(a))],
     ),
     TextCommand(
         ("status",),
         "delivery counts of the latest announcement, and any deliveries that failed",
         Permission.COORDINATOR,
-        lambda s, a, _: s.announcements.status(a),
+        _status,
     ),
     TextCommand(
         ("report",),
         "the programme summary: attendance, answers, pairs, escalations",
         Permission.COORDINATOR,
-        lambda s, a, _: [_report_card(s, a)],
+        _report,
     ),
     TextCommand(
         ("escalations",),
         "open escalations, in confidence",
         Permission.COORDINATOR,
-        lambda s, a, _: s.month.escalation_cards(a) or "No open escalations.",
+        _escalations,
     ),
 )
 
@@ -234,27 +272,27 @@ CARD_VERBS: dict[str, CardVerb] = {
         CardVerb(
             Verb.RSVP_ANSWER,
             Permission.MEMBER,
-            lambda s, a, c: s.month.answer_rsvp(a, _is(c, RsvpCommand)),
+            lambda s, a, c: rsvp_reply_card(s.rsvps.answer(a, _is(c, RsvpCommand))),
         ),
         CardVerb(
             Verb.ATTENDANCE_SUBMIT,
             Permission.LEADER,
-            lambda s, a, c: s.month.record_attendance(a, _is(c, AttendanceCommand)),
+            lambda s, a, c: build_attendance_card(s.register.record(a, _is(c, AttendanceCommand))),
         ),
         CardVerb(
             Verb.CHECKOUT_SUBMIT,
             Permission.MEMBER,
-            lambda s, a, c: s.month.submit_checkout(a, _is(c, CheckoutCommand)),
+            lambda s, a, c: checkout_thanks_card(s.checkouts.submit(a, _is(c, CheckoutCommand))),
         ),
         CardVerb(
             Verb.PEER_RECORD,
             Permission.SELF,
-            lambda s, a, c: s.peers.record_meeting(a, _is(c, PeerRecordCommand)),
+            lambda s, a, c: peer_recorded_card(s.peers.record(a, _is(c, PeerRecordCommand))),
         ),
         CardVerb(
             Verb.GOALS_SUBMIT,
             Permission.SELF,
-            lambda s, a, c: s.peers.submit_goals(a, _is(c, GoalsCommand)),
+            lambda s, a, c: build_goals_recorded_card(s.goals.submit(a, _is(c, GoalsCommand))),
         ),
         CardVerb(
             Verb.GOALS_OPEN,
@@ -264,27 +302,27 @@ CARD_VERBS: dict[str, CardVerb] = {
         CardVerb(
             Verb.INTRO_SEND,
             Permission.FACILITATOR,
-            lambda s, a, c: s.month.send_introductions(a, _is(c, IntroSendCommand)),
+            lambda s, a, c: build_intro_console_card(s.introductions.send(a, _is(c, IntroSendCommand))),
         ),
         CardVerb(
             Verb.ESCALATION_ACK,
             Permission.COORDINATOR,
-            lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
+            lambda s, a, c: build_escalation_card(s.escalations.handle(a, _is(c, EscalationCommand))),
         ),
         CardVerb(
             Verb.ESCALATION_RESOLVE,
             Permission.COORDINATOR,
-            lambda s, a, c: s.month.handle_escalation(a, _is(c, EscalationCommand)),
+            lambda s, a, c: build_escalation_card(s.escalations.handle(a, _is(c, EscalationCommand))),
         ),
         CardVerb(
             Verb.ANNOUNCE_PREVIEW,
             Permission.COORDINATOR,
-            lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
+            lambda s, a, c: composer_reply_card(s.announcements.announce(a, _is(c, AnnounceCommand))),
         ),
         CardVerb(
             Verb.ANNOUNCE_SEND,
             Permission.COORDINATOR,
-            lambda s, a, c: s.announcements.announce(a, _is(c, AnnounceCommand)),
+            lambda s, a, c: composer_reply_card(s.announcements.announce(a, _is(c, AnnounceCommand))),
         ),
     )
 }
@@ -292,7 +330,7 @@ CARD_VERBS: dict[str, CardVerb] = {
 
 def _open_goals(services: Services, actor: Actor, command: GoalsOpenCommand) -> Card:
     # Always the current quarter's card: a prompt pressed late opens the goals that can still change.
-    return services.peers.goals_card(actor)
+    return build_goals_card(services.goals.mine(actor))
 
 
 def find_card_verb(verb: str) -> CardVerb:
@@ -303,7 +341,83 @@ def find_card_verb(verb: str) -> CardVerb:
     return entry
 
 
-def _is(command: Command, kind: type[_C]) -> _C:
-    if not isinstance(command, kind):
-        raise TypeError(f"{type(command).__name__} routed to a {kind.__name__} handler")
-    return command
+def _is(value: object, kind: type[_C]) -> _C:
+    if not isinstance(value, kind):
+        raise TypeError(f"{type(value).__name__} routed to a {kind.__name__} handler")
+    return value
+
+
+def problem_card(error: ProgrammeError) -> Card:
+    """The one mapping of domain errors to cards: a refusal, or what is wrong (never the data sent)."""
+    if isinstance(error, NotAllowedError):
+        return build_refused_card(str(error))
+    return build_error_card(str(error))
+
+
+class TeamsSurface:
+    """The bot's TurnHandler (teams_bot/handler.py) over the use cases."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def recognise(self, user: TeamsUser) -> Recognised:
+        found = self._services.directory.recognise(user)
+        return Recognised(found.person, found.look_up)
+
+    def link(self, user: TeamsUser, person: object, reference: ConversationReference | None) -> Actor:
+        person = _is(person, Person)
+        self._services.directory.link(user, person, reference)
+        return self._services.programme.actor(person)
+
+    def command_name(self, text: str) -> str | None:
+        command, _ = find_text_command(text)
+        return command.words[0] if command is not None else None
+
+    def on_text(self, actor: object, text: str, conversation_id: str) -> Reply | Unrouted:
+        actor = _is(actor, Actor)
+        command, argument = find_text_command(text)
+        if command is None:
+            # Unknown text gets this person's help, not silence.
+            return Unrouted(help_card(actor))
+        if not command.allowed(actor):
+            # Another role's command says why not.
+            return Unrouted(build_refused_card(refusal(command.permission)))
+        try:
+            return command.run(self._services, actor, Turn(argument, conversation_id))
+        except ProgrammeError as error:
+            return [problem_card(error)]
+
+    def on_card_action(self, actor: object, verb: str, data: Any) -> Card:
+        actor = _is(actor, Actor)
+        try:
+            entry = find_card_verb(verb)
+            # Who may press it is decided before its data is even read.
+            require(entry.permission, actor)
+            return entry.run(self._services, actor, parse_action(verb, data or {}))
+        except ProgrammeError as error:
+            log.info(
+                "card action %s refused: %s", verb if verb in CARD_VERBS else "unknown", type(error).__name__
+            )
+            return problem_card(error)
+
+    def on_meeting_end(self, conversation_id: str) -> str | None:
+        if self._services.meeting_links.meeting_ended(conversation_id) is None:
+            return None
+        return (
+            "Thank you all. If you're on the register (or, before it is taken, RSVP'd attending), "
+            "your check-out has arrived in your chat with me: two minutes, and only the people "
+            "circle sees any flags."
+        )
+
+    def welcome_card(self, actor: object) -> Card:
+        actor = _is(actor, Actor)
+        return build_welcome_card(WelcomeView(actor.person.name, roles_of(actor)))
+
+    def not_on_roster_card(self) -> Card:
+        return build_not_on_roster_card()
+
+    def refused_card(self, message: str) -> Card:
+        return build_refused_card(message)
+
+    def error_card(self, message: str) -> Card:
+        return build_error_card(message)

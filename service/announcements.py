@@ -3,42 +3,45 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from cards.actions import AnnounceCommand
-from cards.announcements import (
-    build_announcement_card,
-    build_announcement_composer_card,
-    build_announcement_result_card,
-    build_delivery_problems_card,
-)
-from cards.views import AnnouncementDraft, AnnouncementResultView, AnnouncementView, DeliveryProblemsView
 from programme.announcements import Audience, resolve_audience
 from programme.policies import Actor, Permission, require
 from programme.sessions import month_key
 from repositories.announcements import AnnouncementsRepository
-from service.month_service import Card, Clock
-from service.outbox import OutboundMessage, Outbox
+from service.commands import AnnounceCommand
+from service.messages import Messages
+from service.outbox import Outbox
 from service.programme_service import ProgrammeService
+from service.sessions import Clock
+from service.views import (
+    AnnouncementDraft,
+    AnnouncementResultView,
+    AnnouncementStatus,
+    AnnouncementView,
+    ComposerView,
+    DeliveryProblemsView,
+)
 
 REPEAT_WINDOW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
-class AnnouncementsService:
+class Announcements:
     """Use cases of announcements; every one is for coordinators only."""
 
     programme: ProgrammeService
     outbox: Outbox
     clock: Clock
+    messages: Messages
 
-    def composer(self, actor: Actor) -> Card:
+    def composer(self, actor: Actor) -> ComposerView:
         """An empty composer."""
         require(Permission.COORDINATOR, actor)
-        return build_announcement_composer_card()
+        return ComposerView()
 
-    def announce(self, actor: Actor, command: AnnounceCommand) -> Card:
+    def announce(self, actor: Actor, command: AnnounceCommand) -> ComposerView | AnnouncementResultView:
         """Preview (to the coordinator themself) or send to the audience, through the outbox."""
         require(Permission.COORDINATOR, actor)
         audience = Audience(command.audience, command.audience_value)
@@ -47,26 +50,21 @@ class AnnouncementsService:
         )
         now = self.clock()
         period = month_key(now.astimezone(self.programme.settings.zone).date())
-        body = build_announcement_card(AnnouncementView(command.title, command.text, actor.person.name))
+        content = self.messages.announcement(AnnouncementView(command.title, command.text, actor.person.name))
         draft = AnnouncementDraft(command.title, command.text, command.audience, command.audience_value)
         digest = hashlib.sha256(
             "\n".join([actor.email, command.title, command.text, audience.kind, audience.value]).encode()
         ).hexdigest()[:12]
         if command.preview:
-            self.outbox.enqueue(
-                [
-                    OutboundMessage(
-                        key=f"announce_preview:{digest}:{now.isoformat()}",
-                        period=period,
-                        recipient=actor.email,
-                        kind="announcement_preview",
-                        card=body,
-                        text=command.title,
-                    )
-                ],
-                now,
+            # The preview goes to the coordinator's Teams chat only: no email fallback.
+            preview = replace(content, email_fallback=None).message(
+                key=f"announce_preview:{digest}:{now.isoformat()}",
+                period=period,
+                recipient=actor.email,
+                kind="announcement_preview",
             )
-            return build_announcement_composer_card(draft, preview_recipients=len(recipients))
+            self.outbox.enqueue([preview], now)
+            return ComposerView(draft, preview_recipients=len(recipients))
         # The same announcement pressed twice (a double click, a retried invoke) is sent once; the
         # same text sent again later is a deliberate repeat and goes out again.
         with self.programme.store.transaction():
@@ -94,15 +92,12 @@ class AnnouncementsService:
             )
             self.outbox.enqueue(
                 [
-                    OutboundMessage(
+                    content.message(
                         key=f"announcement:{ident}:{email}",
                         period=period,
                         recipient=email,
                         kind="announcement",
-                        card=body,
-                        text=command.title,
                         batch=ident,
-                        data={"email_fallback": {"subject": command.title, "body_text": command.text}},
                     )
                     for email in recipients
                 ],
@@ -110,42 +105,31 @@ class AnnouncementsService:
             )
         return self.result(actor, ident)
 
-    def result(self, actor: Actor, ident: str) -> Card:
+    def result(self, actor: Actor, ident: str) -> AnnouncementResultView:
         """Delivery counts of one announcement so far."""
         require(Permission.COORDINATOR, actor)
         doc = AnnouncementsRepository(self.programme.store).get(ident)
         counts, rate = self.outbox.batch_progress(ident)
-        return build_announcement_result_card(
-            AnnouncementResultView(
-                title=doc["title"] if doc else "",
-                audience=doc["audience"] if doc else "",
-                sent=counts.get("sent", 0),
-                failed=counts.get("failed", 0),
-                unreachable=counts.get("unreachable", 0),
-                pending=counts.get("pending", 0),
-                rate=rate if counts.get("pending") else None,
-            )
+        return AnnouncementResultView(
+            title=doc["title"] if doc else "",
+            audience=doc["audience"] if doc else "",
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+            unreachable=counts.get("unreachable", 0),
+            pending=counts.get("pending", 0),
+            rate=rate if counts.get("pending") else None,
         )
 
-    def status(self, actor: Actor) -> list[Card]:
+    def status(self, actor: Actor) -> AnnouncementStatus:
         """The latest announcement's delivery (if any), and any deliveries that failed or wait to retry."""
         require(Permission.COORDINATOR, actor)
         failed, retrying = self.outbox.problems()
-        problems = build_delivery_problems_card(
-            DeliveryProblemsView(
-                failed=tuple((kind, reason, n) for (kind, reason), n in sorted(failed.items())),
-                retrying=tuple(sorted(retrying.items())),
-            )
+        problems = DeliveryProblemsView(
+            failed=tuple((kind, reason, n) for (kind, reason), n in sorted(failed.items())),
+            retrying=tuple(sorted(retrying.items())),
         )
-        if not AnnouncementsRepository(self.programme.store).all():
-            return [problems]
-        return [self.latest_result(actor), problems]
-
-    def latest_result(self, actor: Actor) -> Card:
-        """The counts of the most recent announcement."""
-        require(Permission.COORDINATOR, actor)
         docs = AnnouncementsRepository(self.programme.store).all()
         if not docs:
-            return build_announcement_composer_card()
+            return AnnouncementStatus(None, problems)
         ident = max(docs, key=lambda key: (docs[key]["sent_at"], key))
-        return self.result(actor, ident)
+        return AnnouncementStatus(self.result(actor, ident), problems)

@@ -1,4 +1,4 @@
-"""What the service hands the card builders: small frozen records of display-ready values.
+"""What use cases return and surfaces render: small frozen records of display-ready values.
 
 Dates and times arrive preformatted in the reader's local time (`when`), so builders never read
 a clock or a time zone; whether an answer is still open is decided by the service (`closed`,
@@ -78,6 +78,7 @@ class RosterEntry:
 class RosterView:
     session: SessionInfo
     entries: tuple[RosterEntry, ...]
+    show_reasons: bool = False  # the coordinators' variant, with absence reasons and notes
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,31 @@ class AttendanceView:
     members: tuple[AttendanceMember, ...]
     recorded: bool = False
     correct_until: str | None = None  # shown and correctable while set; None once the 7 days are over
+
+
+@dataclass(frozen=True)
+class CheckoutReceipt:
+    """A check-out just saved: for which session, and whether it raised flags."""
+
+    session: SessionInfo
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class CheckoutPrompt:
+    """What `end` did: prompts newly queued, who the check-out is for, and whether the register said so."""
+
+    queued: int
+    recipients: int
+    by_register: bool
+
+
+@dataclass(frozen=True)
+class MeetingLinked:
+    """A Teams meeting chat now tied to a group's session."""
+
+    group_name: str
+    when: str
 
 
 @dataclass(frozen=True)
@@ -120,6 +146,14 @@ class PeerCheckView:
     # The reader's own answer for the month, shown back to them only (never on a queued card).
     met: bool | None = None
     flags: frozenset[Flag] = frozenset()
+
+
+@dataclass(frozen=True)
+class PeerRecorded:
+    """A peer meeting just recorded: the person's card and what they said."""
+
+    check: PeerCheckView
+    met: bool
 
 
 @dataclass(frozen=True)
@@ -178,6 +212,14 @@ class AnnouncementDraft:
 
 
 @dataclass(frozen=True)
+class ComposerView:
+    """The announcement composer: empty, or a draft with how many people its preview would reach."""
+
+    draft: AnnouncementDraft | None = None
+    preview_recipients: int | None = None
+
+
+@dataclass(frozen=True)
 class AnnouncementView:
     title: str
     text: str
@@ -201,3 +243,11 @@ class AnnouncementResultView:
     unreachable: int
     pending: int = 0  # still to be delivered (Teams allows about 50 messages a second)
     rate: float | None = None  # messages a second so far, while it is being delivered
+
+
+@dataclass(frozen=True)
+class AnnouncementStatus:
+    """The latest announcement's delivery (None before the first) and the outbox's problems."""
+
+    latest: AnnouncementResultView | None
+    problems: DeliveryProblemsView

@@ -1,0 +1,126 @@
+"""Check-outs: the prompt after a session to whoever came, the form, and the confidential answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from programme.errors import ClosedError, NotFoundError
+from programme.model import Group, Session, without_leavers
+from programme.policies import Actor, Permission, require
+from programme.sessions import checkout_recipients, session_in_month
+from repositories.answers import CheckoutsRepository, RegistersRepository
+from service.commands import CheckoutCommand
+from service.escalations import Escalations
+from service.messages import Messages
+from service.outbox import Outbox
+from service.rsvps import Rsvps
+from service.sessions import Sessions, previous_month, recent_months
+from service.views import CheckoutPrompt, CheckoutReceipt, SessionInfo
+
+
+@dataclass(frozen=True)
+class Checkouts:
+    """Use cases of check-outs."""
+
+    sessions: Sessions
+    rsvps: Rsvps
+    escalations: Escalations
+    outbox: Outbox
+    messages: Messages
+    _checkouts: CheckoutsRepository = field(init=False, repr=False)
+    # Read only: who was registered present decides who the check-out is for.
+    _registers: RegistersRepository = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_checkouts", CheckoutsRepository(self.sessions.store))
+        object.__setattr__(self, "_registers", RegistersRepository(self.sessions.store))
+
+    def form(self, actor: Actor) -> SessionInfo:
+        """The session the person's check-out form is for: their latest started one."""
+        if not actor.member_of:
+            raise NotFoundError("You're not in a reflection group yet.")
+        group = actor.member_of[0]
+        now = self.sessions.clock()
+        settings = self.sessions.settings
+        session = session_in_month(group, self.sessions.this_month(), settings)
+        if session.start > now:
+            session = session_in_month(group, previous_month(session), settings)
+        return self.sessions.session_info(group, session, actor.person)
+
+    def submit(self, actor: Actor, command: CheckoutCommand) -> CheckoutReceipt:
+        """Keep the check-out in confidence; flags open an escalation for coordinators only."""
+        group = self.sessions.group(command.group)
+        require(Permission.MEMBER, actor, group)
+        now = self.sessions.clock()
+        # Only the sessions `form` offers (this month's, last month's): a forged month must not file
+        # answers, or queue escalation messages, under periods far from now.
+        if command.month not in recent_months(now, self.sessions.settings.zone):
+            raise ClosedError("The check-out for that session is closed.")
+        session = session_in_month(group, command.month, self.sessions.settings)
+        if now < session.start:
+            raise ClosedError("The check-out opens when the session starts.")
+        source_key = f"checkout:{command.month}:{group.id}:{actor.email}"
+        with self.sessions.store.transaction():
+            self._checkouts.put(
+                command.month,
+                group.id,
+                actor.email,
+                {
+                    "helpful": command.helpful,
+                    "not_helpful": command.not_helpful,
+                    "rating": command.rating,
+                    "flags": sorted(f.value for f in command.flags),
+                    "at": now.isoformat(),
+                },
+            )
+            if command.flags:
+                self.escalations.escalate(
+                    source_key, actor.email, actor.email, "checkout", command.flags, command.month
+                )
+        info = self.sessions.session_info(group, session, actor.person)
+        return CheckoutReceipt(info, flagged=bool(command.flags))
+
+    def queue(self, group: Group, session: Session, emails: Iterable[str], now: datetime) -> int:
+        """The check-out prompt to each of `emails` (once per person and session)."""
+        people = self.sessions.people()
+        messages = []
+        for email in emails:
+            info = self.sessions.session_info(group, session, people.get(email))
+            messages.append(
+                self.messages.checkout_prompt(info).message(
+                    key=f"checkout:{info.month}:{group.id}:{email}",
+                    period=info.month,
+                    recipient=email,
+                    kind="checkout",
+                )
+            )
+        return len(self.outbox.enqueue(messages, now))
+
+    def recipients(self, group: Group, session: Session) -> tuple[list[str], bool]:
+        """Who the check-out is for (programme.sessions.checkout_recipients), and whether by register."""
+        month = self.sessions.month_of(session)
+        register = self._registers.get(month, group.id)
+        answers = {email: doc.get("answer", "") for email, doc in self.rsvps.answers(month, group).items()}
+        present = register["present"] if register else None
+        members = without_leavers(group, self.sessions.people()).members  # nobody who left
+        return checkout_recipients(members, present, answers), register is not None
+
+    def send_prompts(self, group: Group, session: Session) -> int:
+        """At a session's end: the check-out prompt to everyone registered present (else RSVP'd attending)."""
+        emails, _ = self.recipients(group, session)
+        return self.queue(group, session, emails, self.sessions.clock())
+
+    def prompt(self, actor: Actor, group_id: str | None = None) -> CheckoutPrompt:
+        """The facilitator's "send the check-out now" for their latest started session."""
+        group, session = self.sessions.led_session(
+            actor,
+            group_id,
+            started=True,
+            not_open="The check-out opens when the session starts: type `end` once it has begun "
+            "(it also goes out by itself when the session ends).",
+        )
+        emails, by_register = self.recipients(group, session)
+        queued = self.queue(group, session, emails, self.sessions.clock())
+        return CheckoutPrompt(queued=queued, recipients=len(emails), by_register=by_register)

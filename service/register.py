@@ -1,0 +1,103 @@
+"""The register: whoever ran a session records who came (correctable for 7 days); attendees get the
+check-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from programme.answers import RsvpAnswer
+from programme.errors import ClosedError
+from programme.model import Group, Person, Session
+from programme.policies import Actor, Permission, require
+from programme.sessions import attendance_deadline, attendance_open, session_in_month, session_leader
+from repositories.answers import RegistersRepository
+from service.checkouts import Checkouts
+from service.commands import AttendanceCommand
+from service.messages import Messages
+from service.outbox import Outbox
+from service.rsvps import Rsvps
+from service.sessions import Sessions, when_text_date
+from service.views import AttendanceMember, AttendanceView
+
+
+@dataclass(frozen=True)
+class Register:
+    """Use cases of the register."""
+
+    sessions: Sessions
+    rsvps: Rsvps
+    checkouts: Checkouts
+    outbox: Outbox
+    messages: Messages
+    _registers: RegistersRepository = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_registers", RegistersRepository(self.sessions.store))
+
+    def current(self, actor: Actor, group_id: str | None = None) -> AttendanceView:
+        """The register, every member pre-ticked from their RSVP (or as recorded)."""
+        group, session = self.sessions.led_session(actor, group_id, started=True)
+        return self.view(group, session, actor.person)
+
+    def view(self, group: Group, session: Session, reader: Person) -> AttendanceView:
+        """A session's register as `reader` sees it."""
+        info = self.sessions.session_info(group, session, reader)
+        answers = self.rsvps.answers(info.month, group)
+        register = self._registers.get(info.month, group.id)
+        people = self.sessions.people()
+        now = self.sessions.clock()
+        members = tuple(
+            AttendanceMember(
+                email=email,
+                name=self.sessions.name(people, email),
+                rsvp=RsvpAnswer(answers[email]["answer"]) if email in answers else None,
+                present=(email in register["present"]) if register else None,
+            )
+            for email in group.members
+        )
+        deadline = attendance_deadline(session)
+        correct_until = when_text_date(deadline, self.sessions.zone(reader)) if now <= deadline else None
+        return AttendanceView(info, members, recorded=register is not None, correct_until=correct_until)
+
+    def record(self, actor: Actor, command: AttendanceCommand) -> AttendanceView:
+        """Record the register (corrections allowed for 7 days) and prompt attendees to check out."""
+        group = self.sessions.group(command.group)
+        require(Permission.LEADER, actor, group)
+        session = session_in_month(group, command.month, self.sessions.settings)
+        now = self.sessions.clock()
+        if not attendance_open(session, now):
+            raise ClosedError(
+                "The register can be taken from the start of the session until 7 days after it."
+            )
+        members = set(group.members)
+        if (command.present | command.absent) != members:
+            raise ClosedError(
+                "The group changed since this card was sent: type 'attendance' for a fresh register."
+            )
+        with self.sessions.store.transaction():
+            self._registers.put(
+                command.month,
+                group.id,
+                {
+                    "present": sorted(command.present),
+                    "absent": sorted(command.absent),
+                    "recorded_by": actor.email,
+                    "recorded_at": now.isoformat(),
+                },
+            )
+            self.checkouts.queue(group, session, sorted(command.present), now)
+        return self.view(group, session, actor.person)
+
+    def send_prompt(self, group: Group, session: Session) -> int:
+        """At a session's end, the register to whoever ran it (facilitator or rotating member)."""
+        month = self.sessions.month_of(session)
+        people = self.sessions.people()
+        leader = session_leader(group, month)
+        # A leader who left gets nothing; a coordinator can still take the register (`attendance`).
+        if leader is None or leader not in people or not people[leader].active:
+            return 0
+        view = self.view(group, session, people[leader])
+        message = self.messages.register_prompt(view).message(
+            key=f"attendance:{month}:{group.id}", period=month, recipient=leader, kind="attendance"
+        )
+        return len(self.outbox.enqueue([message], self.sessions.clock()))
