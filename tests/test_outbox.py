@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,12 +66,6 @@ def message(
 
 def people(n: int) -> list[str]:
     return [f"person{i}@x.org" for i in range(n)]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "reflect.json") as opened:
-        yield opened
 
 
 # -- the outbox on its own ---------------------------------------------------------------------

@@ -39,11 +39,11 @@ from programme.reports import (
     suppress_row,
 )
 from programme.settings import ProgrammeSettings
-from service.cli import main
 from service.programme_service import ProgrammeService
 from service.reports import programme_report, report_card
 from service.reports_cli import report_csv
 from store import Store
+from tests.cli_run import data_files, run
 from tests.test_cards_schema import serialised_size, validate_card
 
 YEAR = month_range("2025-12", 12)
@@ -243,11 +243,6 @@ def report(service: ProgrammeService) -> Report:
     return programme_report(service, now=REPORT_NOW, months=12, until="2025-12")
 
 
-def data_files(db: Path) -> dict[str, bytes]:
-    files = [db, *sorted(db.parent.glob(db.name + ".d/**/*"))]
-    return {str(f): f.read_bytes() for f in files if f.is_file()}
-
-
 # ---- figures of the generated year, against the hand-worked ones ----------------------------------
 
 
@@ -385,14 +380,12 @@ def test_small_populations_hide_rates_and_counts() -> None:
 # ---- the command: tables, JSON, CSV, PNG ----------------------------------------------------------
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["report", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+def report_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    return run(capsys, "report", *args)
 
 
 def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12")
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12")
     assert code == 0
     assert out.startswith("Programme report: 2025-01 to 2025-12 (12 months)")
     lines = out.splitlines()
@@ -407,7 +400,7 @@ def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_output(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--months", "3", "--json")
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--months", "3", "--json")
     assert code == 0
     data = json.loads(out)
     assert data["months"] == ["2025-10", "2025-11", "2025-12"]
@@ -419,7 +412,7 @@ def test_json_output(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_csv_parses_back(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "out" / "report.csv"
     target.parent.mkdir()
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(target))
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(target))
     assert code == 0 and f"CSV written to {target}" in out
     with target.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -452,7 +445,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(report: Report) -> No
 
 
 def test_csv_to_stdout(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--csv", "-")
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--csv", "-")
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["section", "period", "group", "measure", "value", "suppressed"]
@@ -464,7 +457,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def test_png_charts(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     charts = tmp_path / "charts"  # created by the command
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--png", str(charts))
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--png", str(charts))
     assert code == 0
     names = sorted(p.name for p in charts.iterdir())
     assert names == ["attendance.png", "escalations.png", "pairs.png", "rsvp.png"]
@@ -479,21 +472,23 @@ def test_unwritable_paths_are_clear_errors(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "no-such-dir" / "report.csv"
-    code, _, err = run(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(missing))
+    code, _, err = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(missing))
     assert code == 1 and f"reflect: cannot write {missing}" in err
     assert not missing.parent.exists()
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("x")
-    code, _, err = run(capsys, "--db", str(db), "--until", "2025-12", "--png", str(a_file / "charts"))
+    code, _, err = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--png", str(a_file / "charts"))
     assert code == 1 and "reflect: cannot write charts into" in err
-    code, _, err = run(capsys, "--db", str(db), "--csv", "-", "--json")
+    code, _, err = report_cli(capsys, "--db", str(db), "--csv", "-", "--json")
     assert code == 2 and "choose one" in err
 
 
 def test_an_empty_programme_reports_nothing_recorded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--db", str(tmp_path / "empty.json"), "--months", "2", "--until", "2025-12")
+    code, out, _ = report_cli(
+        capsys, "--db", str(tmp_path / "empty.json"), "--months", "2", "--until", "2025-12"
+    )
     assert code == 0
     assert "No register taken in these months." in out
     assert "No pairing round in these months." in out

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,42 +20,27 @@ from cards.actions import (
 from programme.announcements import AudienceKind, UnknownAudienceError
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import NotFoundError
-from programme.policies import Actor, NotAllowedError
+from programme.policies import NotAllowedError
 from programme.sessions import session_in_month
-from programme.settings import ProgrammeSettings
-from repositories.answers import GOALS, PEER_MEETINGS, RSVPS
-from repositories.escalations import ESCALATIONS
+from repositories.answers import GoalsRepository, PeerRecordsRepository, RsvpsRepository
+from repositories.escalations import EscalationsRepository
 from service.month_service import ClosedError
 from service.services import Services
 from store import Store
 from tests.clocks import Clock
-
-ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
-fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,,no,no
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,,no,no
-di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
-"""
+from tests.worlds import COACHES, actor, build_services
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
+def world(store: Store) -> tuple[Services, Clock]:
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-    with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), clock)
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
-        services.programme.allocate(clock.now)
-        services.programme.rotate_pairs(date(2026, 12, 1))
-        yield services, clock
+    services = build_services(store, clock, COACHES)
+    services.programme.rotate_pairs(date(2026, 12, 1))
+    return services, clock
 
 
 def queued(services: Services, clock: Clock) -> list[tuple[str, str]]:
     return sorted((e.message.kind, e.message.recipient) for e in services.outbox.due(clock.now, 1000))
-
-
-def actor(services: Services, email: str) -> Actor:
-    return services.month.actor(services.programme.people()[email])
 
 
 def test_pair_introductions_and_monthly_checks_reach_every_paired_person(
@@ -81,9 +64,9 @@ def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Service
     command = PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset({Flag.STRESSED}))
     card = services.peers.record_meeting(actor(services, "ann@x.org"), command)
     assert card["type"] == "AdaptiveCard"
-    stored = services.programme.store.log(PEER_MEETINGS).get("2026-12", f"{round_.number}:ann@x.org")
+    stored = PeerRecordsRepository(services.programme.store).get("2026-12", round_.number, "ann@x.org")
     assert stored is not None and stored["met"] is True
-    escalations = list(services.programme.store.collection(ESCALATIONS).all().values())
+    escalations = EscalationsRepository(services.programme.store).all()
     assert {e["about"] for e in escalations} == set(pair.peers) - {"ann@x.org"}
     assert [r for k, r in queued(services, clock) if k == "escalation"] == ["di@x.org"] * len(escalations)
 
@@ -117,7 +100,7 @@ def test_goals_are_stored_with_privacy_per_goal(world: tuple[Services, Clock]) -
     services.peers.submit_goals(
         actor(services, "bo@x.org"), GoalsCommand("2026-Q4", goals, "MI training", 95, "drop one clinic")
     )
-    stored = services.programme.store.log(GOALS).get("2026-Q4", "bo@x.org")
+    stored = GoalsRepository(services.programme.store).get("2026-Q4", "bo@x.org")
     assert stored is not None
     assert stored["goals"] == [
         {"text": "Finish the course", "shared": True},
@@ -134,7 +117,7 @@ def test_goals_for_another_quarter_than_the_current_are_refused(
     goal = (Goal("Finish the course", shared=True),)
     with pytest.raises(ClosedError):
         services.peers.submit_goals(actor(services, "bo@x.org"), GoalsCommand(quarter, goal, "", 90, ""))
-    assert services.programme.store.log(GOALS).periods() == []
+    assert GoalsRepository(services.programme.store).periods() == []
 
 
 def test_rsvp_months_are_the_next_session_and_the_one_after(world: tuple[Services, Clock]) -> None:
@@ -144,10 +127,10 @@ def test_rsvp_months_are_the_next_session_and_the_one_after(world: tuple[Service
     for month in ("2026-11", "2027-02", "2030-06", "2099-12"):
         with pytest.raises(ClosedError):
             services.month.answer_rsvp(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
-    assert services.programme.store.log(RSVPS).periods() == []
+    assert RsvpsRepository(services.programme.store).periods() == []
     for month in ("2026-12", "2027-01"):
         services.month.answer_rsvp(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
-    assert services.programme.store.log(RSVPS).periods() == ["2026-12", "2027-01"]
+    assert RsvpsRepository(services.programme.store).periods() == ["2026-12", "2027-01"]
     clock.now = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)  # December's session is over
     with pytest.raises(ClosedError):
         services.month.answer_rsvp(ann, RsvpCommand(group, "2026-12", RsvpAnswer.MAYBE, None, ""))

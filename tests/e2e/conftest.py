@@ -44,6 +44,7 @@ from typing import Any
 
 import pytest
 
+from programme.model import Group
 from tests.e2e.playground import CARD_CONTENT_TYPE, BotActivity, Playground, User, playground_available
 
 MONTH = "2026-11"
@@ -109,30 +110,17 @@ def roster_csv(omit: Iterable[User] = (), probation: Iterable[User] = ()) -> byt
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
 
 
-def group_docs(omit: Iterable[User] = ()) -> dict[str, dict[str, Any]]:
-    """The two Thursday groups, in the shape of service.records.group_to_doc."""
+def groups(omit: Iterable[User] = ()) -> tuple[Group, ...]:
+    """The two Thursday groups (without the omitted people)."""
     omitted = {u.email for u in omit}
-    groups = {
-        G1: {
-            "id": G1,
-            "name": G1_NAME,
-            "weekday": 3,
-            "cohort": "Health Coach",
-            "facilitator": FIONA.email,
-            "members": [u.email for u in MEMBERS],
-        },
-        G2: {
-            "id": G2,
-            "name": G2_NAME,
-            "weekday": 3,
-            "cohort": "Practitioner",
-            "facilitator": REX,
-            "members": [OSCAR.email, NINA, OMAR],
-        },
-    }
-    for doc in groups.values():
-        doc["members"] = [m for m in doc["members"] if m not in omitted]
-    return groups
+
+    def members(*emails: str) -> tuple[str, ...]:
+        return tuple(m for m in emails if m not in omitted)
+
+    return (
+        Group(G1, G1_NAME, 3, "Health Coach", FIONA.email, members(*(u.email for u in MEMBERS))),
+        Group(G2, G2_NAME, 3, "Practitioner", REX, members(OSCAR.email, NINA, OMAR)),
+    )
 
 
 class MovableClock:
@@ -259,13 +247,14 @@ class World:
         from service.services import Services
         from store import Store
         from teams_bot.web import create_app
+        from tests.worlds import place_groups
 
         self.store = Store(self.db_path)
         self.services = Services.build(self.store, ProgrammeSettings(), clock=self.clock)
         self.services.programme.import_roster(
             roster_csv(self.omit, self.probation), "roster.csv", self.clock()
         )
-        self.store.collection("groups").replace_all(group_docs(self.omit))
+        place_groups(self.store, groups(self.omit), self.clock())
 
         app = create_app(
             self.services,
