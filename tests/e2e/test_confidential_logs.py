@@ -24,6 +24,8 @@ pytest.importorskip(
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from repositories.answers import CheckoutsRepository  # noqa: E402
+from repositories.escalations import EscalationsRepository  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CORA,
     DURING_SESSION,
@@ -128,9 +130,9 @@ async def _flows(w: World) -> None:
     await w.click(OSCAR, (await w.say_card(OSCAR, "help"))[0], "announce.send", {"announce_text": HELPFUL})
     await w.click(RIA, (await w.say_card(RIA, "help"))[0], "attendance.submit", {"group": G1, "month": MONTH})
     await w.settle()
-    (esc,) = w.store.collection("escalations").all().values()
+    (esc,) = EscalationsRepository(w.store).all()
     assert esc["flags"] == sorted(FLAGS)
-    assert w.store.log("checkouts").get(MONTH, f"{G1}:{PAT.email}")["helpful"] == HELPFUL
+    assert CheckoutsRepository(w.store).get(MONTH, G1, PAT.email)["helpful"] == HELPFUL
 
 
 def test_no_confidential_answer_reaches_our_logs(run_world: Run, capfd: pytest.CaptureFixture[str]) -> None:
