@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from cards.reports import build_report_card, report_card_view
-from programme.model import Pair, PairRound
+from programme.model import Allocation, Group, Pair, PairRound
 from programme.reports import (
     SUPPRESSED_MARK,
     Count,
@@ -39,6 +39,10 @@ from programme.reports import (
     suppress_row,
 )
 from programme.settings import ProgrammeSettings
+from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
+from repositories.escalations import EscalationsRepository
+from repositories.groups import GroupsRepository
+from repositories.pairs import PairRoundsRepository
 from service.programme_service import ProgrammeService
 from service.reports import programme_report, report_card
 from service.reports_cli import report_csv
@@ -67,28 +71,8 @@ def members(spec: dict[str, Any]) -> list[str]:
     return [e(f"{spec['p']}{i}") for i in range(1, spec["n"] + 1)]
 
 
-def group_doc(gid: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": gid,
-        "name": spec["name"],
-        "weekday": spec["weekday"],
-        "cohort": spec["name"].split()[0],
-        "facilitator": spec["facilitator"],
-        "members": members(spec),
-    }
-
-
 ROUND_1 = [["a1", "b1"], ["a2", "b2"], ["a3", "b3"], ["c1", "c2", "c3"], ["a4", "b4"]]
 ROUND_2 = [["a1", "b2"], ["a2", "b3"], ["a3", "b1"], ["c1", "a4"], ["b4", "c2", "c3"]]
-
-
-def round_doc(number: int, started: str, pairs: list[list[str]]) -> dict[str, Any]:
-    return {
-        "round": number,
-        "started_on": started,
-        "pairs": [{"peers": [e(p) for p in pair], "receives_only": []} for pair in pairs],
-        "unpaired": [],
-    }
 
 
 def register(present: list[str], absent: list[str]) -> dict[str, Any]:
@@ -152,24 +136,43 @@ ESCALATIONS = [
 ]
 
 
-def generate_year(store: Store, seed: int = 2025) -> None:
-    """A deterministic programme year: every log of every month, March written by hand."""
-    rng = random.Random(seed)
-    store.collection("groups").put_many({gid: group_doc(gid, spec) for gid, spec in GROUPS.items()})
-    store.collection("retired_groups").put_many({gid: group_doc(gid, spec) for gid, spec in RETIRED.items()})
-    store.collection("pair_rounds").put_many(
-        {"1": round_doc(1, "2025-01-06", ROUND_1), "2": round_doc(2, "2025-07-07", ROUND_2)}
+def group_of(gid: str, spec: dict[str, Any]) -> Group:
+    cohort = spec["name"].split()[0]
+    return Group(gid, spec["name"], spec["weekday"], cohort, spec["facilitator"], tuple(members(spec)))
+
+
+def round_of(number: int, started: str, pairs: list[list[str]]) -> PairRound:
+    return PairRound(
+        number, date.fromisoformat(started), tuple(Pair(tuple(e(p) for p in pair)) for pair in pairs)
     )
+
+
+def generate_year(store: Store, seed: int = 2025) -> None:
+    """A deterministic programme year: every log of every month, March written by hand.
+
+    Written through the repositories, as the use cases write it, so the report is tested against
+    what the programme stores however that is laid out.
+    """
+    rng = random.Random(seed)
+    groups_repo, started = GroupsRepository(store), datetime(2025, 1, 2, 9, 0, tzinfo=UTC)
+    # The old group ran in January and February, then an allocation retired it.
+    groups_repo.save_allocation(
+        Allocation(tuple(group_of(g, s) for g, s in (GROUPS | RETIRED).items()), ()), started
+    )
+    groups_repo.save_allocation(Allocation(tuple(group_of(g, s) for g, s in GROUPS.items()), ()), started)
+    rounds = PairRoundsRepository(store)
+    rounds.save(round_of(1, "2025-01-06", ROUND_1))
+    rounds.save(round_of(2, "2025-07-07", ROUND_2))
+    attendance, rsvps = RegistersRepository(store), RsvpsRepository(store)
+    peer_records, goals = PeerRecordsRepository(store), GoalsRepository(store)
     for month in YEAR:
         number = int(month[5:])
         groups = dict(GROUPS) | (RETIRED if number <= 2 else {})
         if month == "2025-03":
-            store.log("attendance").put_many(month, MARCH_REGISTERS)
-            store.log("rsvps").put_many(month, MARCH_RSVPS)
+            registers, answers = MARCH_REGISTERS, MARCH_RSVPS
             peers = MARCH_PEERS
         else:
-            registers: dict[str, dict[str, Any]] = {}
-            answers: dict[str, dict[str, Any]] = {}
+            registers, answers = {}, {}
             for gid, spec in groups.items():
                 present = [m for m in members(spec) if rng.random() < 0.8]
                 absent = [m for m in members(spec) if m not in present]
@@ -185,31 +188,29 @@ def generate_year(store: Store, seed: int = 2025) -> None:
                             answers[f"{gid}:{email}"] = rsvp("attending")
                         else:
                             answers[f"{gid}:{email}"] = rsvp("not_attending", rng.choice(REASONS))
-            store.log("attendance").put_many(month, registers)
-            store.log("rsvps").put_many(month, answers)
             pairs = ROUND_1 if number < 7 else ROUND_2
             round_number = 1 if number < 7 else 2
             peers = {f"{round_number}:{e(p)}": rng.random() < 0.6 for pair in pairs for p in pair}
             if month == "2025-07":
                 peers = JULY_PEERS
-        store.log("peer_meetings").put_many(
-            month,
-            {
-                key: {"met": met, "flags": [], "at": f"{month}-25T12:00:00+00:00"}
-                for key, met in peers.items()
-            },
-        )
+        for gid, doc in registers.items():
+            attendance.put(month, gid, doc)
+        for key, doc in answers.items():
+            gid, _, email = key.partition(":")
+            rsvps.put(month, gid, email, doc)
+        for key, met in peers.items():
+            round_text, _, email = key.partition(":")
+            doc = {"met": met, "flags": [], "at": f"{month}-25T12:00:00+00:00"}
+            peer_records.put(month, int(round_text), email, doc)
     for quarter, people in GOALS.items():
-        store.log("goals").put_many(
-            quarter,
+        for p in people:
+            doc = {"goals": [], "training_needs": "", "capacity_now": 80, "capacity_plan": "", "at": "x"}
+            goals.put(quarter, e(p), doc)
+    escalations = EscalationsRepository(store)
+    for i, (about, created, status) in enumerate(ESCALATIONS):
+        escalations.put(
+            f"esc-{i}",
             {
-                e(p): {"goals": [], "training_needs": "", "capacity_now": 80, "capacity_plan": "", "at": "x"}
-                for p in people
-            },
-        )
-    store.collection("escalations").put_many(
-        {
-            f"esc-{i}": {
                 "id": f"esc-{i}",
                 "raised_by": e(about),
                 "about": e(about),
@@ -218,10 +219,8 @@ def generate_year(store: Store, seed: int = 2025) -> None:
                 "created_at": created,
                 "status": status,
                 "handled_by": None,
-            }
-            for i, (about, created, status) in enumerate(ESCALATIONS)
-        }
-    )
+            },
+        )
 
 
 @pytest.fixture
@@ -273,7 +272,7 @@ def test_every_month_hides_the_two_member_group_and_totals_add_up(report: Report
     assert names["g-old"] == "Old Group"  # a retired group keeps its name in the history
     with Store(db) as store:
         for month in YEAR:
-            registers = store.log("attendance").all(month)
+            registers = RegistersRepository(store).of_month(month)
             present = sum(len(r["present"]) for r in registers.values())
             registered = sum(len(r["present"]) + len(r["absent"]) for r in registers.values())
             assert {t.month: t.rate for t in report.attendance_total}[month] == Rate(present, registered)
