@@ -87,16 +87,6 @@ class BotDriver:
         return card
 
 
-def heading(card: dict[str, Any] | str) -> str:
-    """The card's first TextBlock (our cards open with their heading); text replies are themselves."""
-    if isinstance(card, str):
-        return card
-    for node in card.get("body", []):
-        if node.get("type") == "TextBlock":
-            return str(node["text"])
-    return ""
-
-
 def snapshot(store: Store) -> str:
     """Everything stored except identity bookkeeping, as one comparable string."""
     data: dict[str, Any] = {

@@ -330,7 +330,8 @@ async def test_the_same_decision_twice_is_delivered_once(tmp_path: Path) -> None
         r.outbox.enqueue([message("ann@x.org")], T0)
         assert await r.drainer.drain_once(T0) == 0
         entry = the_entry(r.outbox, "ann@x.org")
-    assert len(fake.messages_to("a:ann@x.org")) == 1
+    [sent] = fake.messages_to("a:ann@x.org")
+    assert [a["content"] for a in sent["attachments"]] == [CARD]  # the decided card, as decided
     assert (entry.status, entry.activity_id, entry.attempts) == (Status.SENT, "activity-1", 1)
 
 

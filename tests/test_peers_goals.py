@@ -20,6 +20,7 @@ from service.month_service import ClosedError
 from service.peers_service import ProbationError
 from service.services import Services
 from store import Store
+from tests.card_reading import inputs
 from tests.clocks import Clock
 from tests.worlds import PEERS, PROBATION_ROUND, actor, build_services
 
@@ -42,23 +43,6 @@ def texts(node: Any) -> list[str]:
     if isinstance(node, list):
         return [t for value in node for t in texts(value)]
     return [node] if isinstance(node, str) else []
-
-
-def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
 
 
 def save_goals(

@@ -27,6 +27,7 @@ from repositories.escalations import EscalationsRepository
 from service.month_service import ClosedError
 from service.services import Services
 from store import Store
+from tests.card_reading import heading, texts
 from tests.clocks import Clock
 from tests.worlds import COACHES, actor, build_services
 
@@ -63,7 +64,10 @@ def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Service
     pair = next(p for p in round_.pairs if "ann@x.org" in p.peers)
     command = PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset({Flag.STRESSED}))
     card = services.peers.record_meeting(actor(services, "ann@x.org"), command)
-    assert card["type"] == "AdaptiveCard"
+    assert heading(card) == "Thanks, that's recorded"
+    people = services.programme.people()
+    met = [t for t in texts(card) if t.startswith("You met ")]
+    assert met and all(people[e].name in met[0] for e in pair.peers if e != "ann@x.org")
     stored = PeerRecordsRepository(services.programme.store).get("2026-12", round_.number, "ann@x.org")
     assert stored is not None and stored["met"] is True
     escalations = EscalationsRepository(services.programme.store).all()
@@ -290,7 +294,12 @@ def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Cloc
     assert command is not None
     assert not command.allowed(actor(services, "ann@x.org"))
     reply = command.run(services, actor(services, "di@x.org"), Turn("", "a:di"))
-    assert isinstance(reply, list) and reply[0]["type"] == "AdaptiveCard"
+    assert isinstance(reply, list) and len(reply) == 1
+    (card,) = reply
+    assert heading(card) == "Programme report"
+    assert "October 2026 to December 2026" in texts(card)
+    # Its sections: attendance, reasons for absence, goal-setting and open escalations by age.
+    assert {"Attendance", "RSVP replies", "Pairs met", "Total open"} <= set(texts(card))
 
 
 def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Services, Clock]) -> None:

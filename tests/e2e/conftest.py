@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from typing import Any
 import pytest
 
 from programme.model import Group
+from tests.card_reading import heading
 from tests.e2e.playground import CARD_CONTENT_TYPE, BotActivity, Playground, User, playground_available
 
 MONTH = "2026-11"
@@ -150,60 +151,6 @@ def card_of(activity: BotActivity | dict[str, Any] | None) -> dict[str, Any] | N
         if att.get("contentType") == CARD_CONTENT_TYPE:
             return att.get("content")  # type: ignore[no-any-return]
     return None
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
-def texts(card: dict[str, Any] | None) -> list[str]:
-    """Every human-visible string of a card: text, fact titles/values, labels, button titles."""
-    out: list[str] = []
-    for node in _walk(card or {}):
-        for key in ("text", "title", "value", "label", "placeholder", "fallbackText"):
-            if isinstance(node.get(key), str):
-                out.append(node[key])
-    return out
-
-
-def card_text(card: dict[str, Any] | None) -> str:
-    return "\n".join(texts(card))
-
-
-def heading(card: dict[str, Any] | None) -> str:
-    """The card's first TextBlock (our cards open with their heading)."""
-    for node in (card or {}).get("body", []):
-        if node.get("type") == "TextBlock":
-            return str(node["text"])
-    return ""
-
-
-def find_action(card: dict[str, Any] | None, verb: str, **data: Any) -> dict[str, Any]:
-    """The Action.Execute of `verb` (nested ShowCards and ActionSets included) whose data has `data`."""
-    for node in _walk(card or {}):
-        if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-            if all(node.get("data", {}).get(k) == v for k, v in data.items()):
-                return node
-    raise AssertionError(f"no {verb} action with {data} in card:\n{json.dumps(card, indent=1)[:3000]}")
-
-
-def inputs(card: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Input elements by id."""
-    return {
-        n["id"]: n for n in _walk(card or {}) if str(n.get("type", "")).startswith("Input.") and "id" in n
-    }
-
-
-def facts_of(card: dict[str, Any] | None) -> dict[str, str]:
-    return {
-        f["title"]: f["value"] for n in _walk(card or {}) if n.get("type") == "FactSet" for f in n["facts"]
-    }
 
 
 # ---------------------------------------------------------------------------------------- world

@@ -30,6 +30,7 @@ from repositories.answers import (  # noqa: E402
 )
 from repositories.escalations import EscalationsRepository, IntroductionsRepository  # noqa: E402
 from repositories.links import TeamsLinksRepository  # noqa: E402
+from tests.card_reading import card_text, facts_of, find_action, heading, inputs  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     BEFORE_SESSION,
     CLEO,
@@ -47,11 +48,6 @@ from tests.e2e.conftest import (  # noqa: E402
     REX,
     RIA,
     World,
-    card_text,
-    facts_of,
-    find_action,
-    heading,
-    inputs,
 )
 from tests.e2e.playground import User, playground_available  # noqa: E402
 

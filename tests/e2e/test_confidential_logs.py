@@ -26,6 +26,7 @@ from aiohttp import web  # noqa: E402
 
 from repositories.answers import CheckoutsRepository  # noqa: E402
 from repositories.escalations import EscalationsRepository  # noqa: E402
+from tests.card_reading import find_action, heading, inputs  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CORA,
     DURING_SESSION,
@@ -39,9 +40,6 @@ from tests.e2e.conftest import (  # noqa: E402
     RIA,
     World,
     card_of,
-    find_action,
-    heading,
-    inputs,
 )
 from tests.e2e.playground import free_port, playground_available  # noqa: E402
 from tests.log_capture import every_logger_at_debug  # noqa: E402

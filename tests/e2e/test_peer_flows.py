@@ -22,17 +22,8 @@ from programme.model import Pair, PairRound  # noqa: E402
 from repositories.answers import GoalsRepository, PeerRecordsRepository  # noqa: E402
 from repositories.escalations import EscalationsRepository  # noqa: E402
 from repositories.pairs import PairRoundsRepository  # noqa: E402
-from tests.e2e.conftest import (  # noqa: E402
-    MONTH,
-    PAT,
-    RIA,
-    World,
-    card_of,
-    card_text,
-    find_action,
-    heading,
-    inputs,
-)
+from tests.card_reading import card_text, find_action, heading, inputs  # noqa: E402
+from tests.e2e.conftest import MONTH, PAT, RIA, World, card_of  # noqa: E402
 from tests.e2e.playground import playground_available  # noqa: E402
 
 _reason = playground_available()
