@@ -16,14 +16,16 @@ from typing import Any
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity
 
+from repositories.links import AAD_LINKS, CONVERSATIONS, TEAMS_USERS, UNREACHABLE
 from service.services import Services
 from store import Store
 from teams_bot.bot import ReflectionBot
+from tests.store_snapshot import records
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
 CARD = "application/vnd.microsoft.card.adaptive"
 # Who-is-who bookkeeping a recognised sender updates on any turn; not an effect of the action.
-IDENTITY_COLLECTIONS = frozenset({"conversations", "teams_users", "unreachable", "aad_links"})
+IDENTITY_TABLES = frozenset({CONVERSATIONS, TEAMS_USERS, UNREACHABLE, AAD_LINKS})
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,5 @@ class BotDriver:
 
 def snapshot(store: Store) -> str:
     """Everything stored except identity bookkeeping, as one comparable string."""
-    data: dict[str, Any] = {
-        f"collection/{name}": store.collection(name).all()
-        for name in store.collection_names()
-        if name not in IDENTITY_COLLECTIONS
-    }
-    for name in store.log_names():
-        log = store.log(name)
-        for period in log.periods():
-            data[f"log/{name}/{period}"] = log.all(period)
-    return json.dumps(data, sort_keys=True, default=str)
+    state = records(store, skip=IDENTITY_TABLES)
+    return json.dumps({"/".join(key): doc for key, doc in state.items()}, sort_keys=True, default=str)

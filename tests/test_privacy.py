@@ -53,6 +53,7 @@ from service.services import Services
 from store import Store
 from tests.cli_run import data_files, run
 from tests.clocks import Clock
+from tests.store_snapshot import records
 from tests.worlds import Row, build_services
 from tests.worlds import actor as acting
 
@@ -226,18 +227,10 @@ Record = tuple[str, str | None, str]  # table, period (logs), key
 
 
 def snapshot(db: Path) -> dict[Record, dict[str, Any]]:
-    """Every record of every collection and log, through the store's API."""
-    records: dict[Record, dict[str, Any]] = {}
+    """Every record of every collection and log, through the store's API, as (table, period, key)."""
     with Store(db) as store:
-        for name in store.collection_names():
-            for key, doc in store.collection(name).all().items():
-                records[(name, None, key)] = doc
-        for name in store.log_names():
-            log = store.log(name)
-            for period in log.periods():
-                for key, doc in log.all(period).items():
-                    records[(name, period, key)] = doc
-    return records
+        everything = records(store)
+    return {(r[1], r[2] if r[0] == "log" else None, r[-1]): doc for r, doc in everything.items()}
 
 
 def exported(document: dict[str, Any]) -> set[Record]:
