@@ -86,7 +86,8 @@ from cards.welcome import (
 from programme.announcements import AudienceKind
 from programme.answers import REASON_LABELS, AbsenceReason, EscalationStatus, Flag, Goal, RsvpAnswer
 from programme.errors import ProgrammeError
-from tests.test_cards_schema import input_ids, serialised_size, validate_card, walk
+from tests.card_reading import walk
+from tests.test_cards_schema import input_ids, serialised_size, validate_card
 
 LONG = ("Reflective practice means pausing to notice what happened and why. " * 30)[:2000]
 TEAMS_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"
