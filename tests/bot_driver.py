@@ -44,14 +44,16 @@ class TeamsSender:
 class BotDriver:
     """Sends messages and card actions to a ReflectionBot and returns what it answered."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, service_url: str = "http://127.0.0.1:9/") -> None:
         self.bot = ReflectionBot(services)
         self.adapter = TestAdapter()
+        # Where the bot will reach people it remembers from these turns (a fake Bot Connector's URL).
+        self.service_url = service_url
 
     def _activity(self, sender: TeamsSender, **fields: Any) -> dict[str, Any]:
         return {
             "channelId": "msteams",
-            "serviceUrl": "http://127.0.0.1:9/",
+            "serviceUrl": self.service_url,
             "from": {"id": sender.user_id, "aadObjectId": sender.aad_object_id, "name": sender.name},
             "recipient": {"id": "28:reflect-bot", "name": "Reflect"},
             "conversation": {"id": sender.chat_id, "conversationType": "personal", "tenantId": TENANT},

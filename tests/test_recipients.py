@@ -50,6 +50,7 @@ from teams_bot.sending import outbox_drainer
 from tests.bot_driver import BotDriver, TeamsSender
 from tests.card_reading import actions, card_text, facts_of, find_action, heading, inputs, texts
 from tests.clocks import Clock
+from tests.fakes.bot_connector import FakeBotConnector
 from tests.worlds import Row, build_services, email, place_groups, roster_csv
 
 MONTH = "2026-11"
@@ -374,3 +375,34 @@ def _by_group(received: dict[str, tuple[str, set[str]]]) -> dict[str, tuple[str,
         (name,) = [g.name for g in GROUPS if g.name in summary]
         out[name] = value
     return out
+
+
+# ------------------------------------------------------------------------------ in Teams itself
+@pytest.mark.asyncio
+async def test_in_teams_each_prompt_reaches_the_recipients_own_chat_only(world: World) -> None:
+    async with FakeBotConnector() as fake:
+        # Everyone still on the roster has opened their chat with the bot; Lee has left.
+        world.bot.service_url = f"{fake.url}/"
+        for key in _KEYS:
+            await asyncio.to_thread(world.bot.say, sender(key), "hello")
+        world.clock.now = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+        await asyncio.to_thread(answer_rsvps, world, {"ann": "attending", "oli": "attending"})
+        await asyncio.to_thread(world.run_due, f"rsvp_reminder:{MONTH}:{COACHES.id}")
+        async with outbox_drainer(world.services, BotSettings(), None) as drainer:
+            while await drainer.drain_once(world.clock.now):
+                pass
+
+    def cards_in(key: str) -> list[dict[str, Any]]:
+        return [a["content"] for m in fake.messages_to(sender(key).chat_id) for a in m.get("attachments", [])]
+
+    got = {key: [heading(card) for card in cards_in(key)] for key in _KEYS}
+    assert got == {
+        **{key: [] for key in _KEYS},
+        "bo": ["Reminder: will you come to Coaches?"],
+        "cy": ["Reminder: will you come to Coaches?"],
+        "pia": ["Reminder: will you come to Practitioners?"],
+        **{key: ["Reminder: will you come to Advisors?"] for key in ("rob", "ray", "sam")},
+    }
+    (to_bo,) = cards_in("bo")
+    assert {a["data"]["group"] for a in actions(to_bo, Verb.RSVP_ANSWER)} == {COACHES.id}
+    assert not [r for r in fake.requests if r.conversation_id == sender(LEAVER).chat_id]
