@@ -16,15 +16,17 @@ from typing import Any
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity
 
+from repositories.links import AAD_LINKS, CONVERSATIONS, TEAMS_USERS, UNREACHABLE
 from service.services import Services
 from store import Store
 from surfaces.teams import TeamsSurface
 from teams_bot.bot import ReflectionBot
+from tests.store_snapshot import records
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
 CARD = "application/vnd.microsoft.card.adaptive"
 # Who-is-who bookkeeping a recognised sender updates on any turn; not an effect of the action.
-IDENTITY_COLLECTIONS = frozenset({"conversations", "teams_users", "unreachable", "aad_links"})
+IDENTITY_TABLES = frozenset({CONVERSATIONS, TEAMS_USERS, UNREACHABLE, AAD_LINKS})
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,16 @@ class TeamsSender:
 class BotDriver:
     """Sends messages and card actions to a ReflectionBot and returns what it answered."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, service_url: str = "http://127.0.0.1:9/") -> None:
         self.bot = ReflectionBot(TeamsSurface(services))
         self.adapter = TestAdapter()
+        # Where the bot will reach people it remembers from these turns (a fake Bot Connector's URL).
+        self.service_url = service_url
 
     def _activity(self, sender: TeamsSender, **fields: Any) -> dict[str, Any]:
         return {
             "channelId": "msteams",
-            "serviceUrl": "http://127.0.0.1:9/",
+            "serviceUrl": self.service_url,
             "from": {"id": sender.user_id, "aadObjectId": sender.aad_object_id, "name": sender.name},
             "recipient": {"id": "28:reflect-bot", "name": "Reflect"},
             "conversation": {"id": sender.chat_id, "conversationType": "personal", "tenantId": TENANT},
@@ -88,25 +92,7 @@ class BotDriver:
         return card
 
 
-def heading(card: dict[str, Any] | str) -> str:
-    """The card's first TextBlock (our cards open with their heading); text replies are themselves."""
-    if isinstance(card, str):
-        return card
-    for node in card.get("body", []):
-        if node.get("type") == "TextBlock":
-            return str(node["text"])
-    return ""
-
-
 def snapshot(store: Store) -> str:
     """Everything stored except identity bookkeeping, as one comparable string."""
-    data: dict[str, Any] = {
-        f"collection/{name}": store.collection(name).all()
-        for name in store.collection_names()
-        if name not in IDENTITY_COLLECTIONS
-    }
-    for name in store.log_names():
-        log = store.log(name)
-        for period in log.periods():
-            data[f"log/{name}/{period}"] = log.all(period)
-    return json.dumps(data, sort_keys=True, default=str)
+    state = records(store, skip=IDENTITY_TABLES)
+    return json.dumps({"/".join(key): doc for key, doc in state.items()}, sort_keys=True, default=str)

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.e2e.conftest import BEFORE_SESSION, MovableClock, group_docs, roster_csv
+from tests.e2e.conftest import BEFORE_SESSION, MovableClock, groups, roster_csv
 
 TENANT = "00000000-0000-4000-8000-00000000aaaa"
 BOT_ID = "28:bot-reflect"
@@ -53,13 +53,14 @@ class BotServer:
         from service.config import BotSettings
         from service.services import Services
         from store import Store
+        from tests.worlds import place_groups
 
         self.store = Store(self.db_path)
         self.services = Services.build(
             self.store, ProgrammeSettings(), clock=self.clock, messages=CardMessages()
         )
         self.services.programme.import_roster(roster_csv(), "roster.csv", self.clock())
-        self.store.collection("groups").replace_all(group_docs())
+        place_groups(self.store, groups(), self.clock())
         self._settings = self._bot_settings or BotSettings()
         self._thread.start()
         self._call(self._serve()).result(timeout=30)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cards.actions import parse_action
+from cards.actions import BadActionError, parse_action
 from cards.announcements import (
     build_announcement_card,
     build_announcement_composer_card,
@@ -50,7 +50,7 @@ from cards.welcome import (
 )
 from programme.announcements import AudienceKind
 from programme.answers import REASON_LABELS, AbsenceReason, EscalationStatus, Flag, Goal, RsvpAnswer
-from programme.errors import BadActionError, ProgrammeError
+from programme.errors import ProgrammeError
 from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
@@ -85,7 +85,8 @@ from service.views import (
     SessionInfo,
     WelcomeView,
 )
-from tests.test_cards_schema import input_ids, serialised_size, validate_card, walk
+from tests.card_reading import walk
+from tests.test_cards_schema import input_ids, serialised_size, validate_card
 
 LONG = ("Reflective practice means pausing to notice what happened and why. " * 30)[:2000]
 TEAMS_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"

@@ -14,11 +14,13 @@ collide with an input id, and no free colour values.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.card_reading import walk
 
 Check = Callable[[Any, str, list[str]], None]
 
@@ -501,17 +503,6 @@ def _plain_json(value: Any, path: str) -> list[str]:
     if type(value) in (str, int, float, bool) or value is None:
         return []
     return [f"{path}: {type(value).__name__} is not a plain JSON value"]
-
-
-def walk(node: Any) -> Iterator[dict[str, Any]]:
-    """Every object in a card, depth first (including shown cards)."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
 
 
 def input_ids(card: dict[str, Any]) -> list[str]:

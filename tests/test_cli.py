@@ -11,21 +11,10 @@ from pathlib import Path
 import pytest
 
 from service.cli import main
+from tests.cli_run import data_files, run
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample-roster.csv"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def data_files(db: Path) -> dict[str, bytes]:
-    """Every file of a store, by relative path (lock files excluded: they hold no data)."""
-    files = [db, *sorted(db.parent.glob(db.name + ".d/**/*"))]
-    return {str(f.relative_to(db.parent)): f.read_bytes() for f in files if f.is_file()}
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from cards.outbound import CardMessages
 from programme.clock import CATCH_UP, JobKind, due_jobs, jobs_between
 from programme.model import Group
 from programme.settings import ProgrammeSettings
-from repositories.jobs import JOB_RUNS
+from repositories.jobs import JobRunsRepository
 from service.invites import Invites, MailSettings
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
 from tests.clocks import Clock
+from tests.worlds import Row, build_services
 
 THU = Group(
     "thu-coach-1", "Coach, Thursday 1", 3, "Coach", "fay@x.org", ("ann@x.org", "bo@x.org", "cy@x.org")
@@ -27,15 +28,15 @@ TUE = Group("tue-coach-1", "Coach, Tuesday 1", 1, "Coach", None, ("di@x.org", "e
 SETTINGS = ProgrammeSettings()
 YEAR_START = datetime(2027, 1, 1, tzinfo=UTC)
 YEAR_END = datetime(2028, 1, 1, tzinfo=UTC)
-ROSTER = """email,name,role,working_days,facilitator,coordinator
-fay@x.org,Fay,Coach,Mon Tue Wed Thu Fri,yes,no
-ann@x.org,Ann,Coach,Mon Tue Wed Thu Fri,no,no
-bo@x.org,Bo,Coach,Mon Tue Wed Thu Fri,no,no
-cy@x.org,Cy,Coach,Mon Tue Wed Thu Fri,no,yes
-di@x.org,Di,Coach,Mon Tue Wed Fri,no,no
-ed@x.org,Ed,Coach,Mon Tue Fri,no,no
-flo@x.org,Flo,Coach,Tue,no,no
-"""
+ROSTER = (
+    Row("fay", facilitator=True, name="Fay"),
+    Row("ann", name="Ann"),
+    Row("bo", name="Bo"),
+    Row("cy", coordinator=True, name="Cy"),
+    Row("di", days="Mon Tue Wed Fri", name="Di"),
+    Row("ed", days="Mon Tue Fri", name="Ed"),
+    Row("flo", days="Tue", name="Flo"),
+)
 
 
 def test_a_year_has_each_job_once_at_its_time() -> None:
@@ -72,9 +73,7 @@ def test_due_jobs_skip_done_ones_and_old_ones() -> None:
 def programme(tmp_path: Path) -> Iterator[tuple[Scheduler, Clock, Store]]:
     clock = Clock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, SETTINGS, clock, messages=CardMessages())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
-        services.programme.allocate(clock.now)
+        services = build_services(store, clock, ROSTER, SETTINGS)
         services.programme.rotate_pairs(date(2026, 12, 1))
         invites = Invites(services.programme, services.outbox, clock, MailSettings())
         yield Scheduler(services, invites), clock, store
@@ -113,7 +112,7 @@ def test_a_simulated_year_fires_every_job_exactly_once_and_on_time(
     # Each month's invites went out once per group; the outbox holds one entry per meeting version.
     invites = [e for e in scheduler.services.outbox.due(YEAR_END, 10_000) if e.message.kind == "invite"]
     assert len({e.message.key for e in invites}) == len(invites)
-    assert store.log(JOB_RUNS).get("2027-03", "invites:2027-03") is not None
+    assert JobRunsRepository(store).has_run("2027-03", "invites:2027-03")
 
 
 def test_a_restart_after_downtime_catches_up_once(
@@ -139,9 +138,7 @@ def test_a_restart_after_downtime_catches_up_once(
 def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Path) -> None:
     started = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, SETTINGS, lambda: started, messages=CardMessages())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", started)
-        services.programme.allocate(started)
+        services = build_services(store, lambda: started, ROSTER, SETTINGS)
         services.programme.rotate_pairs(date(2026, 11, 23))
         scheduler = Scheduler(
             services, Invites(services.programme, services.outbox, lambda: started, MailSettings())
@@ -157,7 +154,7 @@ def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Pat
 def test_the_day_25_peer_check_skips_people_who_already_recorded_the_month(
     programme: tuple[Scheduler, Clock, Store],
 ) -> None:
-    from service.commands import PeerRecordCommand
+    from cards.actions import PeerRecordCommand
 
     scheduler, clock, _ = programme
     services = scheduler.services

@@ -22,6 +22,7 @@ import aiohttp
 import jwt
 import pytest
 
+from repositories.answers import RsvpsRepository
 from service.config import BotSettings
 from service.log_format import ClassOnlyFormatter
 from teams_bot.inbound import MAX_BODY_BYTES, MAX_DEPTH, nesting_depth
@@ -270,7 +271,7 @@ def test_well_formed_card_actions_with_bad_data_get_an_error_card(tmp_path: Path
                     url, "rsvp.answer", {"group": G1, "month": MONTH, "answer": "attending"}, **sender
                 )
                 status, body = await _post(session, server.endpoint, fine)
-                periods = store.log("rsvps").periods()
+                periods = RsvpsRepository(store).periods()
         assert answers == {name: (200, "That didn't work") for name in presses}
         assert unsupported == 400
         assert status == 200 and _card_heading(body) != "That didn't work"

@@ -9,23 +9,15 @@ from pathlib import Path
 
 import icalendar
 
-from cards.outbound import CardMessages
 from mailers.pickup import PickupMailer
-from programme.settings import ProgrammeSettings
-from repositories.groups import GROUPS
-from repositories.meetings import MEETINGS
 from service.config import BotSettings
 from service.invites import Invites, MailSettings
 from service.services import Services
 from store import Store
 from teams_bot.sending import outbox_drainer
+from tests.worlds import Row, actor, build_services, place_groups
 
-ROSTER = """email,name,role,working_days,facilitator
-fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,yes
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,no
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,no
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,no
-"""
+ROSTER = (Row("fay", facilitator=True), Row("ann"), Row("bo"), Row("cy"))
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
@@ -48,48 +40,45 @@ def deliver(services: Services, mail: Path) -> None:
     asyncio.run(run())
 
 
-def test_a_removed_group_has_its_meeting_cancelled(tmp_path: Path) -> None:
+def test_a_removed_group_has_its_meeting_cancelled(store: Store, tmp_path: Path) -> None:
     mail = tmp_path / "mail"
-    with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: NOW, messages=CardMessages())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", NOW)
-        services.programme.allocate(NOW)
-        invites = Invites(services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org"))
-        assert invites.sync_month("2026-12") == 1
-        assert invites.sync_month("2026-12") == 0  # nothing changed: nothing new
-        deliver(services, mail)
-        ((group_id, group_doc),) = store.collection(GROUPS).all().items()
-        store.collection(GROUPS).replace_all({})  # the group is gone (e.g. everyone left)
-        assert invites.sync_month("2026-12") == 1
-        deliver(services, mail)
-        assert store.collection(MEETINGS).get(f"{group_id}:2026-12")["status"] == "cancelled"
-        # The group coming back re-invites once (a higher SEQUENCE), then nothing more.
-        store.collection(GROUPS).put(group_id, group_doc)
-        assert invites.sync_month("2026-12") == 1
-        assert invites.sync_month("2026-12") == 0
-        assert store.collection(MEETINGS).get(f"{group_id}:2026-12")["sequence"] == 2
-    request, cancel = calendars(mail)
-    assert request["METHOD"] == "REQUEST" and cancel["METHOD"] == "CANCEL"
-    first, last = (next(iter(c.walk("VEVENT"))) for c in (request, cancel))
-    assert first["UID"] == last["UID"]
+    services = build_services(store, lambda: NOW, ROSTER)
+    invites = Invites(services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org"))
+    assert invites.sync_month("2026-12") == 1
+    assert invites.sync_month("2026-12") == 0  # nothing changed: nothing new
+    deliver(services, mail)
+    (group,) = services.programme.groups()
+    place_groups(store, [], NOW)  # the group is gone (e.g. everyone left)
+    assert invites.sync_month("2026-12") == 1
+    deliver(services, mail)
+    # The group coming back re-invites once (a higher SEQUENCE), then nothing more.
+    place_groups(store, [group], NOW)
+    assert invites.sync_month("2026-12") == 1
+    assert invites.sync_month("2026-12") == 0
+    deliver(services, mail)
+    request, cancel, again = calendars(mail)
+    assert [c["METHOD"] for c in (request, cancel, again)] == ["REQUEST", "CANCEL", "REQUEST"]
+    first, last, back = (next(iter(c.walk("VEVENT"))) for c in (request, cancel, again))
+    assert first["UID"] == last["UID"] == back["UID"]
     assert int(last["SEQUENCE"]) == int(first["SEQUENCE"]) + 1
-    assert last["STATUS"] == "CANCELLED"
+    assert int(back["SEQUENCE"]) == int(first["SEQUENCE"]) + 2
+    assert last["STATUS"] == "CANCELLED" and back["STATUS"] != "CANCELLED"
+    # The request and its cancellation reach the group's members and its facilitator.
+    addressed = {str(a).removeprefix("mailto:").lower() for a in first.get("ATTENDEE", [])}
+    assert addressed == {f"{k}@x.org" for k in ("fay", "ann", "bo", "cy")}
 
 
 def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) -> None:
+    from cards.actions import AnnounceCommand
     from programme.announcements import AudienceKind
-    from service.commands import AnnounceCommand
 
     mail = tmp_path / "mail"
-    roster = "email,name,role,coordinator\n" + "".join(
-        f"{who}@x.org,{who.title()},Coach,{'yes' if who == 'fay' else 'no'}\n"
-        for who in ("fay", "ann", "bo", "cy")
-    )
+    roster = [
+        Row(who, coordinator=who == "fay", name=who.title(), days="") for who in ("fay", "ann", "bo", "cy")
+    ]
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: NOW, messages=CardMessages())
-        services.programme.import_roster(roster.encode(), "roster.csv", NOW)
-        services.programme.allocate(NOW)
-        fay = services.programme.actor(services.programme.people()["fay@x.org"])
+        services = build_services(store, lambda: NOW, roster)
+        fay = actor(services, "fay")
         services.announcements.announce(
             fay,
             AnnounceCommand(

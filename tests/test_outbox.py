@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,12 +66,6 @@ def message(
 
 def people(n: int) -> list[str]:
     return [f"person{i}@x.org" for i in range(n)]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "reflect.json") as opened:
-        yield opened
 
 
 # -- the outbox on its own ---------------------------------------------------------------------
@@ -336,7 +330,8 @@ async def test_the_same_decision_twice_is_delivered_once(tmp_path: Path) -> None
         r.outbox.enqueue([message("ann@x.org")], T0)
         assert await r.drainer.drain_once(T0) == 0
         entry = the_entry(r.outbox, "ann@x.org")
-    assert len(fake.messages_to("a:ann@x.org")) == 1
+    [sent] = fake.messages_to("a:ann@x.org")
+    assert [a["content"] for a in sent["attachments"]] == [CARD]  # the decided card, as decided
     assert (entry.status, entry.activity_id, entry.attempts) == (Status.SENT, "activity-1", 1)
 
 

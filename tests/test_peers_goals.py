@@ -4,59 +4,37 @@ one-way arrangement on every peer card, and the monthly check that remembers who
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cards.actions import parse_action
-from cards.outbound import CardMessages
 from cards.peers import build_goals_card, build_goals_recorded_card, build_peer_check_card
 from programme.answers import Flag, Goal
 from programme.errors import ClosedError, ProbationError
 from programme.model import Pair, PairRound
 from programme.peers import awaiting_peer_record, previous_quarter, shared_only, supported_in_probation
-from programme.policies import Actor
-from programme.settings import ProgrammeSettings
-from repositories.answers import GOALS, PEER_MEETINGS
-from repositories.escalations import ESCALATIONS
+from repositories.answers import GoalsRepository, PeerRecordsRepository
+from repositories.escalations import EscalationsRepository
 from repositories.pairs import PairRoundsRepository
 from service.commands import GoalsCommand, GoalsOpenCommand, PeerRecordCommand
 from service.services import Services
 from store import Store
+from tests.card_reading import inputs
 from tests.clocks import Clock
+from tests.worlds import PEERS, PROBATION_ROUND, actor, build_services
 
-ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
-pia@x.org,Pia New,Coach,Mon Tue Wed Thu Fri,37.5,2027-06-01,no,no
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,,no,no
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,,no,no
-di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
-"""
-# Ann supports Pia, who is in probation (receives only); Bo and Cy are mutual peers.
-ROUND = PairRound(
-    1,
-    date(2026, 11, 1),
-    (Pair(("ann@x.org", "pia@x.org"), ("pia@x.org",)), Pair(("bo@x.org", "cy@x.org"))),
-)
+ROUND = PROBATION_ROUND
 SHARED, PRIVATE = "Co-run the January clinic", "Ask for fewer evening shifts"
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
+def world(store: Store) -> tuple[Services, Clock]:
     clock = Clock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
-    with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), clock, messages=CardMessages())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
-        services.programme.allocate(clock.now)
-        PairRoundsRepository(store).save(ROUND)
-        yield services, clock
-
-
-def actor(services: Services, email: str) -> Actor:
-    return services.programme.actor(services.programme.people()[email])
+    services = build_services(store, clock, PEERS)
+    PairRoundsRepository(store).save(ROUND)
+    return services, clock
 
 
 def texts(node: Any) -> list[str]:
@@ -66,23 +44,6 @@ def texts(node: Any) -> list[str]:
     if isinstance(node, list):
         return [t for value in node for t in texts(value)]
     return [node] if isinstance(node, str) else []
-
-
-def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
 
 
 def save_goals(
@@ -135,7 +96,7 @@ def test_saved_goals_come_back_to_their_owner_and_can_be_revised_this_quarter(
     # Revised within the quarter: the new version replaces the old.
     clock.now = datetime(2026, 12, 30, 9, 0, tzinfo=UTC)
     save_goals(services, "bo@x.org", "2026-Q4", Goal(SHARED, False))
-    assert services.programme.store.log(GOALS).get("2026-Q4", "bo@x.org")["goals"] == [
+    assert GoalsRepository(services.programme.store).get("2026-Q4", "bo@x.org")["goals"] == [
         {"text": SHARED, "shared": False}
     ]
     # Once the quarter is over its goals are closed; a forged quarter files nothing.
@@ -143,7 +104,7 @@ def test_saved_goals_come_back_to_their_owner_and_can_be_revised_this_quarter(
     for quarter in ("2026-Q4", "2031-Q2"):
         with pytest.raises(ClosedError):
             save_goals(services, "bo@x.org", quarter, Goal("Late", True))
-    assert services.programme.store.log(GOALS).periods() == ["2026-Q4"]
+    assert GoalsRepository(services.programme.store).periods() == ["2026-Q4"]
 
 
 def test_a_peer_sees_the_shared_goals_only(world: tuple[Services, Clock]) -> None:
@@ -236,12 +197,12 @@ def test_someone_in_probation_cannot_flag_their_supporter(world: tuple[Services,
     forged = PeerRecordCommand(1, "2026-11", met=True, flags=frozenset({Flag.STRESSED}))
     with pytest.raises(ProbationError):
         services.peers.record(actor(services, "pia@x.org"), forged)
-    assert services.programme.store.log(PEER_MEETINGS).periods() == []
-    assert services.programme.store.collection(ESCALATIONS).all() == {}
+    assert PeerRecordsRepository(services.programme.store).periods() == []
+    assert EscalationsRepository(services.programme.store).all() == []
     # Without flags her record is kept, and her supporter's flags about her still escalate.
     services.peers.record(actor(services, "pia@x.org"), PeerRecordCommand(1, "2026-11", True, frozenset()))
     services.peers.record(actor(services, "ann@x.org"), forged)
-    (escalation,) = services.programme.store.collection(ESCALATIONS).all().values()
+    (escalation,) = EscalationsRepository(services.programme.store).all()
     assert (escalation["raised_by"], escalation["about"]) == ("ann@x.org", "pia@x.org")
 
 
@@ -258,7 +219,7 @@ def test_the_peer_card_shows_the_recorded_answer_to_change_and_the_check_skips_w
     assert (fields["peer_met"]["value"], fields["peer_flags"]["value"]) == ("no", "overworked")
     # Changing it replaces the record.
     services.peers.record(actor(services, "bo@x.org"), PeerRecordCommand(1, "2026-11", True, frozenset()))
-    assert services.programme.store.log(PEER_MEETINGS).get("2026-11", "1:bo@x.org")["met"] is True
+    assert PeerRecordsRepository(services.programme.store).get("2026-11", 1, "bo@x.org")["met"] is True
     assert inputs(peer_card(services, "bo@x.org"))["peer_met"]["value"] == "yes"
 
     clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -275,8 +236,8 @@ def test_the_peer_card_shows_the_recorded_answer_to_change_and_the_check_skips_w
 def test_goals_saved_before_rounds_were_kept_are_placed_by_their_date(world: tuple[Services, Clock]) -> None:
     services, _ = world
     doc = {"goals": [{"text": SHARED, "shared": True}], "capacity_now": 90, "at": "2026-11-02T09:00:00+00:00"}
-    services.programme.store.log(GOALS).put("2026-Q4", "bo@x.org", doc)  # no "round": an older record
+    GoalsRepository(services.programme.store).put("2026-Q4", "bo@x.org", doc)  # no "round": an older record
     assert f"\u2022 {SHARED}" in texts(goals_card(services, "cy@x.org"))
     before = {**doc, "at": "2026-10-20T09:00:00+00:00"}  # saved before this round began
-    services.programme.store.log(GOALS).put("2026-Q4", "bo@x.org", before)
+    GoalsRepository(services.programme.store).put("2026-Q4", "bo@x.org", before)
     assert SHARED not in json.dumps(goals_card(services, "cy@x.org"))

@@ -28,7 +28,6 @@ from programme.identity import ConversationReference, TeamsUser
 from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
 from programme.settings import ProgrammeSettings
 from repositories.links import TeamsLinksRepository
-from service.cli import main
 from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
@@ -49,17 +48,21 @@ from service.privacy import DeliveryBusyError, erase_person, personal_data, purg
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
+from tests.cli_run import data_files, run
 from tests.clocks import Clock
+from tests.store_snapshot import records
+from tests.worlds import Row, build_services
+from tests.worlds import actor as acting
 
 ANN_AAD = "a0a0a0a0-0000-4000-8000-0000000000a1"
-ROSTER = f"""email,name,role,working_days,hours_per_week,facilitator,coordinator,aad_object_id
-fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,yes,no,00000000-0000-4000-8000-00000000000f
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,no,yes,{ANN_AAD}
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,no,no,00000000-0000-4000-8000-0000000000b0
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,no,no,00000000-0000-4000-8000-0000000000c0
-di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,no,yes,00000000-0000-4000-8000-0000000000d0
-ed@x.org,Ed Eager,Coach,Mon Tue Wed Thu Fri,22.5,no,no,00000000-0000-4000-8000-0000000000e0
-"""
+ROSTER = (
+    Row("fay", facilitator=True, hours=37.5, aad_object_id="00000000-0000-4000-8000-00000000000f"),
+    Row("ann", coordinator=True, hours=37.5, aad_object_id=ANN_AAD),
+    Row("bo", hours=30, aad_object_id="00000000-0000-4000-8000-0000000000b0"),
+    Row("cy", hours=30, aad_object_id="00000000-0000-4000-8000-0000000000c0"),
+    Row("di", coordinator=True, hours=22.5, aad_object_id="00000000-0000-4000-8000-0000000000d0"),
+    Row("ed", hours=22.5, aad_object_id="00000000-0000-4000-8000-0000000000e0"),
+)
 # Everything that identifies Ann in the data; a raw search of the files must find none after erasing.
 ANN_TRACES = ("ann@x.org", "ann able", ANN_AAD, "29:ann-user", "a:ann-chat")
 OTHERS_SECRETS = ("bo-note-secret", "cy-helpful-secret", "peer-goal-secret", "peer-training", "peer-plan")
@@ -84,15 +87,14 @@ def build_world(tmp_path: Path) -> World:
     )
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with Store(db) as store:
-        services = Services.build(store, ProgrammeSettings(), clock, messages=CardMessages())
+        services = build_services(store, clock, ROSTER, allocate=False)
         invites = Invites(services.programme, services.outbox, clock, MailSettings())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
         services.programme.allocate()
         round_ = services.programme.rotate_pairs(date(2026, 12, 1))
         people = services.programme.people()
 
         def actor(email: str) -> Any:
-            return services.programme.actor(people[email])
+            return acting(services, email)
 
         group = services.programme.current_allocation().groups[0]
         assert "ann@x.org" in group.members and group.facilitator == "fay@x.org"
@@ -226,34 +228,14 @@ def test_every_table_has_an_owner_that_declares_its_personal_data(world: World) 
         assert tables - personal_data(store).declared() == set()
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def data_files(db: Path) -> dict[str, bytes]:
-    """The main file and every file under `<db>.d/`, by path."""
-    files = [db, *sorted(db.parent.glob(db.name + ".d/**/*"))]
-    return {str(f.relative_to(db.parent)): f.read_bytes() for f in files if f.is_file()}
-
-
 Record = tuple[str, str | None, str]  # table, period (logs), key
 
 
 def snapshot(db: Path) -> dict[Record, dict[str, Any]]:
-    """Every record of every collection and log, through the store's API."""
-    records: dict[Record, dict[str, Any]] = {}
+    """Every record of every collection and log, through the store's API, as (table, period, key)."""
     with Store(db) as store:
-        for name in store.collection_names():
-            for key, doc in store.collection(name).all().items():
-                records[(name, None, key)] = doc
-        for name in store.log_names():
-            log = store.log(name)
-            for period in log.periods():
-                for key, doc in log.all(period).items():
-                    records[(name, period, key)] = doc
-    return records
+        everything = records(store)
+    return {(r[1], r[2] if r[0] == "log" else None, r[-1]): doc for r, doc in everything.items()}
 
 
 def exported(document: dict[str, Any]) -> set[Record]:

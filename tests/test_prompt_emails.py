@@ -9,38 +9,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from cards.outbound import CardMessages
 from mailers.pickup import PickupMailer
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.model import Pair, PairRound
-from programme.policies import Actor
 from programme.sessions import session_in_month
-from programme.settings import ProgrammeSettings
+from repositories.answers import RsvpsRepository
 from repositories.pairs import PairRoundsRepository
 from service.commands import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
 from service.config import BotSettings
-from service.services import Services
 from store import Store
 from teams_bot.sending import outbox_drainer
+from tests.worlds import PEERS, PROBATION_ROUND, Row, actor, build_services
 
-ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
-fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
-pia@x.org,Pia New,Coach,Mon Tue Wed Thu Fri,37.5,2027-06-01,no,no
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,,no,no
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,,no,no
-di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
-"""
-ROUND = PairRound(
-    1,
-    date(2026, 11, 1),
-    (Pair(("ann@x.org", "pia@x.org"), ("pia@x.org",)), Pair(("bo@x.org", "cy@x.org"))),
-)
+ROSTER = (Row("fay", facilitator=True, hours=37.5), *PEERS)
+ROUND = PROBATION_ROUND
 # Thursday 10 December 2026, during the group's session: 5+ weeks since the round began.
 NOW = datetime(2026, 12, 10, 10, 30, tzinfo=UTC)
 SECRETS = (
@@ -75,20 +61,13 @@ def plain_body(message: EmailMessage) -> str:
 def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confidential(tmp_path: Path) -> None:
     mail = tmp_path / "mail"
     with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), lambda: NOW, messages=CardMessages())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", NOW)
-        services.programme.allocate(NOW)
+        services = build_services(store, lambda: NOW, ROSTER)
         PairRoundsRepository(store).save(ROUND)
-        people = services.programme.people()
-
-        def actor(email: str) -> Actor:
-            return services.programme.actor(people[email])
-
-        fay = actor("fay@x.org")
+        fay = actor(services, "fay")
         (group,) = fay.facilitates
         # Answers that must never travel by email, not even to their author.
         services.goals.submit(
-            actor("bo@x.org"),
+            actor(services, "bo"),
             GoalsCommand(
                 "2026-Q4",
                 (Goal("A shared goal of Bo's", True), Goal("A private goal of Bo's", False)),
@@ -98,9 +77,10 @@ def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confiden
             ),
         )
         # An RSVP reason and note, recorded earlier in the month.
-        store.log("rsvps").put(
+        RsvpsRepository(store).put(
             "2026-12",
-            f"{group.id}:cy@x.org",
+            group.id,
+            "cy@x.org",
             {
                 "answer": RsvpAnswer.NOT_ATTENDING.value,
                 "reason": AbsenceReason.SICKNESS.value,
@@ -120,7 +100,7 @@ def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confiden
             fay, AttendanceCommand(group.id, "2026-12", present, frozenset(group.members) - present)
         )
         services.checkouts.submit(
-            actor("ann@x.org"),
+            actor(services, "ann"),
             CheckoutCommand(
                 group.id,
                 "2026-12",

@@ -21,7 +21,7 @@ import pytest
 
 from cards.reports import build_report_card, report_card_view
 from programme.errors import NotAllowedError
-from programme.model import Pair, PairRound, Person
+from programme.model import Allocation, Group, Pair, PairRound, Person
 from programme.policies import Actor
 from programme.reports import (
     SUPPRESSED_MARK,
@@ -41,11 +41,15 @@ from programme.reports import (
     suppress_row,
 )
 from programme.settings import ProgrammeSettings
-from service.cli import main
+from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
+from repositories.escalations import EscalationsRepository
+from repositories.groups import GroupsRepository
+from repositories.pairs import PairRoundsRepository
 from service.programme_service import ProgrammeService
 from service.reports import Reports, programme_report
 from service.reports_cli import report_csv
 from store import Store
+from tests.cli_run import data_files, run
 from tests.test_cards_schema import serialised_size, validate_card
 
 YEAR = month_range("2025-12", 12)
@@ -69,28 +73,8 @@ def members(spec: dict[str, Any]) -> list[str]:
     return [e(f"{spec['p']}{i}") for i in range(1, spec["n"] + 1)]
 
 
-def group_doc(gid: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": gid,
-        "name": spec["name"],
-        "weekday": spec["weekday"],
-        "cohort": spec["name"].split()[0],
-        "facilitator": spec["facilitator"],
-        "members": members(spec),
-    }
-
-
 ROUND_1 = [["a1", "b1"], ["a2", "b2"], ["a3", "b3"], ["c1", "c2", "c3"], ["a4", "b4"]]
 ROUND_2 = [["a1", "b2"], ["a2", "b3"], ["a3", "b1"], ["c1", "a4"], ["b4", "c2", "c3"]]
-
-
-def round_doc(number: int, started: str, pairs: list[list[str]]) -> dict[str, Any]:
-    return {
-        "round": number,
-        "started_on": started,
-        "pairs": [{"peers": [e(p) for p in pair], "receives_only": []} for pair in pairs],
-        "unpaired": [],
-    }
 
 
 def register(present: list[str], absent: list[str]) -> dict[str, Any]:
@@ -154,24 +138,43 @@ ESCALATIONS = [
 ]
 
 
-def generate_year(store: Store, seed: int = 2025) -> None:
-    """A deterministic programme year: every log of every month, March written by hand."""
-    rng = random.Random(seed)
-    store.collection("groups").put_many({gid: group_doc(gid, spec) for gid, spec in GROUPS.items()})
-    store.collection("retired_groups").put_many({gid: group_doc(gid, spec) for gid, spec in RETIRED.items()})
-    store.collection("pair_rounds").put_many(
-        {"1": round_doc(1, "2025-01-06", ROUND_1), "2": round_doc(2, "2025-07-07", ROUND_2)}
+def group_of(gid: str, spec: dict[str, Any]) -> Group:
+    cohort = spec["name"].split()[0]
+    return Group(gid, spec["name"], spec["weekday"], cohort, spec["facilitator"], tuple(members(spec)))
+
+
+def round_of(number: int, started: str, pairs: list[list[str]]) -> PairRound:
+    return PairRound(
+        number, date.fromisoformat(started), tuple(Pair(tuple(e(p) for p in pair)) for pair in pairs)
     )
+
+
+def generate_year(store: Store, seed: int = 2025) -> None:
+    """A deterministic programme year: every log of every month, March written by hand.
+
+    Written through the repositories, as the use cases write it, so the report is tested against
+    what the programme stores however that is laid out.
+    """
+    rng = random.Random(seed)
+    groups_repo, started = GroupsRepository(store), datetime(2025, 1, 2, 9, 0, tzinfo=UTC)
+    # The old group ran in January and February, then an allocation retired it.
+    groups_repo.save_allocation(
+        Allocation(tuple(group_of(g, s) for g, s in (GROUPS | RETIRED).items()), ()), started
+    )
+    groups_repo.save_allocation(Allocation(tuple(group_of(g, s) for g, s in GROUPS.items()), ()), started)
+    rounds = PairRoundsRepository(store)
+    rounds.save(round_of(1, "2025-01-06", ROUND_1))
+    rounds.save(round_of(2, "2025-07-07", ROUND_2))
+    attendance, rsvps = RegistersRepository(store), RsvpsRepository(store)
+    peer_records, goals = PeerRecordsRepository(store), GoalsRepository(store)
     for month in YEAR:
         number = int(month[5:])
         groups = dict(GROUPS) | (RETIRED if number <= 2 else {})
         if month == "2025-03":
-            store.log("attendance").put_many(month, MARCH_REGISTERS)
-            store.log("rsvps").put_many(month, MARCH_RSVPS)
+            registers, answers = MARCH_REGISTERS, MARCH_RSVPS
             peers = MARCH_PEERS
         else:
-            registers: dict[str, dict[str, Any]] = {}
-            answers: dict[str, dict[str, Any]] = {}
+            registers, answers = {}, {}
             for gid, spec in groups.items():
                 present = [m for m in members(spec) if rng.random() < 0.8]
                 absent = [m for m in members(spec) if m not in present]
@@ -187,31 +190,29 @@ def generate_year(store: Store, seed: int = 2025) -> None:
                             answers[f"{gid}:{email}"] = rsvp("attending")
                         else:
                             answers[f"{gid}:{email}"] = rsvp("not_attending", rng.choice(REASONS))
-            store.log("attendance").put_many(month, registers)
-            store.log("rsvps").put_many(month, answers)
             pairs = ROUND_1 if number < 7 else ROUND_2
             round_number = 1 if number < 7 else 2
             peers = {f"{round_number}:{e(p)}": rng.random() < 0.6 for pair in pairs for p in pair}
             if month == "2025-07":
                 peers = JULY_PEERS
-        store.log("peer_meetings").put_many(
-            month,
-            {
-                key: {"met": met, "flags": [], "at": f"{month}-25T12:00:00+00:00"}
-                for key, met in peers.items()
-            },
-        )
+        for gid, doc in registers.items():
+            attendance.put(month, gid, doc)
+        for key, doc in answers.items():
+            gid, _, email = key.partition(":")
+            rsvps.put(month, gid, email, doc)
+        for key, met in peers.items():
+            round_text, _, email = key.partition(":")
+            doc = {"met": met, "flags": [], "at": f"{month}-25T12:00:00+00:00"}
+            peer_records.put(month, int(round_text), email, doc)
     for quarter, people in GOALS.items():
-        store.log("goals").put_many(
-            quarter,
+        for p in people:
+            doc = {"goals": [], "training_needs": "", "capacity_now": 80, "capacity_plan": "", "at": "x"}
+            goals.put(quarter, e(p), doc)
+    escalations = EscalationsRepository(store)
+    for i, (about, created, status) in enumerate(ESCALATIONS):
+        escalations.put(
+            f"esc-{i}",
             {
-                e(p): {"goals": [], "training_needs": "", "capacity_now": 80, "capacity_plan": "", "at": "x"}
-                for p in people
-            },
-        )
-    store.collection("escalations").put_many(
-        {
-            f"esc-{i}": {
                 "id": f"esc-{i}",
                 "raised_by": e(about),
                 "about": e(about),
@@ -220,10 +221,8 @@ def generate_year(store: Store, seed: int = 2025) -> None:
                 "created_at": created,
                 "status": status,
                 "handled_by": None,
-            }
-            for i, (about, created, status) in enumerate(ESCALATIONS)
-        }
-    )
+            },
+        )
 
 
 @pytest.fixture
@@ -243,11 +242,6 @@ def service(db: Path) -> Iterator[ProgrammeService]:
 @pytest.fixture
 def report(service: ProgrammeService) -> Report:
     return programme_report(service, now=REPORT_NOW, months=12, until="2025-12")
-
-
-def data_files(db: Path) -> dict[str, bytes]:
-    files = [db, *sorted(db.parent.glob(db.name + ".d/**/*"))]
-    return {str(f): f.read_bytes() for f in files if f.is_file()}
 
 
 # ---- figures of the generated year, against the hand-worked ones ----------------------------------
@@ -280,7 +274,7 @@ def test_every_month_hides_the_two_member_group_and_totals_add_up(report: Report
     assert names["g-old"] == "Old Group"  # a retired group keeps its name in the history
     with Store(db) as store:
         for month in YEAR:
-            registers = store.log("attendance").all(month)
+            registers = RegistersRepository(store).of_month(month)
             present = sum(len(r["present"]) for r in registers.values())
             registered = sum(len(r["present"]) + len(r["absent"]) for r in registers.values())
             assert {t.month: t.rate for t in report.attendance_total}[month] == Rate(present, registered)
@@ -387,14 +381,12 @@ def test_small_populations_hide_rates_and_counts() -> None:
 # ---- the command: tables, JSON, CSV, PNG ----------------------------------------------------------
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["report", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+def report_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    return run(capsys, "report", *args)
 
 
 def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12")
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12")
     assert code == 0
     assert out.startswith("Programme report: 2025-01 to 2025-12 (12 months)")
     lines = out.splitlines()
@@ -409,7 +401,7 @@ def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_output(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--months", "3", "--json")
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--months", "3", "--json")
     assert code == 0
     data = json.loads(out)
     assert data["months"] == ["2025-10", "2025-11", "2025-12"]
@@ -421,7 +413,7 @@ def test_json_output(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_csv_parses_back(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "out" / "report.csv"
     target.parent.mkdir()
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(target))
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(target))
     assert code == 0 and f"CSV written to {target}" in out
     with target.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -454,7 +446,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(report: Report) -> No
 
 
 def test_csv_to_stdout(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--csv", "-")
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--csv", "-")
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == ["section", "period", "group", "measure", "value", "suppressed"]
@@ -466,7 +458,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def test_png_charts(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     charts = tmp_path / "charts"  # created by the command
-    code, out, _ = run(capsys, "--db", str(db), "--until", "2025-12", "--png", str(charts))
+    code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--png", str(charts))
     assert code == 0
     names = sorted(p.name for p in charts.iterdir())
     assert names == ["attendance.png", "escalations.png", "pairs.png", "rsvp.png"]
@@ -481,21 +473,23 @@ def test_unwritable_paths_are_clear_errors(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "no-such-dir" / "report.csv"
-    code, _, err = run(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(missing))
+    code, _, err = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--csv", str(missing))
     assert code == 1 and f"reflect: cannot write {missing}" in err
     assert not missing.parent.exists()
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("x")
-    code, _, err = run(capsys, "--db", str(db), "--until", "2025-12", "--png", str(a_file / "charts"))
+    code, _, err = report_cli(capsys, "--db", str(db), "--until", "2025-12", "--png", str(a_file / "charts"))
     assert code == 1 and "reflect: cannot write charts into" in err
-    code, _, err = run(capsys, "--db", str(db), "--csv", "-", "--json")
+    code, _, err = report_cli(capsys, "--db", str(db), "--csv", "-", "--json")
     assert code == 2 and "choose one" in err
 
 
 def test_an_empty_programme_reports_nothing_recorded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--db", str(tmp_path / "empty.json"), "--months", "2", "--until", "2025-12")
+    code, out, _ = report_cli(
+        capsys, "--db", str(tmp_path / "empty.json"), "--months", "2", "--until", "2025-12"
+    )
     assert code == 0
     assert "No register taken in these months." in out
     assert "No pairing round in these months." in out

@@ -15,33 +15,39 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from repositories.jobs import JOB_RUNS
-from repositories.meetings import MEETINGS
+from repositories.jobs import JobRunsRepository
+from repositories.meetings import MeetingsRepository
 from service.cli import main
 from service.outbox import Outbox
 from store import Store
+from tests.worlds import Row, place_groups, roster_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-ROSTER = """email,name,role,working_days,facilitator,coordinator
-fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,yes,no
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,no,no
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,no,no
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,no,yes
-di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,no,no
-"""
+ROSTER = (
+    Row("fay", facilitator=True),
+    Row("ann"),
+    Row("bo"),
+    Row("cy", coordinator=True),
+    Row("di"),
+)
 # December 2026 sessions: Thursday 10th; invites are due 14 days before, on 26 November.
 INVITE_TIME = "2026-11-26T09:00:00+00:00"
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+def programme_on(tmp_path: Path, today: str) -> tuple[Path, Path, Path]:
+    """A data file with ROSTER imported and allocated on `today`; settings that mail to a folder."""
     db, settings, mail = tmp_path / "reflect.json", tmp_path / "reflect.toml", tmp_path / "mail"
     settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{mail}"\nmailbox = "reflect@x.org"\n')
     roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
-    assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-20"]) == 0
-    assert main(["groups", "allocate", "--db", str(db), "--today", "2026-11-20"]) == 0
+    roster.write_bytes(roster_csv(ROSTER))
+    assert main(["roster", "import", str(roster), "--db", str(db), "--today", today]) == 0
+    assert main(["groups", "allocate", "--db", str(db), "--today", today]) == 0
     return db, settings, mail
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    return programme_on(tmp_path, "2026-11-20")
 
 
 def invites(mail: Path) -> list[tuple[Message, icalendar.Calendar]]:
@@ -86,8 +92,8 @@ def test_dry_run_lists_and_changes_nothing(setup: tuple[Path, Path, Path]) -> No
     assert "invites:2026-12" in due
     assert not mail.exists()
     with Store(db) as store:
-        assert store.log(JOB_RUNS).periods() == []
-        assert store.collection(MEETINGS).all() == {}
+        assert not JobRunsRepository(store).has_run("2026-12", "invites:2026-12")
+        assert MeetingsRepository(store).all() == {}
         assert Outbox(store).due(datetime(2027, 1, 1, tzinfo=UTC), 10) == []
 
 
@@ -112,7 +118,7 @@ def test_invites_go_out_once_and_changes_update_them(setup: tuple[Path, Path, Pa
 
     # Di leaves: the next run updates the meeting (higher SEQUENCE, Di no longer invited).
     roster = tmp_path / "next.csv"
-    roster.write_text("\n".join(line for line in ROSTER.splitlines() if not line.startswith("di@")) + "\n")
+    roster.write_bytes(roster_csv(row for row in ROSTER if row.key != "di"))
     assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-27"]) == 0
     assert main(["groups", "allocate", "--db", str(db), "--today", "2026-11-27"]) == 0
     update = run_due(db, settings, "2026-11-27T09:00:00+00:00")
@@ -163,9 +169,8 @@ def test_two_concurrent_runs_send_each_invite_once(setup: tuple[Path, Path, Path
     assert len(invites(mail)) == 1
 
 
-TWELVE = ROSTER + "".join(
-    f"{e}@x.org,{e.title()} Person,Coach,Mon Tue Wed Thu Fri,no,no\n"
-    for e in ("ed", "flo", "gus", "hal", "ida", "jo", "kim")
+TWELVE = ROSTER + tuple(
+    Row(e, name=f"{e.title()} Person") for e in ("ed", "flo", "gus", "hal", "ida", "jo", "kim")
 )
 
 
@@ -184,8 +189,8 @@ def test_leavers_get_no_goals_mail_invites_or_prompts(
     db, settings, mail = tmp_path / "reflect.json", tmp_path / "reflect.toml", tmp_path / "mail"
     settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{mail}"\nmailbox = "reflect@x.org"\n')
     roster, after = tmp_path / "roster.csv", tmp_path / "after.csv"
-    roster.write_text(TWELVE)
-    after.write_text("".join(line + "\n" for line in TWELVE.splitlines() if not line.startswith("di@")))
+    roster.write_bytes(roster_csv(TWELVE))
+    after.write_bytes(roster_csv(row for row in TWELVE if row.key != "di"))
     common = ("--db", str(db), "--settings", str(settings))
     assert main(["roster", "import", str(roster), "--today", "2027-01-05", *common]) == 0
     assert main(["groups", "allocate", "--today", "2027-01-05", *common]) == 0
@@ -206,9 +211,8 @@ def test_leavers_get_no_goals_mail_invites_or_prompts(
     with Store(db) as store:
         outbox = Outbox(store)
         queued = [e.message for e in outbox.due(datetime(2027, 12, 1, tzinfo=UTC), 10_000)]
-        for period in store.log("outbox").periods():
-            for key, doc in store.log("outbox").all(period).items():
-                assert "di@x.org" not in doc["recipient"].split(","), key
+        for key, doc in outbox.records().items():
+            assert "di@x.org" not in doc["recipient"].split(","), key
     assert all("di@x.org" not in m.recipient for m in queued)
 
 
@@ -218,11 +222,11 @@ def test_a_retired_groups_cancellation_does_not_go_to_a_leaver(
     db, settings, mail = setup
     assert run_due(db, settings, INVITE_TIME).returncode == 0
     roster = tmp_path / "next.csv"
-    roster.write_text("\n".join(line for line in ROSTER.splitlines() if not line.startswith("di@")) + "\n")
+    roster.write_bytes(roster_csv(row for row in ROSTER if row.key != "di"))
     assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-27"]) == 0
     # The group is dissolved before any run took Di off its meeting: the whole meeting is cancelled.
     with Store(db) as store:
-        store.collection("groups").replace_all({})
+        place_groups(store, [], datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     result = run_due(db, settings, "2026-11-27T09:00:00+00:00")
     assert result.returncode == 0, result.stderr
     (cancel,) = [(m, c) for m, c in invites(mail) if c["METHOD"] == "CANCEL"]
@@ -233,13 +237,8 @@ def test_a_retired_groups_cancellation_does_not_go_to_a_leaver(
 
 
 def test_groups_allocated_after_the_invite_day_get_their_invites_at_once(tmp_path: Path) -> None:
-    db, settings, mail = tmp_path / "reflect.json", tmp_path / "reflect.toml", tmp_path / "mail"
-    settings.write_text(f'[mail]\nbackend = "pickup"\npickup_dir = "{mail}"\nmailbox = "reflect@x.org"\n')
-    roster = tmp_path / "roster.csv"
-    roster.write_text(ROSTER)
-    assert main(["roster", "import", str(roster), "--db", str(db), "--today", "2026-11-30"]) == 0
     # December's invite day (26 November) has passed when the first groups are allocated.
-    assert main(["groups", "allocate", "--db", str(db), "--today", "2026-11-30"]) == 0
+    db, settings, mail = programme_on(tmp_path, "2026-11-30")
     result = run_due(db, settings, "2026-11-30T09:30:00+00:00")
     assert result.returncode == 0, result.stderr
     assert "invites:2026-12: 1 message(s) queued" in result.stdout
@@ -281,7 +280,5 @@ def test_a_backend_that_cannot_be_reached_fails_the_run_visibly(setup: tuple[Pat
     assert "reflect: 1 outbox message(s) not sent" in result.stderr and "Graph sign-in" in result.stderr
     assert "not-a-real-secret" not in result.stdout + result.stderr
     with Store(db) as store:
-        (period,) = store.log("outbox").periods()
-        (key,) = store.log("outbox").all(period)
-        entry = Outbox(store).get(period, key)  # the outcome as recorded, journal included
-    assert entry is not None and entry.status in ("pending", "failed") and entry.attempts == 1
+        (entry,) = Outbox(store).records().values()  # the outcome as recorded, journal included
+    assert entry["status"] in ("pending", "failed") and entry["attempts"] == 1

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from cards.actions import parse_action
+from cards.actions import BadActionError, parse_action
 from cards.announcements import build_delivery_problems_card
-from cards.outbound import CardMessages
+from cards.replies import peer_recorded_card
 from programme.announcements import AudienceKind, UnknownAudienceError
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.errors import BadActionError, ClosedError, NotAllowedError, NotFoundError
-from programme.policies import Actor
+from programme.errors import ClosedError, NotAllowedError, NotFoundError
 from programme.sessions import session_in_month
-from programme.settings import ProgrammeSettings
-from repositories.answers import GOALS, PEER_MEETINGS, RSVPS
-from repositories.escalations import ESCALATIONS
+from repositories.answers import GoalsRepository, PeerRecordsRepository, RsvpsRepository
+from repositories.escalations import EscalationsRepository
 from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
@@ -31,34 +27,21 @@ from service.commands import (
 from service.services import Services
 from service.views import DeliveryProblemsView
 from store import Store
+from tests.card_reading import heading, texts
 from tests.clocks import Clock
-
-ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
-fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
-ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
-bo@x.org,Bo Bright,Coach,Mon Tue Wed Thu Fri,30,,no,no
-cy@x.org,Cy Calm,Coach,Mon Tue Wed Thu Fri,30,,no,no
-di@x.org,Di Dean,Coach,Mon Tue Wed Thu Fri,22.5,,no,yes
-"""
+from tests.worlds import COACHES, actor, build_services
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Services, Clock]]:
+def world(store: Store) -> tuple[Services, Clock]:
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-    with Store(tmp_path / "reflect.json") as store:
-        services = Services.build(store, ProgrammeSettings(), clock, messages=CardMessages())
-        services.programme.import_roster(ROSTER.encode(), "roster.csv", clock.now)
-        services.programme.allocate(clock.now)
-        services.programme.rotate_pairs(date(2026, 12, 1))
-        yield services, clock
+    services = build_services(store, clock, COACHES)
+    services.programme.rotate_pairs(date(2026, 12, 1))
+    return services, clock
 
 
 def queued(services: Services, clock: Clock) -> list[tuple[str, str]]:
     return sorted((e.message.kind, e.message.recipient) for e in services.outbox.due(clock.now, 1000))
-
-
-def actor(services: Services, email: str) -> Actor:
-    return services.programme.actor(services.programme.people()[email])
 
 
 def test_pair_introductions_and_monthly_checks_reach_every_paired_person(
@@ -80,14 +63,14 @@ def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Service
     round_ = services.programme.pair_rounds()[-1]
     pair = next(p for p in round_.pairs if "ann@x.org" in p.peers)
     command = PeerRecordCommand(round_.number, "2026-12", met=True, flags=frozenset({Flag.STRESSED}))
-    recorded = services.peers.record(actor(services, "ann@x.org"), command)
-    assert recorded.met and recorded.check.round == round_.number and recorded.check.month == "2026-12"
-    assert recorded.check.peers == tuple(
-        services.programme.people()[e].name for e in pair.peers if e != "ann@x.org"
-    )
-    stored = services.programme.store.log(PEER_MEETINGS).get("2026-12", f"{round_.number}:ann@x.org")
+    card = peer_recorded_card(services.peers.record(actor(services, "ann@x.org"), command))
+    assert heading(card) == "Thanks, that's recorded"
+    people = services.programme.people()
+    met = [t for t in texts(card) if t.startswith("You met ")]
+    assert met and all(people[e].name in met[0] for e in pair.peers if e != "ann@x.org")
+    stored = PeerRecordsRepository(services.programme.store).get("2026-12", round_.number, "ann@x.org")
     assert stored is not None and stored["met"] is True
-    escalations = list(services.programme.store.collection(ESCALATIONS).all().values())
+    escalations = EscalationsRepository(services.programme.store).all()
     assert {e["about"] for e in escalations} == set(pair.peers) - {"ann@x.org"}
     assert [r for k, r in queued(services, clock) if k == "escalation"] == ["di@x.org"] * len(escalations)
 
@@ -121,7 +104,7 @@ def test_goals_are_stored_with_privacy_per_goal(world: tuple[Services, Clock]) -
     services.goals.submit(
         actor(services, "bo@x.org"), GoalsCommand("2026-Q4", goals, "MI training", 95, "drop one clinic")
     )
-    stored = services.programme.store.log(GOALS).get("2026-Q4", "bo@x.org")
+    stored = GoalsRepository(services.programme.store).get("2026-Q4", "bo@x.org")
     assert stored is not None
     assert stored["goals"] == [
         {"text": "Finish the course", "shared": True},
@@ -138,7 +121,7 @@ def test_goals_for_another_quarter_than_the_current_are_refused(
     goal = (Goal("Finish the course", shared=True),)
     with pytest.raises(ClosedError):
         services.goals.submit(actor(services, "bo@x.org"), GoalsCommand(quarter, goal, "", 90, ""))
-    assert services.programme.store.log(GOALS).periods() == []
+    assert GoalsRepository(services.programme.store).periods() == []
 
 
 def test_rsvp_months_are_the_next_session_and_the_one_after(world: tuple[Services, Clock]) -> None:
@@ -148,10 +131,10 @@ def test_rsvp_months_are_the_next_session_and_the_one_after(world: tuple[Service
     for month in ("2026-11", "2027-02", "2030-06", "2099-12"):
         with pytest.raises(ClosedError):
             services.rsvps.answer(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
-    assert services.programme.store.log(RSVPS).periods() == []
+    assert RsvpsRepository(services.programme.store).periods() == []
     for month in ("2026-12", "2027-01"):
         services.rsvps.answer(ann, RsvpCommand(group, month, RsvpAnswer.ATTENDING, None, ""))
-    assert services.programme.store.log(RSVPS).periods() == ["2026-12", "2027-01"]
+    assert RsvpsRepository(services.programme.store).periods() == ["2026-12", "2027-01"]
     clock.now = datetime(2026, 12, 28, 9, 0, tzinfo=UTC)  # December's session is over
     with pytest.raises(ClosedError):
         services.rsvps.answer(ann, RsvpCommand(group, "2026-12", RsvpAnswer.MAYBE, None, ""))
@@ -309,12 +292,17 @@ def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Cloc
     assert command is not None
     assert not command.allowed(actor(services, "ann@x.org"))
     reply = command.run(services, actor(services, "di@x.org"), Turn("", "a:di"))
-    assert isinstance(reply, list) and reply[0]["type"] == "AdaptiveCard"
+    assert isinstance(reply, list) and len(reply) == 1
+    (card,) = reply
+    assert heading(card) == "Programme report"
+    assert "October 2026 to December 2026" in texts(card)
+    # Its sections: attendance, reasons for absence, goal-setting and open escalations by age.
+    assert {"Attendance", "RSVP replies", "Pairs met", "Total open"} <= set(texts(card))
 
 
 def test_an_escalation_about_a_coordinator_never_reaches_them(world: tuple[Services, Clock]) -> None:
     services, clock = world
-    from service.commands import EscalationAction, EscalationCommand
+    from cards.actions import EscalationAction, EscalationCommand
 
     ident = services.escalations.escalate(
         "peer:2026-12:1:ann@x.org:di@x.org",

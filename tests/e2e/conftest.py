@@ -37,13 +37,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from programme.model import Group
+from tests.card_reading import heading
 from tests.e2e.playground import CARD_CONTENT_TYPE, BotActivity, Playground, User, playground_available
 
 MONTH = "2026-11"
@@ -109,30 +111,17 @@ def roster_csv(omit: Iterable[User] = (), probation: Iterable[User] = ()) -> byt
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
 
 
-def group_docs(omit: Iterable[User] = ()) -> dict[str, dict[str, Any]]:
-    """The two Thursday groups, in the shape of service.records.group_to_doc."""
+def groups(omit: Iterable[User] = ()) -> tuple[Group, ...]:
+    """The two Thursday groups (without the omitted people)."""
     omitted = {u.email for u in omit}
-    groups = {
-        G1: {
-            "id": G1,
-            "name": G1_NAME,
-            "weekday": 3,
-            "cohort": "Health Coach",
-            "facilitator": FIONA.email,
-            "members": [u.email for u in MEMBERS],
-        },
-        G2: {
-            "id": G2,
-            "name": G2_NAME,
-            "weekday": 3,
-            "cohort": "Practitioner",
-            "facilitator": REX,
-            "members": [OSCAR.email, NINA, OMAR],
-        },
-    }
-    for doc in groups.values():
-        doc["members"] = [m for m in doc["members"] if m not in omitted]
-    return groups
+
+    def members(*emails: str) -> tuple[str, ...]:
+        return tuple(m for m in emails if m not in omitted)
+
+    return (
+        Group(G1, G1_NAME, 3, "Health Coach", FIONA.email, members(*(u.email for u in MEMBERS))),
+        Group(G2, G2_NAME, 3, "Practitioner", REX, members(OSCAR.email, NINA, OMAR)),
+    )
 
 
 class MovableClock:
@@ -162,60 +151,6 @@ def card_of(activity: BotActivity | dict[str, Any] | None) -> dict[str, Any] | N
         if att.get("contentType") == CARD_CONTENT_TYPE:
             return att.get("content")  # type: ignore[no-any-return]
     return None
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
-def texts(card: dict[str, Any] | None) -> list[str]:
-    """Every human-visible string of a card: text, fact titles/values, labels, button titles."""
-    out: list[str] = []
-    for node in _walk(card or {}):
-        for key in ("text", "title", "value", "label", "placeholder", "fallbackText"):
-            if isinstance(node.get(key), str):
-                out.append(node[key])
-    return out
-
-
-def card_text(card: dict[str, Any] | None) -> str:
-    return "\n".join(texts(card))
-
-
-def heading(card: dict[str, Any] | None) -> str:
-    """The card's first TextBlock (our cards open with their heading)."""
-    for node in (card or {}).get("body", []):
-        if node.get("type") == "TextBlock":
-            return str(node["text"])
-    return ""
-
-
-def find_action(card: dict[str, Any] | None, verb: str, **data: Any) -> dict[str, Any]:
-    """The Action.Execute of `verb` (nested ShowCards and ActionSets included) whose data has `data`."""
-    for node in _walk(card or {}):
-        if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-            if all(node.get("data", {}).get(k) == v for k, v in data.items()):
-                return node
-    raise AssertionError(f"no {verb} action with {data} in card:\n{json.dumps(card, indent=1)[:3000]}")
-
-
-def inputs(card: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Input elements by id."""
-    return {
-        n["id"]: n for n in _walk(card or {}) if str(n.get("type", "")).startswith("Input.") and "id" in n
-    }
-
-
-def facts_of(card: dict[str, Any] | None) -> dict[str, str]:
-    return {
-        f["title"]: f["value"] for n in _walk(card or {}) if n.get("type") == "FactSet" for f in n["facts"]
-    }
 
 
 # ---------------------------------------------------------------------------------------- world
@@ -260,6 +195,7 @@ class World:
         from service.services import Services
         from store import Store
         from teams_bot.web import create_app
+        from tests.worlds import place_groups
 
         self.store = Store(self.db_path)
         self.services = Services.build(
@@ -268,7 +204,7 @@ class World:
         self.services.programme.import_roster(
             roster_csv(self.omit, self.probation), "roster.csv", self.clock()
         )
-        self.store.collection("groups").replace_all(group_docs(self.omit))
+        place_groups(self.store, groups(self.omit), self.clock())
 
         app = create_app(
             self.services,

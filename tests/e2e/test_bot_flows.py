@@ -21,6 +21,16 @@ pytest.importorskip(
 )
 
 from programme.policies import Permission, refusal  # noqa: E402
+from repositories.announcements import AnnouncementsRepository  # noqa: E402
+from repositories.answers import (  # noqa: E402
+    CheckoutsRepository,
+    PeerRecordsRepository,
+    RegistersRepository,
+    RsvpsRepository,
+)
+from repositories.escalations import EscalationsRepository, IntroductionsRepository  # noqa: E402
+from repositories.links import TeamsLinksRepository  # noqa: E402
+from tests.card_reading import card_text, facts_of, find_action, heading, inputs  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     BEFORE_SESSION,
     CLEO,
@@ -38,11 +48,6 @@ from tests.e2e.conftest import (  # noqa: E402
     REX,
     RIA,
     World,
-    card_text,
-    facts_of,
-    find_action,
-    heading,
-    inputs,
 )
 from tests.e2e.playground import User, playground_available  # noqa: E402
 
@@ -93,12 +98,15 @@ def test_install_welcomes_by_role_and_refuses_strangers_politely(run_world: Run)
         # The bot remembered the four it knows (Teams id -> email, and their 1:1 chat) ...
         # Only Quinn, recognised by email (no aad id on the roster), needs the Teams-user link; the
         # others are found by their aad id on every turn.
-        users = w.store.collection("teams_users").all()
-        assert users == {QUINN.id: {"email": QUINN.email}}
-        refs = w.store.collection("conversations").all()
-        assert set(refs) == {u.email for u in (CORA, FIONA, PAT, QUINN)}
-        assert refs[QUINN.email]["conversation_id"] == w.chats[QUINN.id]
-        assert refs[QUINN.email]["user_id"] == QUINN.id
+        links = TeamsLinksRepository(w.store)
+        assert {u.id: links.known_email(u.id) for u in EVERYONE} == {
+            u.id: (QUINN.email if u == QUINN else None) for u in EVERYONE
+        }
+        reachable = {u.email for u in EVERYONE if links.reference(u.email) is not None}
+        assert reachable == {u.email for u in (CORA, FIONA, PAT, QUINN)}
+        quinn = links.reference(QUINN.email)
+        assert quinn is not None and quinn.conversation_id == w.chats[QUINN.id]
+        assert quinn.user_id == QUINN.id
         # ... and nothing anywhere in the data files about Oscar.
         for path in sorted(Path(w.db_path).parent.rglob("*")):
             if path.is_file() and not path.name.endswith(".lock"):
@@ -145,7 +153,7 @@ def test_facilitator_sends_introductions_once_and_again_on_request(run_world: Ru
             assert "Looking forward to meeting you all." in card_text(card)
             attend = find_action(card, "rsvp.answer", answer="attending")
             assert attend["data"] == {"group": G1, "month": MONTH, "answer": "attending"}
-        assert w.store.collection("introductions").get(f"{G1}:{MONTH}")["sends"] == 1
+        assert IntroductionsRepository(w.store).get(G1, MONTH)["sends"] == 1
 
         # Pressing the first button again (a double click, a retried invoke) sends nothing new.
         mark2 = w.playground.log_mark()
@@ -165,7 +173,7 @@ def test_facilitator_sends_introductions_once_and_again_on_request(run_world: Ru
             (card,) = [c for c in second[member.name] if heading(c) == _intro_heading()]
             assert "Reminder!" in card_text(card)
         assert set(second) == _names(MEMBERS)
-        assert w.store.collection("introductions").get(f"{G1}:{MONTH}")["sends"] == 2
+        assert IntroductionsRepository(w.store).get(G1, MONTH)["sends"] == 2
 
     run_world(scenario)
 
@@ -176,7 +184,7 @@ def test_rsvp_answers_are_stored_and_reasons_stay_with_coordinators(run_world: R
 
     async def scenario(w: World) -> None:
         await w.install(CORA, FIONA, PAT, QUINN)
-        rsvps = w.store.log("rsvps")
+        rsvps = RsvpsRepository(w.store)
 
         msg_id, card = await w.say_card(PAT, "rsvp")
         assert "Will you come?" in card_text(card)
@@ -184,14 +192,14 @@ def test_rsvp_answers_are_stored_and_reasons_stay_with_coordinators(run_world: R
         answered = await w.click(PAT, msg_id, "rsvp.answer", attend["data"])
         assert "Your answer: Attending" in card_text(answered)
         assert find_action(answered, "rsvp.answer", answer="maybe")  # still changeable
-        assert rsvps.get(MONTH, f"{G1}:{PAT.email}")["answer"] == "attending"
+        assert rsvps.get(MONTH, G1, PAT.email)["answer"] == "attending"
 
         # Changing the answer replaces it.
         maybe = await w.click(
             PAT, msg_id, "rsvp.answer", find_action(answered, "rsvp.answer", answer="maybe")["data"]
         )
         assert "Your answer: Maybe" in card_text(maybe)
-        assert rsvps.get(MONTH, f"{G1}:{PAT.email}")["answer"] == "maybe"
+        assert rsvps.get(MONTH, G1, PAT.email)["answer"] == "maybe"
 
         # Quinn can't attend (her card's ShowCard holds the reason inputs and the Send button).
         q_id, q_card = await w.say_card(QUINN, "rsvp")
@@ -200,11 +208,11 @@ def test_rsvp_answers_are_stored_and_reasons_stay_with_coordinators(run_world: R
         # Without a reason: a clear error, nothing stored.
         missing = await w.click(QUINN, q_id, "rsvp.answer", cant["data"])
         assert "Please choose a reason" in card_text(missing)
-        assert rsvps.get(MONTH, f"{G1}:{QUINN.email}") is None
+        assert rsvps.get(MONTH, G1, QUINN.email) is None
         data = {**cant["data"], "rsvp_reason": "sickness", "rsvp_note": note}
         q_answered = await w.click(QUINN, q_id, "rsvp.answer", data)
         assert "Your answer: Can't attend (Sickness)" in card_text(q_answered)
-        stored = rsvps.get(MONTH, f"{G1}:{QUINN.email}")
+        stored = rsvps.get(MONTH, G1, QUINN.email)
         assert (stored["answer"], stored["reason"], stored["note"]) == ("not_attending", "sickness", note)
 
         # The facilitator sees who is coming, never why someone isn't.
@@ -253,7 +261,7 @@ def test_register_is_prefilled_from_rsvps_and_triggers_checkouts(run_world: Run)
             PAT, msg_id, "rsvp.answer", find_action(card, "rsvp.answer", answer="maybe")["data"]
         )
         assert "answers are closed" in card_text(late)
-        assert w.store.log("rsvps").get(MONTH, f"{G1}:{PAT.email}")["answer"] == "attending"
+        assert RsvpsRepository(w.store).get(MONTH, G1, PAT.email)["answer"] == "attending"
         _, closed = await w.say_card(RIA, "rsvp")
         assert "Your answer: Maybe" in card_text(closed) and "answers are closed" in card_text(closed)
         assert "actions" not in closed
@@ -280,7 +288,7 @@ def test_register_is_prefilled_from_rsvps_and_triggers_checkouts(run_world: Run)
         shown = [b.get("text") for b in saved["body"]]
         assert shown[shown.index("Present (2)") + 1] == f"{PAT.name}, {RIA.name}"
         assert shown[shown.index("Absent (1)") + 1] == QUINN.name
-        record = w.store.log("attendance").get(MONTH, G1)
+        record = RegistersRepository(w.store).get(MONTH, G1)
         assert record["present"] == sorted([PAT.email, RIA.email])
         assert record["absent"] == [QUINN.email]
         assert record["recorded_by"] == FIONA.email
@@ -344,10 +352,10 @@ def test_checkout_flag_escalates_to_coordinators_only(run_world: Run) -> None:
         assert "people circle may get in touch" in card_text(thanks)
         assert helpful not in json.dumps(thanks) and not_helpful not in json.dumps(thanks)
 
-        stored = w.store.log("checkouts").get(MONTH, f"{G1}:{PAT.email}")
+        stored = CheckoutsRepository(w.store).get(MONTH, G1, PAT.email)
         assert (stored["helpful"], stored["not_helpful"], stored["rating"]) == (helpful, not_helpful, 4)
         assert stored["flags"] == ["overworked", "stressed"]
-        (esc,) = w.store.collection("escalations").all().values()
+        (esc,) = EscalationsRepository(w.store).all()
         assert (esc["about"], esc["flags"], esc["status"]) == (PAT.email, ["overworked", "stressed"], "open")
 
         docs = await w.settle()
@@ -380,7 +388,7 @@ def test_checkout_flag_escalates_to_coordinators_only(run_world: Run) -> None:
             CORA, esc_msg.id, "escalation.ack", find_action(esc_card, "escalation.ack")["data"]
         )
         assert "Acknowledged" in card_text(acked) and facts_of(acked)["Handled by"] == CORA.name
-        assert w.store.collection("escalations").get(esc["id"])["status"] == "acknowledged"
+        assert EscalationsRepository(w.store).get(esc["id"])["status"] == "acknowledged"
         _, listing = await w.say_card(CORA, "escalations")
         assert heading(listing) == f"Escalation: {PAT.name}"
         _, refused = await w.say_card(PAT, "escalations")
@@ -470,11 +478,11 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
         def snapshot() -> str:
             return json.dumps(
                 {
-                    "attendance": w.store.log("attendance").all(MONTH),
-                    "rsvps": w.store.log("rsvps").all(MONTH),
-                    "introductions": w.store.collection("introductions").all(),
-                    "announcements": w.store.collection("announcements").all(),
-                    "escalations": w.store.collection("escalations").all(),
+                    "attendance": RegistersRepository(w.store).of_month(MONTH),
+                    "rsvps": RsvpsRepository(w.store).of_month(MONTH),
+                    "introductions": [IntroductionsRepository(w.store).get(g, MONTH) for g in (G1, G2)],
+                    "announcements": AnnouncementsRepository(w.store).all(),
+                    "escalations": EscalationsRepository(w.store).all(),
                     "outbox": w.outbox_docs(),
                 },
                 sort_keys=True,
@@ -561,7 +569,7 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
         w.clock.set(BEFORE_SESSION)
         forged = {"group": G1, "month": MONTH, "answer": "maybe", "email": QUINN.email, "from": QUINN.id}
         assert "Your answer: Maybe" in card_text(await w.click(PAT, msg_id, "rsvp.answer", forged))
-        assert set(w.store.log("rsvps").all(MONTH)) == {f"{G1}:{PAT.email}"}
+        assert [(g, e) for g, e, _ in RsvpsRepository(w.store).of_month(MONTH)] == [(G1, PAT.email)]
         await w.settle()
         # Only their help cards.
         assert w.cards_by_user(mark).keys() <= {PAT.name, FIONA.name, OSCAR.name, CORA.name}
@@ -623,7 +631,7 @@ def test_nothing_personal_is_shown_in_group_chats_or_channels(run_world: Run) ->
             {"group": G1, "month": MONTH, "answer": "not_attending", "rsvp_reason": "sickness"},
         )
         assert heading(refused["value"]) == "You can't do that"
-        assert w.store.log("rsvps").all(MONTH) == {}
+        assert RsvpsRepository(w.store).of_month(MONTH) == []
         # Not one card went to a group conversation.
         assert not [
             a
@@ -656,9 +664,9 @@ def test_forged_months_cannot_file_answers_elsewhere_or_stall_deliveries(run_wor
         w.clock.set(DURING_SESSION)
         checkout = {"group": G1, "month": "2001-01", "checkout_flags": "stressed"}
         assert "closed" in card_text(await w.click(PAT, msg_id, "checkout.submit", checkout))
-        assert w.store.log("peer_meetings").periods() == []
-        assert w.store.log("checkouts").periods() == []
-        assert w.store.collection("escalations").all() == {}
+        assert PeerRecordsRepository(w.store).periods() == []
+        assert CheckoutsRepository(w.store).periods() == []
+        assert EscalationsRepository(w.store).all() == []
 
         # The real month's answer is kept.
         mark = w.playground.log_mark()
@@ -666,7 +674,7 @@ def test_forged_months_cannot_file_answers_elsewhere_or_stall_deliveries(run_wor
             PAT, msg_id, "peer.record", {**record["data"], "peer_met": "yes", "peer_flags": ""}
         )
         assert heading(done) == "Thanks, that's recorded"
-        assert w.store.log("peer_meetings").get(MONTH, f"{round_.number}:{PAT.email}")["met"] is True
+        assert PeerRecordsRepository(w.store).get(MONTH, round_.number, PAT.email)["met"] is True
 
         # Deliveries of the month still flow.
         intro_id, console = await w.say_card(FIONA, "intro")

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("aiohttp", reason="aiohttp is not installed")
 pytest.importorskip("botbuilder.core", reason="botbuilder-core is not installed")
 
+from repositories.answers import RsvpsRepository  # noqa: E402
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, COMPOSER  # noqa: E402
 from tests.e2e.conftest import G1, MONTH, PAT, World  # noqa: E402
 from tests.e2e.playground import REPO_ROOT, playground_available  # noqa: E402
@@ -78,7 +79,7 @@ def test_ui_renders_our_card_and_a_click_answers_it(run_world: Callable[..., Non
                 await page.screenshot(path=str(shots[-1]))
             finally:
                 await browser.close()
-        answer = w.store.log("rsvps").get(MONTH, f"{G1}:{PAT.email}")
+        answer = RsvpsRepository(w.store).get(MONTH, G1, PAT.email)
         assert answer is not None and answer["answer"] == "attending"
 
     run_world(scenario, current_user=PAT)

@@ -24,6 +24,9 @@ pytest.importorskip(
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from repositories.answers import CheckoutsRepository  # noqa: E402
+from repositories.escalations import EscalationsRepository  # noqa: E402
+from tests.card_reading import find_action, heading, inputs  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CORA,
     DURING_SESSION,
@@ -37,9 +40,6 @@ from tests.e2e.conftest import (  # noqa: E402
     RIA,
     World,
     card_of,
-    find_action,
-    heading,
-    inputs,
 )
 from tests.e2e.playground import free_port, playground_available  # noqa: E402
 from tests.log_capture import every_logger_at_debug  # noqa: E402
@@ -128,9 +128,9 @@ async def _flows(w: World) -> None:
     await w.click(OSCAR, (await w.say_card(OSCAR, "help"))[0], "announce.send", {"announce_text": HELPFUL})
     await w.click(RIA, (await w.say_card(RIA, "help"))[0], "attendance.submit", {"group": G1, "month": MONTH})
     await w.settle()
-    (esc,) = w.store.collection("escalations").all().values()
+    (esc,) = EscalationsRepository(w.store).all()
     assert esc["flags"] == sorted(FLAGS)
-    assert w.store.log("checkouts").get(MONTH, f"{G1}:{PAT.email}")["helpful"] == HELPFUL
+    assert CheckoutsRepository(w.store).get(MONTH, G1, PAT.email)["helpful"] == HELPFUL
 
 
 def test_no_confidential_answer_reaches_our_logs(run_world: Run, capfd: pytest.CaptureFixture[str]) -> None:

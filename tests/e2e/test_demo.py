@@ -34,7 +34,8 @@ pytest.importorskip("aiohttp", reason="aiohttp is not installed")
 
 import aiohttp  # noqa: E402
 
-from tests.e2e.conftest import card_of, card_text, find_action, heading  # noqa: E402
+from tests.card_reading import card_text, find_action, heading  # noqa: E402
+from tests.e2e.conftest import card_of  # noqa: E402
 from tests.e2e.playground import (  # noqa: E402
     REPO_ROOT,
     BotActivity,

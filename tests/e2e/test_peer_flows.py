@@ -19,18 +19,11 @@ pytest.importorskip("aiohttp", reason="aiohttp is not installed")
 pytest.importorskip("botbuilder.core", reason="botbuilder-core is not installed")
 
 from programme.model import Pair, PairRound  # noqa: E402
+from repositories.answers import GoalsRepository, PeerRecordsRepository  # noqa: E402
+from repositories.escalations import EscalationsRepository  # noqa: E402
 from repositories.pairs import PairRoundsRepository  # noqa: E402
-from tests.e2e.conftest import (  # noqa: E402
-    MONTH,
-    PAT,
-    RIA,
-    World,
-    card_of,
-    card_text,
-    find_action,
-    heading,
-    inputs,
-)
+from tests.card_reading import card_text, find_action, heading, inputs  # noqa: E402
+from tests.e2e.conftest import MONTH, PAT, RIA, World, card_of  # noqa: E402
 from tests.e2e.playground import playground_available  # noqa: E402
 
 _reason = playground_available()
@@ -76,8 +69,8 @@ def test_peer_cards_are_probation_aware_and_show_the_recorded_answer(run_world: 
         forged = {**record["data"], "peer_met": "yes", "peer_flags": "stressed"}
         refused = await w.click(RIA, ria_id, "peer.record", forged)
         assert heading(refused) == "You can't do that" and "in probation" in card_text(refused)
-        assert w.store.log("peer_meetings").periods() == []
-        assert w.store.collection("escalations").all() == {}
+        assert PeerRecordsRepository(w.store).periods() == []
+        assert EscalationsRepository(w.store).all() == []
 
         done = await w.click(RIA, ria_id, "peer.record", {**record["data"], "peer_met": "yes"})
         assert heading(done) == "Thanks, that's recorded"
@@ -90,7 +83,7 @@ def test_peer_cards_are_probation_aware_and_show_the_recorded_answer(run_world: 
         assert inputs(again)["peer_met"]["value"] == "yes"
         changed = await w.click(RIA, again_id, "peer.record", {**record["data"], "peer_met": "no"})
         assert f"You didn't meet {PAT.name} in November 2026." in card_text(changed)
-        assert w.store.log("peer_meetings").get(MONTH, f"{number}:{RIA.email}")["met"] is False
+        assert PeerRecordsRepository(w.store).get(MONTH, number, RIA.email)["met"] is False
 
         # Day 25: only Pat, who has not answered, is asked.
         w.clock.set(DAY_25)
@@ -165,6 +158,6 @@ def test_goals_come_back_shared_ones_reach_the_peer_and_next_quarter_reviews_the
         # Last quarter's goals can no longer be changed.
         late = await w.click(PAT, form_id, "goals.submit", {**answers, "goal1_text": "Changed late"})
         assert "can no longer be changed" in card_text(late)
-        assert w.store.log("goals").get("2026-Q4", PAT.email)["goals"][0]["text"] == SHARED
+        assert GoalsRepository(w.store).get("2026-Q4", PAT.email)["goals"][0]["text"] == SHARED
 
     run_world(scenario, probation=(RIA,))

@@ -142,7 +142,9 @@ def test_action_execute_returns_updated_card() -> None:
         att = card_msg["attachments"][0]
         assert att["contentType"] == CARD_CONTENT_TYPE
         assert att["content"]["version"] == "1.5"
-        assert att["content"]["actions"][0]["type"] == "Action.Execute"
+        assert [b["text"] for b in att["content"]["body"]][1] == "pings: 0"
+        (ping,) = att["content"]["actions"]
+        assert (ping["type"], ping["verb"], ping["data"]) == ("Action.Execute", "ping", {"counter": 0})
 
         res = await pg.invoke_action(
             pg.personal_chat_id, FACILITATOR.id, card_msg["messageId"], "ping", {"counter": 0}
