@@ -72,8 +72,10 @@ def checkout_recipients(
 
     The check-out is for people who were there. Before a register exists the only evidence is the
     RSVP, so "maybe" and no answer are not prompted; taking the register later prompts everyone
-    ticked present who has not had it yet.
+    ticked present who has not had it yet. Only `members` (the group's members who have not left)
+    are prompted, whatever the register says: a leaver ticked present gets nothing.
     """
     if present is not None:
-        return list(present)
+        current = set(members)
+        return [email for email in present if email in current]
     return [email for email in members if rsvps.get(email) == RsvpAnswer.ATTENDING.value]

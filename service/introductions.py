@@ -34,9 +34,13 @@ class Introductions:
         require(Permission.FACILITATOR, actor)
         now = self.sessions.clock()
         zone = self.sessions.zone(actor.person)
+        people = self.sessions.people()
+        # The count of those the introduction goes to: members who have left are not.
         rows = tuple(
             ConsoleGroup(
-                g.name, when_text(next_session(g, now, self.sessions.settings), zone), len(g.members)
+                g.name,
+                when_text(next_session(g, now, self.sessions.settings), zone),
+                len(without_leavers(g, people).members),
             )
             for g in actor.facilitates
         )

@@ -7,9 +7,15 @@ from dataclasses import dataclass, field
 
 from programme.answers import RsvpAnswer
 from programme.errors import ClosedError
-from programme.model import Group, Person, Session
+from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, require
-from programme.sessions import attendance_deadline, attendance_open, session_in_month, session_leader
+from programme.sessions import (
+    attendance_deadline,
+    attendance_open,
+    checkout_recipients,
+    session_in_month,
+    session_leader,
+)
 from repositories.answers import RegistersRepository
 from service.checkouts import Checkouts
 from service.commands import AttendanceCommand
@@ -85,7 +91,11 @@ class Register:
                     "recorded_at": now.isoformat(),
                 },
             )
-            self.checkouts.queue(group, session, sorted(command.present), now)
+            # Everyone ticked present, except anyone who has left since the groups were allocated.
+            attended = checkout_recipients(
+                without_leavers(group, self.sessions.people()).members, sorted(command.present), {}
+            )
+            self.checkouts.queue(group, session, attended, now)
         return self.view(group, session, actor.person)
 
     def send_prompt(self, group: Group, session: Session) -> int:

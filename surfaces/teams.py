@@ -110,7 +110,9 @@ def _checkouts_sent(services: Services, actor: Actor, turn: Turn) -> Reply:
 def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
     total = services.rsvps.remind_unanswered(actor, turn.argument or None)
     return (
-        f"Reminder queued for {total} people who haven't answered." if total else "Nobody needs a reminder."
+        f"Reminder queued for {'1 person' if total == 1 else f'{total} people'} who haven't answered."
+        if total
+        else "Nobody needs a reminder."
     )
 
 
