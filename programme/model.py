@@ -49,6 +49,9 @@ class Person:
         return self.probation_end is not None and today < self.probation_end
 
 
+LEGACY_PROGRAMME = "main"  # the id of the programme a single `[programme]` table describes
+
+
 @dataclass(frozen=True)
 class Group:
     """A reflection group: members meet monthly on one weekday."""
@@ -60,6 +63,9 @@ class Group:
     # None means the group rotates facilitation among its members.
     facilitator: str | None
     members: tuple[str, ...]
+    # The programme the group belongs to (programme/programmes.py); v1 groups belong to the one
+    # programme a v1 deployment has.
+    programme: str = LEGACY_PROGRAMME
 
 
 def has_left(email: str, people: Mapping[str, Person]) -> bool:

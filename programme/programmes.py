@@ -56,11 +56,11 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from programme.errors import NotFoundError, ProgrammeChoiceError, SettingsError
-from programme.model import weekday_name
+from programme.model import LEGACY_PROGRAMME, weekday_name
 from programme.roster import character_problem
 from programme.settings import ProgrammeSettings, parse_date, parse_programme_settings
 
-LEGACY_ID = "main"
+LEGACY_ID = LEGACY_PROGRAMME
 LEGACY_NAME = "Peer reflection"
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 ONLINE_VENUE = "teams"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from programme.model import Allocation, Group, Person, Unplaced
+from programme.model import LEGACY_PROGRAMME, Allocation, Group, Person, Unplaced
 from programme.policies import Actor
 from repositories.cached import CachedCollection, DerivedIndex
 from repositories.personal import PersonalTable, Subject, keep
@@ -29,6 +29,7 @@ def group_to_doc(group: Group) -> Doc:
         "cohort": group.cohort,
         "facilitator": group.facilitator,
         "members": list(group.members),
+        "programme": group.programme,
     }
 
 
@@ -41,6 +42,8 @@ def group_from_doc(doc: Doc) -> Group:
         cohort=doc["cohort"],
         facilitator=doc["facilitator"],
         members=tuple(doc["members"]),
+        # Groups written before programmes existed belong to the one programme of v1.
+        programme=doc.get("programme", LEGACY_PROGRAMME),
     )
 
 
