@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 
 from programme.allocation import allocate_groups
 from programme.calendar import schedule
+from programme.errors import NotFoundError
 from programme.model import Allocation, Group, PairRound, Person, Session
 from programme.pairing import rotate_pairs
 from programme.policies import Actor
+from programme.programmes import ProgrammeDefinition, choose_programme, legacy_programme
 from programme.roster import RosterChange, apply_roster, parse_roster
 from programme.settings import ProgrammeSettings
 from repositories.escalations import EscalationsRepository
@@ -30,6 +32,9 @@ class ProgrammeService:
 
     store: Store
     settings: ProgrammeSettings
+    # The deployment's programmes, in the order that settles clashes; empty means the one programme
+    # `settings` describes (a v1 deployment).
+    programmes: tuple[ProgrammeDefinition, ...] = ()
     people_repo: PeopleRepository = field(init=False, repr=False)
     groups_repo: GroupsRepository = field(init=False, repr=False)
     rounds_repo: PairRoundsRepository = field(init=False, repr=False)
@@ -38,12 +43,27 @@ class ProgrammeService:
     escalations_repo: EscalationsRepository = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not self.programmes:
+            object.__setattr__(self, "programmes", (legacy_programme(self.settings),))
         object.__setattr__(self, "people_repo", PeopleRepository(self.store))
         object.__setattr__(self, "groups_repo", GroupsRepository(self.store))
         object.__setattr__(self, "rounds_repo", PairRoundsRepository(self.store))
         object.__setattr__(self, "imports_repo", RosterImportsRepository(self.store))
         object.__setattr__(self, "meetings_repo", MeetingsRepository(self.store))
         object.__setattr__(self, "escalations_repo", EscalationsRepository(self.store))
+
+    def programme_of(self, group: Group) -> ProgrammeDefinition:
+        """The programme a group belongs to (NotFoundError when the settings no longer define it)."""
+        for definition in self.programmes:
+            if definition.id == group.programme:
+                return definition
+        raise NotFoundError(
+            f"group {group.id} belongs to programme {group.programme!r}, which the settings no longer define"
+        )
+
+    def choose_programme(self, wanted: str | None) -> ProgrammeDefinition:
+        """The programme a command names; optional when there is one (ProgrammeChoiceError if ambiguous)."""
+        return choose_programme(self.programmes, wanted)
 
     def people(self) -> Mapping[str, Person]:
         """Everyone ever imported (leavers included), by email. Read-only, kept in memory."""

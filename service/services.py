@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from programme.programmes import ProgrammeDefinition
 from programme.settings import ProgrammeSettings
 from repositories.links import TeamsLinksRepository
 from service.announcements import Announcements
@@ -58,10 +59,12 @@ class Services:
         *,
         messages: Messages,
         tenant_id: str = "",
+        programmes: Sequence[ProgrammeDefinition] = (),
     ) -> Services:
         """Wire the use cases over a store; `messages` renders what they send to others (cards/outbound.py),
-        `tenant_id` is the only tenant whose users are recognised."""
-        programme = ProgrammeService(store, settings)
+        `tenant_id` is the only tenant whose users are recognised; `programmes` are the deployment's
+        programmes (settings `[[programmes]]`; none: the one programme `settings` describes)."""
+        programme = ProgrammeService(store, settings, tuple(programmes))
         outbox = Outbox(store)
         sessions = Sessions(programme, clock)
         rsvps = Rsvps(sessions, outbox, messages)

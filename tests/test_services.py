@@ -359,3 +359,35 @@ def test_status_shows_deliveries_that_failed_or_wait_to_retry(world: tuple[Servi
     assert "a@x.org" not in json.dumps(problems)  # kinds and fixed reasons only
     with pytest.raises(NotAllowedError):
         services.announcements.status(actor(services, "ann@x.org"))
+
+
+def test_groups_know_their_programme_and_commands_choose_one(store: Store) -> None:
+    """A v1 deployment is one programme that every group belongs to; with several, a command that
+    names none is refused, and a group of a programme the settings dropped is reported by id."""
+    from dataclasses import replace
+
+    from cards.outbound import CardMessages
+    from programme.errors import ProgrammeChoiceError
+    from programme.programmes import parse_programmes
+    from programme.settings import ProgrammeSettings
+
+    services = build_services(store, lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC), COACHES)
+    (group, *_) = services.programme.groups()
+    assert group.programme == "main"
+    assert services.programme.programme_of(group).id == "main"
+    assert services.programme.choose_programme(None).id == "main"
+    two = parse_programmes(
+        {
+            "programmes": [
+                {"id": "reflection", "kind": "groups"},
+                {"id": "pairs", "kind": "pairs"},
+            ]
+        }
+    )
+    several = Services.build(store, ProgrammeSettings(), messages=CardMessages(), programmes=two)
+    with pytest.raises(ProgrammeChoiceError):
+        several.programme.choose_programme(None)
+    assert several.programme.choose_programme("pairs").id == "pairs"
+    assert several.programme.programme_of(replace(group, programme="reflection")).id == "reflection"
+    with pytest.raises(NotFoundError, match=group.id):
+        several.programme.programme_of(group)
