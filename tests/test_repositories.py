@@ -220,3 +220,46 @@ def test_a_turn_that_changes_nothing_writes_nothing(directory: Directory, tmp_pa
     assert _file_states(tmp_path / "reflect.json") == before
     # Found by the aad id on every turn: no Teams-user link is kept for a roster row that has one.
     assert directory.known_email("29:ann") is None
+
+
+def test_external_facilitators_are_replaced_whole_and_found_by_guest_id(tmp_path: Path) -> None:
+    from programme.facilitators import ExternalFacilitator
+    from repositories.facilitators import ExternalFacilitatorsRepository
+
+    guest = "0b1c2d3e-0000-4000-8000-00000000abcd"
+    with Store(tmp_path / "reflect.json") as store:
+        repo = ExternalFacilitatorsRepository(store)
+        repo.replace_all(
+            [
+                ExternalFacilitator("eve@consult.example", "Eve Outside", "Consult Ltd", guest.upper()),
+                ExternalFacilitator("max@consult.example", "Max Outside"),
+            ]
+        )
+        assert sorted(repo.all()) == ["eve@consult.example", "max@consult.example"]
+        found = repo.by_aad_object_id(guest)
+        assert found is not None and found.organisation == "Consult Ltd"
+        repo.replace_all([ExternalFacilitator("max@consult.example", "Max Outside", timezone="Europe/Paris")])
+    with Store(tmp_path / "reflect.json") as store:  # read back by a new process
+        again = ExternalFacilitatorsRepository(store)
+        assert list(again.all()) == ["max@consult.example"]
+        assert again.by_aad_object_id(guest) is None
+        max_ = again.get("max@consult.example")
+        assert max_ is not None and max_.timezone == "Europe/Paris"
+
+
+def test_a_person_joins_one_gathering_per_programme_and_can_leave(tmp_path: Path) -> None:
+    from repositories.gatherings import TopicJoinsRepository
+
+    now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    with Store(tmp_path / "reflect.json") as store:
+        joins = TopicJoinsRepository(store)
+        joins.join("co-reflection", "ann@x.org", "Bereavement", now)
+        joins.join("co-reflection", "bo@x.org", "Bereavement", now)
+        joins.join("other", "ann@x.org", "Change", now)
+        joins.join("co-reflection", "ann@x.org", "Night shifts", now)  # switches topic
+        assert joins.joined("co-reflection") == {"Bereavement": {"bo@x.org"}, "Night shifts": {"ann@x.org"}}
+        assert joins.topic_of("other", "ann@x.org") == "Change"
+        assert joins.leave("co-reflection", "bo@x.org") is True
+        assert joins.leave("co-reflection", "bo@x.org") is False
+    with Store(tmp_path / "reflect.json") as store:
+        assert TopicJoinsRepository(store).joined("co-reflection") == {"Night shifts": {"ann@x.org"}}
