@@ -16,15 +16,15 @@ from datetime import UTC, datetime
 import orjson
 from aiohttp import web
 
-from service.config import Settings, db_path, load_settings, settings_path
 from service.invites_service import InvitesService, MailSettings
-from service.log_format import configure_logging
 from service.mail_factory import open_mailer
 from service.outbox import Status
-from service.progress import Progress, progress_bar
 from service.scheduler import JobReport, Scheduler
 from service.services import Services, system_clock
 from store import Store
+from support.config import Settings, db_path, load_settings, settings_path
+from support.log_format import configure_logging
+from support.progress import Progress, progress_bar
 from teams_bot.sending import outbox_drainer
 from teams_bot.web import AccessLogger, create_app
 

@@ -43,7 +43,7 @@ CARD = {
 _CHILD = """
 import asyncio, sys
 from datetime import UTC, datetime
-from service.config import BotSettings
+from support.config import BotSettings
 from service.services import Services
 from programme.settings import ProgrammeSettings
 from store import Store

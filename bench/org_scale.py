@@ -46,10 +46,10 @@ import store.database as store_database  # noqa: E402
 from bench.roster_gen import synthetic_roster  # noqa: E402
 from programme.sessions import month_key, next_session  # noqa: E402
 from repositories.links import ConversationReference, TeamsLinksRepository  # noqa: E402
-from service.config import BotSettings, load_settings  # noqa: E402
 from service.mail_factory import open_mailer  # noqa: E402
 from service.services import Services  # noqa: E402
 from store import Store  # noqa: E402
+from support.config import BotSettings, load_settings  # noqa: E402
 from teams_bot.sending import outbox_drainer  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector  # noqa: E402
 

@@ -24,8 +24,8 @@ from typing import Any
 from manifest.app_settings import AppSettings, parse_app_settings
 from manifest.icons import COLOR_FILE, COLOR_SIZE, OUTLINE_FILE, OUTLINE_SIZE
 from programme.errors import ProgrammeError
-from service.config import Settings
-from store.files import write_file
+from support.config import Settings
+from support.files import write_file
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_FILE = HERE / "manifest.template.json"

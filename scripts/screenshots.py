@@ -181,9 +181,9 @@ async def run(out: Path) -> list[Path]:
     from playwright.async_api import async_playwright
 
     from programme.settings import ProgrammeSettings
-    from service.config import BotSettings
     from service.services import Services
     from store import Store
+    from support.config import BotSettings
     from teams_bot.web import create_app
 
     people = roster_users()

@@ -15,10 +15,10 @@ import orjson
 from programme.errors import ProgrammeError, RosterError
 from programme.model import Allocation, PairRound, Session, weekday_name
 from repositories.groups import unplaced_to_doc
-from service.config import db_path, load_settings, settings_path
 from service.programme_service import ProgrammeService
-from service.progress import progress_bar
 from store import Store, StoreError
+from support.config import db_path, load_settings, settings_path
+from support.progress import progress_bar
 
 Handler = Callable[[argparse.Namespace, ProgrammeService], int]
 

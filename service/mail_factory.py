@@ -10,7 +10,7 @@ from typing import Any
 
 from mailers.base import Mailer
 from programme.errors import SettingsError
-from service.config import MailConfig
+from support.config import MailConfig
 
 
 @asynccontextmanager

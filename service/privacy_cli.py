@@ -17,10 +17,10 @@ import orjson
 
 from mailers.pickup import PickupPurge, purge_pickup
 from programme.errors import NotFoundError
-from service.config import load_settings, settings_path
 from service.privacy import DeliveryBusyError, ErasureReport, erase_person, export_person, normalise_email
 from service.programme_service import ProgrammeService
-from store.files import write_file
+from support.config import load_settings, settings_path
+from support.files import write_file
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -30,7 +30,7 @@ from programme.reports import (
 from programme.spreadsheet import csv_text
 from service.programme_service import ProgrammeService
 from service.reports import programme_report
-from store.files import replace_file
+from support.files import replace_file
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -20,8 +20,8 @@ import orjson
 from yarl import URL
 
 from service.outbox import DeliveryError, DeliveryKind, OutboxEntry
-from service.rate_limit import RateLimiter
-from service.retry import parse_retry_after
+from support.rate_limit import RateLimiter
+from support.retry import parse_retry_after
 
 logger = logging.getLogger(__name__)
 

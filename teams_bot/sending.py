@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from mailers.base import Mailer
-from service.config import BotSettings
 from service.delivery import ChannelDeliverer, MailDeliverer
 from service.outbox import OutboxDrainer
-from service.rate_limit import RateLimiter
-from service.retry import RetryPolicy
 from service.services import Services
+from support.config import BotSettings
+from support.rate_limit import RateLimiter
+from support.retry import RetryPolicy
 from teams_bot.connector import (
     BotConnectorClient,
     ClientCredentialsToken,

@@ -23,10 +23,10 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity
 
-from service.config import BotSettings, MailConfig
 from service.mail_factory import open_mailer
 from service.scheduler import Scheduler
 from service.services import Services
+from support.config import BotSettings, MailConfig
 from teams_bot.auth import BOT_FRAMEWORK_ISSUER, InboundAuth, KeyCache, TokenRefusedError, VerifiedToken
 from teams_bot.bot import ReflectionBot
 from teams_bot.connectors import SharedConnectorFactory

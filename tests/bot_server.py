@@ -49,9 +49,9 @@ class BotServer:
 
     def start(self) -> BotServer:
         from programme.settings import ProgrammeSettings
-        from service.config import BotSettings
         from service.services import Services
         from store import Store
+        from support.config import BotSettings
 
         self.store = Store(self.db_path)
         self.services = Services.build(self.store, ProgrammeSettings(), clock=self.clock)

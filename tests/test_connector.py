@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from service.outbox import DeliveryError, DeliveryKind, OutboundMessage, OutboxEntry, Status
-from service.rate_limit import RateLimiter
+from support.rate_limit import RateLimiter
 from teams_bot.connector import (
     ADAPTIVE_CARD,
     BotConnectorClient,

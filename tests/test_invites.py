@@ -13,10 +13,10 @@ from mailers.pickup import PickupMailer
 from programme.settings import ProgrammeSettings
 from repositories.groups import GROUPS
 from repositories.meetings import MEETINGS
-from service.config import BotSettings
 from service.invites_service import InvitesService, MailSettings
 from service.services import Services
 from store import Store
+from support.config import BotSettings
 from teams_bot.sending import outbox_drainer
 
 ROSTER = """email,name,role,working_days,facilitator

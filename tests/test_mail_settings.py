@@ -11,8 +11,8 @@ import pytest
 
 from mailers.base import MailMessage
 from programme.errors import SettingsError
-from service.config import BOT_FRAMEWORK_OPENID_METADATA_URL, MailConfig, load_settings
 from service.mail_factory import open_mailer
+from support.config import BOT_FRAMEWORK_OPENID_METADATA_URL, MailConfig, load_settings
 from tests.fakes.graph_server import FakeGraph
 
 MAILBOX = "reflection@contoso.example"

@@ -23,7 +23,7 @@ from manifest import build, icons
 from manifest.app_settings import AppSettings, parse_app_settings
 from programme.errors import SettingsError
 from service import cli
-from service.config import BotSettings, Settings, load_settings
+from support.config import BotSettings, Settings, load_settings
 
 BOT_ID = "11111111-2222-4333-8444-555555555555"
 APP_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"

@@ -23,9 +23,9 @@ from service.outbox import (
     OutboxEntry,
     Status,
 )
-from service.rate_limit import TEAMS_CONVERSATION_LIMITS, RateLimiter
-from service.retry import RetryPolicy
 from store import Store
+from support.rate_limit import TEAMS_CONVERSATION_LIMITS, RateLimiter
+from support.retry import RetryPolicy
 from teams_bot.connector import BotConnectorClient, NoAuth, TeamsDeliverer
 from tests.fakes.bot_connector import FakeBotConnector
 

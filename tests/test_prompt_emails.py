@@ -22,9 +22,9 @@ from programme.policies import Actor
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.pairs import PairRoundsRepository
-from service.config import BotSettings
 from service.services import Services
 from store import Store
+from support.config import BotSettings
 from teams_bot.sending import outbox_drainer
 
 ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator

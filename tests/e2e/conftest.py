@@ -255,9 +255,9 @@ class World:
         from aiohttp import web
 
         from programme.settings import ProgrammeSettings
-        from service.config import BotSettings
         from service.services import Services
         from store import Store
+        from support.config import BotSettings
         from teams_bot.web import create_app
 
         self.store = Store(self.db_path)
