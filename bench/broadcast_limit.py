@@ -47,7 +47,7 @@ from support.config import BotSettings
 from service.services import Services
 from programme.settings import ProgrammeSettings
 from store import Store
-from teams_bot.sending import outbox_drainer
+from app import outbox_drainer
 
 async def main():
     with Store(sys.argv[1]) as store:

@@ -43,14 +43,14 @@ sys.path.insert(0, str(ROOT))
 
 import app as app_module  # noqa: E402
 import store.database as store_database  # noqa: E402
+from app import outbox_drainer  # noqa: E402
 from bench.roster_gen import synthetic_roster  # noqa: E402
+from mailers.factory import open_mailer  # noqa: E402
 from programme.sessions import month_key, next_session  # noqa: E402
 from repositories.links import ConversationReference, TeamsLinksRepository  # noqa: E402
-from service.mail_factory import open_mailer  # noqa: E402
 from service.services import Services  # noqa: E402
 from store import Store  # noqa: E402
 from support.config import BotSettings, load_settings  # noqa: E402
-from teams_bot.sending import outbox_drainer  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector  # noqa: E402
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # import, allocate, rotate
@@ -164,7 +164,7 @@ async def clock_scenario(figures: Figures, db: Path, settings_file: Path, fake: 
     settings = load_settings(settings_file)
     with Store(db) as store:
         services = Services.build(store, settings.programme, lambda: EVE)
-        scheduler = app_module._scheduler(services, settings)
+        scheduler = app_module.scheduler_for(services, settings)
         before = written_bytes()
         with lock_holds() as holds:
             reports = await asyncio.to_thread(

@@ -344,6 +344,100 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _delivery_json(delivery: Any) -> dict[str, object]:
+    return {
+        "processed": delivery.processed,
+        "sent": delivery.sent,
+        "unreachable": delivery.unreachable,
+        "retrying": delivery.retrying,
+        "failed": delivery.failed,
+        "errors": delivery.errors,
+    }
+
+
+def _delivery_summary(delivery: Any) -> str:
+    return (
+        f"{delivery.processed} outbox message(s) processed: {delivery.sent} sent, {delivery.unreachable} "
+        f"unreachable, {delivery.retrying} to retry, {delivery.failed} failed"
+    )
+
+
+def _delivery_status(delivery: Any) -> int:
+    """Exit status 0 when everything due went out (or had nowhere to go), else 1 with a reason."""
+    if delivery.ok:
+        return 0
+    reasons = "; ".join(f"{reason} (x{n})" for reason, n in sorted(delivery.errors.items())[:5])
+    print(
+        f"reflect: {delivery.retrying + delivery.failed} outbox message(s) not sent: "
+        f"{delivery.retrying} will be retried at the next run, {delivery.failed} failed for good. "
+        f"Reasons: {reasons or 'unknown'}",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def run_due(
+    db: str | None, settings_file: str | None, now: datetime | None, *, dry_run: bool, as_json: bool
+) -> int:
+    """Run every job due at `now` once, deliver what it queued, and print what was sent."""
+    import asyncio
+
+    from app import deliver, wiring
+    from service.services import system_clock
+
+    moment = now or datetime.now(UTC)
+    with wiring(db, settings_file, (lambda: moment) if now else system_clock) as root:
+        if dry_run:
+            pending = root.scheduler.pending(moment)
+            if as_json:
+                print(
+                    orjson.dumps(
+                        {"due": [{"job": j.key, "due": j.due.isoformat()} for j in pending]}
+                    ).decode()
+                )
+            else:
+                for job in pending:
+                    print(f"would run {job.key} (due {job.due.isoformat()})")
+                print(f"{len(pending)} job(s) due; nothing was changed or sent (dry run)")
+            return 0
+        with progress_bar("programme jobs", enabled=not as_json, unit="job") as jobs:
+            reports = root.scheduler.run_due(moment, progress=jobs)
+        with progress_bar("delivering", enabled=not as_json, unit="msg") as sending:
+            delivery = asyncio.run(deliver(root, sending))
+        if as_json:
+            print(
+                orjson.dumps(
+                    {
+                        "jobs": [{"job": r.job.key, "queued": r.queued, "note": r.note} for r in reports],
+                        "delivery": _delivery_json(delivery),
+                    }
+                ).decode()
+            )
+        else:
+            for report in reports:
+                note = f" ({report.note})" if report.note else ""
+                print(f"{report.job.key}: {report.queued} message(s) queued{note}")
+            print(f"{len(reports)} job(s) run; {_delivery_summary(delivery)}")
+    return _delivery_status(delivery)
+
+
+def send_invites(db: str | None, settings_file: str | None, month: str, *, as_json: bool) -> int:
+    """Send (or update) one month's meeting requests now, instead of waiting for the clock."""
+    import asyncio
+
+    from app import deliver, wiring
+
+    with wiring(db, settings_file) as root:
+        queued = root.scheduler.invites.sync_month(month)
+        with progress_bar("delivering", enabled=not as_json, unit="msg") as sending:
+            delivery = asyncio.run(deliver(root, sending))
+    if as_json:
+        print(orjson.dumps({"month": month, "queued": queued, "delivery": _delivery_json(delivery)}).decode())
+    else:
+        print(f"{month}: {queued} meeting request(s) queued; {_delivery_summary(delivery)}")
+    return _delivery_status(delivery)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `reflect` console script."""
     args = build_parser().parse_args(argv)
@@ -356,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"reflect: {error}", file=sys.stderr)
             return 1
     if args.command in ("serve", "run-due", "invites"):
-        from app import run_due, send_invites, serve  # the composition root: imported late, it is heavy
+        from app import serve  # the composition root: imported late, it is heavy
 
         try:
             if args.command == "serve":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import icalendar
 
+from app import outbox_drainer
 from mailers.pickup import PickupMailer
 from programme.settings import ProgrammeSettings
 from repositories.groups import GROUPS
@@ -17,7 +18,6 @@ from service.invites_service import InvitesService, MailSettings
 from service.services import Services
 from store import Store
 from support.config import BotSettings
-from teams_bot.sending import outbox_drainer
 
 ROSTER = """email,name,role,working_days,facilitator
 fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,yes

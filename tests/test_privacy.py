@@ -30,7 +30,6 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
-from mailers.base import MailMessage, MeetingInvite
 from mailers.pickup import PickupMailer
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
@@ -52,6 +51,7 @@ from service.privacy import (
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
+from support.mail import MailMessage, MeetingInvite
 from tests.clocks import Clock
 
 ANN_AAD = "a0a0a0a0-0000-4000-8000-0000000000a1"

@@ -14,6 +14,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from app import outbox_drainer
 from cards.actions import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
 from mailers.pickup import PickupMailer
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
@@ -25,7 +26,6 @@ from repositories.pairs import PairRoundsRepository
 from service.services import Services
 from store import Store
 from support.config import BotSettings
-from teams_bot.sending import outbox_drainer
 
 ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
 fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
