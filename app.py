@@ -1,8 +1,10 @@
 """The composition root: settings -> store -> use cases -> scheduler -> mailer -> drainer -> bot -> web app.
 
 Nothing else builds these. `reflect serve` (and `python app.py`) runs `serve`; `reflect run-due` and
-`reflect invites send` open `wiring` and deliver what they queued with `deliver`. Tests and benches
-use the same functions, so what they run is wired as in production.
+`reflect invites send` open `wiring` and deliver what they queued with `deliver`; the data commands
+open `wiring` too. Tests and benches use the same functions, so what they run is wired as in
+production. The web stack (aiohttp, botbuilder: about half a second) is imported where the bot and
+the drainer are built, so commands that only open the store stay quick.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiohttp
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from mailers.factory import open_mailer
 from service.delivery import ChannelDeliverer, DeliveryRun, MailDeliverer, TeamsDeliverer, deliver_due
@@ -31,9 +31,11 @@ from support.mail import Mailer
 from support.progress import Progress
 from support.rate_limit import RateLimiter
 from support.retry import RetryPolicy
-from teams_bot.bot import ReflectionBot
-from teams_bot.connector import BotConnectorClient, ClientCredentialsToken, NoAuth, TokenProvider
-from teams_bot.web import AccessLogger, Background, create_app
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from teams_bot.web import Background
 
 log = logging.getLogger("app")
 # A one-shot run delivers what it queued, but never loops for ever on a failing backend.
@@ -81,6 +83,10 @@ async def outbox_drainer(
 ) -> AsyncIterator[OutboxDrainer]:
     """A drainer for the store's outbox (Teams through the Bot Connector, email through `mailer`),
     with its HTTP session open for as long as it is used."""
+    import aiohttp
+
+    from teams_bot.connector import BotConnectorClient, ClientCredentialsToken, NoAuth, TokenProvider
+
     async with aiohttp.ClientSession() as session:
         tokens: TokenProvider = NoAuth()
         if bot.app_id:
@@ -148,6 +154,9 @@ def build_web_app(
     tick_seconds: float = 60.0,
 ) -> web.Application:
     """The bot's web app with the outbox drainer (and the programme clock, given a scheduler) inside."""
+    from teams_bot.bot import ReflectionBot
+    from teams_bot.web import create_app
+
     bot = ReflectionBot(services)
 
     @contextlib.asynccontextmanager
@@ -195,6 +204,10 @@ def build_web_app(
 
 def serve(db: str | None = None, settings_file: str | None = None) -> int:
     """Run the bot on the configured host and port (127.0.0.1:3978 by default) until interrupted."""
+    from aiohttp import web
+
+    from teams_bot.web import AccessLogger
+
     configure_logging()
     with wiring(db, settings_file) as root:
         settings = root.settings
@@ -224,7 +237,7 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python app.py [--db PATH] [--settings PATH]`: `reflect serve`."""
-    from service.cli import main as cli_main
+    from cli.main import main as cli_main
 
     return cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
 

@@ -328,7 +328,7 @@ async def _bot_scenario(figures: Figures, tmp: Path, settings_file: Path) -> Non
         bot_settings.write_text(settings_file.read_text() + f"\n[bot]\nport = {port}\n")  # noqa: ASYNC240
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
-            [sys.executable, "-m", "service.cli", "serve", "--db", str(db), "--settings", str(bot_settings)],
+            [sys.executable, "-m", "cli", "serve", "--db", str(db), "--settings", str(bot_settings)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -19,3 +19,19 @@ class RosterError(ProgrammeError):
 
 class NotFoundError(ProgrammeError):
     """A person, group or record the command names does not exist."""
+
+
+class ManifestError(ProgrammeError):
+    """The app package could not be built: a manifest the schema rejects, or a bad icon."""
+
+
+class NotAllowedError(ProgrammeError):
+    """The person may not take this action; nothing was changed."""
+
+
+class UnknownAudienceError(ProgrammeError):
+    """The audience names a role, weekday or group that does not exist."""
+
+
+class DeliveryBusyError(ProgrammeError):
+    """The outbox is being delivered and did not pause in time for an erasure."""

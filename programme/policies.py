@@ -11,12 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from programme.errors import ProgrammeError
+from programme.errors import NotAllowedError
 from programme.model import Group, Person
-
-
-class NotAllowedError(ProgrammeError):
-    """The person may not take this action; nothing was changed."""
 
 
 class Role(StrEnum):

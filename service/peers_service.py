@@ -21,7 +21,7 @@ from cards.peers import (
 )
 from cards.views import GoalsRecord, GoalsView, PairIntroView, PairPeer, PeerCheckView, PeerGoals
 from programme.answers import Flag, Goal
-from programme.errors import NotFoundError
+from programme.errors import NotAllowedError, NotFoundError
 from programme.model import Pair, PairRound, Person, active_peers, has_left
 from programme.peers import (
     awaiting_peer_record,
@@ -31,7 +31,7 @@ from programme.peers import (
     shared_only,
     supported_in_probation,
 )
-from programme.policies import Actor, NotAllowedError
+from programme.policies import Actor
 from programme.sessions import month_key
 from repositories.answers import GoalsRepository, PeerRecordsRepository
 from service.month_service import Card, Clock, ClosedError, MonthService, recent_months

@@ -39,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from programme.errors import NotFoundError, ProgrammeError
+from programme.errors import DeliveryBusyError, NotFoundError
 from programme.privacy import (
     Identity,
     Redactor,
@@ -689,10 +689,6 @@ class ErasureReport:
     residue: tuple[str, ...] = ()
     # How the person was recognised, for files outside the data file (the mail pickup folder).
     identity: Identity | None = field(default=None, repr=False)
-
-
-class DeliveryBusyError(ProgrammeError):
-    """The outbox is being delivered and did not pause in time for an erasure."""
 
 
 @contextmanager

@@ -23,9 +23,9 @@ from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccou
 from cards.actions import parse_action
 from cards.views import WelcomeView
 from cards.welcome import build_error_card, build_not_on_roster_card, build_refused_card, build_welcome_card
-from programme.errors import ProgrammeError
+from programme.errors import NotAllowedError, ProgrammeError
 from programme.model import Person
-from programme.policies import Actor, NotAllowedError, refusal, require, roles_of
+from programme.policies import Actor, refusal, require, roles_of
 from service.identity import ConversationReference, TeamsUser
 from service.services import Services
 from teams_bot.routes import CARD_VERBS, Card, Reply, Turn, find_card_verb, find_text_command, help_card

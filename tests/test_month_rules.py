@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from programme.announcements import Audience, AudienceKind, UnknownAudienceError, resolve_audience
+from programme.announcements import Audience, AudienceKind, resolve_audience
+from programme.errors import NotAllowedError, UnknownAudienceError
 from programme.model import Group, Person
 from programme.policies import (
-    NotAllowedError,
     Permission,
     Role,
     actor_for,

@@ -20,8 +20,9 @@ import pytest
 from cards.actions import AttendanceCommand
 from cards.protocol import Verb
 from programme.answers import Flag
+from programme.errors import NotAllowedError
 from programme.model import Group
-from programme.policies import Actor, NotAllowedError, Permission, may_act_on, may_use, refusal
+from programme.policies import Actor, Permission, may_act_on, may_use, refusal
 from programme.sessions import attendance_open, rsvp_open, session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS

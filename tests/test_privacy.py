@@ -30,13 +30,14 @@ from cards.actions import (
     PeerRecordCommand,
     RsvpCommand,
 )
+from cli.main import main
 from mailers.pickup import PickupMailer
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
+from programme.errors import DeliveryBusyError
 from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
 from programme.settings import ProgrammeSettings
 from repositories.links import TeamsLinksRepository
-from service.cli import main
 from service.identity import ConversationReference, TeamsUser
 from service.invites_service import InvitesService, MailSettings
 from service.month_service import escalation_id
@@ -44,7 +45,6 @@ from service.outbox import Outbox
 from service.privacy import (
     OUTBOX,
     OUTBOX_BODIES,
-    DeliveryBusyError,
     erase_person,
     purge_free_text,
 )

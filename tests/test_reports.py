@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from cards.reports import build_report_card, report_card_view
+from cli.main import main
+from cli.report import report_csv
 from programme.model import Pair, PairRound
 from programme.reports import (
     SUPPRESSED_MARK,
@@ -39,10 +41,8 @@ from programme.reports import (
     suppress_row,
 )
 from programme.settings import ProgrammeSettings
-from service.cli import main
 from service.programme_service import ProgrammeService
 from service.reports import programme_report, report_card
-from service.reports_cli import report_csv
 from store import Store
 from tests.test_cards_schema import serialised_size, validate_card
 

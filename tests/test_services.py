@@ -19,10 +19,10 @@ from cards.actions import (
     RsvpCommand,
     parse_action,
 )
-from programme.announcements import AudienceKind, UnknownAudienceError
+from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
-from programme.errors import NotFoundError
-from programme.policies import Actor, NotAllowedError
+from programme.errors import NotAllowedError, NotFoundError, UnknownAudienceError
+from programme.policies import Actor
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GOALS, PEER_MEETINGS, RSVPS

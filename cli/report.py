@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import orjson
 
+from cli.common import Commands, month_arg, months_arg, open_root
 from programme.reports import (
     ABSENCE_LABELS,
     AGE_BUCKETS,
@@ -28,7 +29,6 @@ from programme.reports import (
     tidy_rows,
 )
 from programme.spreadsheet import csv_text
-from service.programme_service import ProgrammeService
 from service.reports import programme_report
 from support.files import replace_file
 
@@ -49,7 +49,7 @@ CHART_LEGEND = (
 
 
 class OutputError(Exception):
-    """A report file could not be written."""
+    """A report file could not be written (cli/main.py's ERRORS prints it; exit status 1)."""
 
 
 # ---- terminal tables ---------------------------------------------------------------------------
@@ -390,12 +390,27 @@ def _emit(text: str, stream: TextIO) -> None:
     stream.flush()
 
 
-def cmd_report(args: argparse.Namespace, service: ProgrammeService) -> int:
+def register(commands: Commands, data: argparse.ArgumentParser) -> None:
+    """`report [--months N] [--until YYYY-MM] [--csv FILE|-] [--png DIR]`."""
+    report = commands.add_parser(
+        "report", parents=[data], help="coordinator report: attendance, RSVPs, pairs"
+    )
+    report.add_argument("--months", type=months_arg, default=12, help="how many months back (default 12)")
+    report.add_argument("--until", type=month_arg, help="last month, YYYY-MM (default: this month)")
+    report.add_argument("--csv", metavar="FILE", help="write the figures as CSV ('-' for stdout)")
+    report.add_argument("--png", metavar="DIR", help="write charts as PNG files into DIR")
+    report.set_defaults(handler=show_report)
+
+
+def show_report(args: argparse.Namespace) -> int:
     """`reflect report [--months N] [--until YYYY-MM] [--csv FILE|-] [--png DIR] [--json]`."""
-    if args.csv == "-" and args.json:
-        print("reflect: --csv - and --json both write to stdout: choose one", file=sys.stderr)
-        return 2
-    report = programme_report(service, now=datetime.now(UTC), months=args.months, until=args.until)
+    with open_root(args) as root:
+        if args.csv == "-" and args.json:
+            print("reflect: --csv - and --json both write to stdout: choose one", file=sys.stderr)
+            return 2
+        report = programme_report(
+            root.services.programme, now=datetime.now(UTC), months=args.months, until=args.until
+        )
     machine = args.json or args.csv == "-"
     notices = sys.stderr if machine else sys.stdout
     if args.csv == "-":
@@ -404,15 +419,11 @@ def cmd_report(args: argparse.Namespace, service: ProgrammeService) -> int:
         _emit(orjson.dumps(report_json(report), option=orjson.OPT_INDENT_2).decode() + "\n", sys.stdout)
     else:
         _emit(report_text(report), sys.stdout)
-    try:
-        if args.csv and args.csv != "-":
-            path = Path(args.csv)
-            write_csv(report, path)
-            print(f"CSV written to {path}", file=notices)
-        if args.png:
-            for chart in write_charts(report, Path(args.png)):
-                print(f"Chart written to {chart}", file=notices)
-    except OutputError as error:
-        print(f"reflect: {error}", file=sys.stderr)
-        return 1
+    if args.csv and args.csv != "-":
+        path = Path(args.csv)
+        write_csv(report, path)
+        print(f"CSV written to {path}", file=notices)
+    if args.png:
+        for chart in write_charts(report, Path(args.png)):
+            print(f"Chart written to {chart}", file=notices)
     return 0
