@@ -235,12 +235,9 @@ def serve(db: str | None = None, settings_file: str | None = None) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python app.py [--db PATH] [--settings PATH]`: `reflect serve`."""
-    from cli.main import main as cli_main
-
-    return cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python app.py [--db PATH] [--settings PATH]` is `reflect serve`, errors and exit statuses
+    # included. Only the script uses the CLI: the module itself never imports it (cli imports app).
+    from cli.main import main
+
+    sys.exit(main(["serve", *sys.argv[1:]]))
