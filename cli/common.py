@@ -11,12 +11,14 @@ import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from app import Wiring, wiring
 from service.services import system_clock
+from support.files import replace_file
 
 Handler = Callable[[argparse.Namespace], int]
 # What `add_subparsers()` returns (argparse does not export the class).
@@ -28,6 +30,18 @@ def open_root(
 ) -> AbstractContextManager[Wiring]:
     """The programme of `--db` and `--settings`, built by the composition root; closed on exit."""
     return wiring(args.db, args.settings, clock)
+
+
+class OutputError(Exception):
+    """A file a command writes (report CSV, charts) could not be written; cli/main.py's ERRORS prints it."""
+
+
+def write_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """Write through a temporary file beside `path`: no half-written file is ever left."""
+    try:
+        replace_file(path, lambda temporary: write(str(temporary)))
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def print_json(data: Any) -> None:

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cli import groups, jobs, manifest, pairs, person, report, roster, schedule, serve
-from cli.common import Handler
-from cli.report import OutputError
+from cli.common import Handler, OutputError
 from programme.errors import DeliveryBusyError, ProgrammeError, RosterError
 from store import StoreError
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.common import OutputError
 from cli.main import ERRORS, exit_status, main
-from cli.report import OutputError
 from programme.errors import (
     DeliveryBusyError,
     ManifestError,
