@@ -35,3 +35,19 @@ class UnknownAudienceError(ProgrammeError):
 
 class DeliveryBusyError(ProgrammeError):
     """The outbox is being delivered and did not pause in time for an erasure."""
+
+
+class ProgrammeChoiceError(ProgrammeError):
+    """A command did not say which programme it means, and the deployment has several."""
+
+
+class ThemeError(ProgrammeError):
+    """A facilitator's themes for a session are not acceptable (unknown theme, names, bad text)."""
+
+
+class FacilitatorsError(ProgrammeError):
+    """An external facilitators file has problems; `problems` holds one `FILE:LINE: message` each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the facilitators file")
+        self.problems = problems

@@ -33,7 +33,7 @@ KNOWN_COLUMNS = (
 _TRUE = {"yes", "true", "1"}
 _FALSE = {"no", "false", "0", ""}
 # Deliberately simple: one @, no spaces, a dot in the domain. HR exports fail this only on typos.
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 # Longest value accepted per column; anything longer is a broken export, not a real value. Emails
@@ -49,7 +49,7 @@ _JOINERS = frozenset("\u200c\u200d")
 _WHITESPACE = frozenset("\t\n\r")
 
 
-def _character_problem(column: str, value: str) -> str | None:
+def character_problem(column: str, value: str) -> str | None:
     """Why a field's value cannot be kept (control or invisible characters, absurd length), or None."""
     limit = _MAX_LENGTH.get(column, _DEFAULT_MAX_LENGTH)
     if len(value) > limit:
@@ -97,7 +97,7 @@ def _parse_bool(column: str, value: str, problems: list[str]) -> bool:
     return False
 
 
-def _parse_date(column: str, value: str, problems: list[str]) -> date | None:
+def parse_date(column: str, value: str, problems: list[str]) -> date | None:
     if not value.strip():
         return None
     try:
@@ -132,7 +132,7 @@ def _parse_days(value: str, problems: list[str]) -> frozenset[int]:
     return frozenset(days)
 
 
-def _parse_aad_id(value: str, problems: list[str]) -> str | None:
+def parse_aad_id(value: str, problems: list[str]) -> str | None:
     if not value.strip():
         return None
     try:
@@ -142,7 +142,7 @@ def _parse_aad_id(value: str, problems: list[str]) -> str | None:
         return None
 
 
-def _parse_timezone(value: str, problems: list[str]) -> str | None:
+def parse_timezone(value: str, problems: list[str]) -> str | None:
     if not value.strip():
         return None
     try:
@@ -158,20 +158,20 @@ def _person_from_row(fields: Mapping[str, str]) -> Person:
     problems = [
         problem
         for column in KNOWN_COLUMNS
-        if (problem := _character_problem(column, fields.get(column, ""))) is not None
+        if (problem := character_problem(column, fields.get(column, ""))) is not None
     ]
     if problems:
         raise _RowProblems(problems)
     email = fields.get("email", "").strip().lower()
     if not email:
         problems.append("email: required")
-    elif not _EMAIL.match(email):
+    elif not EMAIL_PATTERN.match(email):
         problems.append(f"email: {email!r} is not an email address")
     for column in ("name", "role"):
         if not fields.get(column, "").strip():
             problems.append(f"{column}: required")
-    start = _parse_date("start_date", fields.get("start_date", ""), problems)
-    probation_end = _parse_date("probation_end", fields.get("probation_end", ""), problems)
+    start = parse_date("start_date", fields.get("start_date", ""), problems)
+    probation_end = parse_date("probation_end", fields.get("probation_end", ""), problems)
     if start and probation_end and probation_end < start:
         problems.append("probation_end: is before start_date")
     person = Person(
@@ -185,15 +185,15 @@ def _person_from_row(fields: Mapping[str, str]) -> Person:
         probation_end=probation_end,
         facilitator=_parse_bool("facilitator", fields.get("facilitator", ""), problems),
         coordinator=_parse_bool("coordinator", fields.get("coordinator", ""), problems),
-        aad_object_id=_parse_aad_id(fields.get("aad_object_id", ""), problems),
-        timezone=_parse_timezone(fields.get("timezone", ""), problems),
+        aad_object_id=parse_aad_id(fields.get("aad_object_id", ""), problems),
+        timezone=parse_timezone(fields.get("timezone", ""), problems),
     )
     if problems:
         raise _RowProblems(problems)
     return person
 
 
-def _decode(raw: bytes, filename: str) -> str:
+def decode_csv(raw: bytes, filename: str) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -203,7 +203,7 @@ def _decode(raw: bytes, filename: str) -> str:
 
 def parse_roster(raw: bytes, filename: str) -> list[Person]:
     """People from a roster CSV, or RosterError with one `FILE:LINE: message` per problem."""
-    text = _decode(raw, filename)
+    text = decode_csv(raw, filename)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)

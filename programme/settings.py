@@ -72,7 +72,7 @@ def _parse_time(key: str, value: Any) -> time:
     return parsed
 
 
-def _parse_date(key: str, value: Any) -> date:
+def parse_date(key: str, value: Any) -> date:
     if isinstance(value, date):
         return value
     try:
@@ -122,7 +122,7 @@ _CONVERTERS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
         "quarter_starts",
         lambda k, v: tuple(sorted({_int(k, m, 1, 12) for m in _list(k, v)})),
     ),
-    "closures": ("closures", lambda k, v: frozenset(_parse_date(k, d) for d in _list(k, v))),
+    "closures": ("closures", lambda k, v: frozenset(parse_date(k, d) for d in _list(k, v))),
     "default_hours_per_week": ("default_hours_per_week", _hours),
     "invite_days_before": ("invite_days_before", _whole(1, 60)),
     "reminder_days_before": ("reminder_days_before", _whole(1, 14)),

@@ -7,9 +7,12 @@ classes are the only code that knows the logs' names and key formats.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from programme.privacy import written_before
+from repositories.personal import PersonalTable, Subject, drop_if, key_is_email, own_by_email_key
 from store import PartitionedLog, Store
 
 ANSWER_SHARDS = 32  # ~300 answers a shard for a month of 20,000 staff
@@ -159,3 +162,100 @@ class GoalsRepository(_AnswerLog):
     def put(self, quarter: str, email: str, doc: Mapping[str, Any]) -> None:
         """Record (or revise) a person's goals."""
         self._log.put(quarter, email, doc)
+
+
+# -- free-text retention --------------------------------------------------------------------------------
+
+
+def _purge_checkout(doc: Doc) -> Doc:
+    return {**doc, "helpful": "", "not_helpful": ""} if doc.get("helpful") or doc.get("not_helpful") else doc
+
+
+def _purge_rsvp(doc: Doc) -> Doc:
+    return {**doc, "note": ""} if doc.get("note") else doc
+
+
+def _purge_goals(doc: Doc) -> Doc:
+    goals = doc.get("goals")
+    new: Doc = dict(doc)
+    if isinstance(goals, list):
+        new["goals"] = [{**g, "text": ""} if isinstance(g, dict) else g for g in goals]
+    for text_field in ("training_needs", "capacity_plan"):
+        if doc.get(text_field):
+            new[text_field] = ""
+    return new
+
+
+# log -> (field holding when it was written, what the record keeps once its text is gone)
+FREE_TEXT: dict[str, tuple[str, Callable[[Doc], Doc]]] = {
+    CHECKOUTS: ("at", _purge_checkout),  # keeps rating and flags
+    RSVPS: ("answered_at", _purge_rsvp),  # keeps answer and reason
+    GOALS: ("at", _purge_goals),  # keeps how many goals, which are shared, capacity now
+}
+
+
+def purge_free_text(store: Store, cutoff: datetime) -> int:
+    """Blank free-text answers written before `cutoff`; returns records changed.
+
+    Facts stay (attendance, ratings, flags, RSVP answers, met, goal counts). Each period is
+    rewritten in its own short transaction, so answers arriving meanwhile are never overwritten.
+    """
+    changed = 0
+    for name, (stamp_field, purge) in FREE_TEXT.items():
+        if not store.has_log(name):
+            continue
+        log = store.log(name)
+        for period in log.periods():
+            with store.transaction():
+                updates: dict[str, Doc] = {}
+                for key, doc in log.all(period).items():
+                    if written_before(doc.get(stamp_field), cutoff):
+                        purged = purge(doc)
+                        if purged != doc:
+                            updates[key] = purged
+                log.put_many(period, updates)
+            changed += len(updates)
+    return changed
+
+
+# -- personal data (service/privacy.py) ---------------------------------------------------------------
+
+
+def _tail_is_email(key: str, doc: Doc, subject: Subject) -> bool:
+    """The record is keyed "prefix:email" with the person's email."""
+    return subject.identity.is_email(key.partition(":")[2])
+
+
+def _own_by_tail(label: str) -> Callable[[str, Doc, Subject], Doc | None]:
+    def rule(key: str, doc: Doc, subject: Subject) -> Doc | None:
+        if not _tail_is_email(key, doc, subject):
+            return None
+        return {label: key.partition(":")[0], **doc}
+
+    return rule
+
+
+def _register_view(key: str, doc: Doc, subject: Subject) -> Doc | None:
+    me = subject.identity.is_email
+    view: Doc = {}
+    if any(me(e) for e in doc.get("present") or []):
+        view["you_were"] = "present"
+    elif any(me(e) for e in doc.get("absent") or []):
+        view["you_were"] = "absent"
+    if me(doc.get("recorded_by")):
+        view["you_recorded_it"] = {
+            "recorded_at": doc.get("recorded_at"),
+            "present_count": len(doc.get("present") or []),
+            "absent_count": len(doc.get("absent") or []),
+        }
+    return {"group": key, **view} if view else None
+
+
+# Answers are the person's own and go with them; registers keep their counts (the placeholder).
+PERSONAL_TABLES = (
+    PersonalTable(RSVPS, _own_by_tail("group"), drop_if(_tail_is_email)),
+    PersonalTable(CHECKOUTS, _own_by_tail("group"), drop_if(_tail_is_email)),
+    PersonalTable(PEER_MEETINGS, _own_by_tail("round"), drop_if(_tail_is_email)),
+    PersonalTable(GOALS, own_by_email_key, drop_if(key_is_email)),
+    PersonalTable(ATTENDANCE, _register_view),
+)

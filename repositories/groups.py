@@ -10,6 +10,7 @@ from typing import Any
 from programme.model import Allocation, Group, Person, Unplaced
 from programme.policies import Actor
 from repositories.cached import CachedCollection, DerivedIndex
+from repositories.personal import PersonalTable, Subject, keep
 from store import Store
 
 GROUPS = "groups"
@@ -145,3 +146,55 @@ class GroupsRepository:
                     "facilitators_needed": {str(d): n for d, n in allocation.facilitators_needed.items()},
                 },
             )
+
+
+# -- personal data (service/privacy.py) ---------------------------------------------------------------
+
+
+def _group_view(key: str, doc: Doc, subject: Subject) -> Doc | None:
+    members = doc.get("members") or []
+    leads = subject.identity.is_email(doc.get("facilitator"))
+    if not leads and not any(subject.identity.is_email(m) for m in members):
+        return None
+    return {
+        "id": doc.get("id", key),
+        "name": doc.get("name"),
+        "weekday": doc.get("weekday"),
+        "cohort": doc.get("cohort"),
+        "you_are": "facilitator" if leads else "member",
+        "facilitator": doc.get("facilitator"),
+        "member_count": len(members),
+    }
+
+
+def _allocation_view(key: str, doc: Doc, subject: Subject) -> Doc | None:
+    reasons = [
+        u.get("reason") for u in doc.get("unplaced") or [] if subject.identity.is_email(u.get("email"))
+    ]
+    return {"unplaced_reasons": reasons} if reasons else None
+
+
+def _leave_current_group(key: str, doc: Doc, subject: Subject) -> tuple[str, Doc]:
+    """Out of a current group, as a leaver is at the next allocation: nobody is messaged at a placeholder."""
+    me = subject.identity.is_email
+    changed = dict(doc)
+    if isinstance(doc.get("members"), list):
+        changed["members"] = [m for m in doc["members"] if not me(m)]
+    if me(doc.get("facilitator")):
+        changed["facilitator"] = None  # the group rotates facilitation until it is allocated again
+    return key, changed
+
+
+def _leave_unplaced(key: str, doc: Doc, subject: Subject) -> tuple[str, Doc]:
+    if not isinstance(doc.get("unplaced"), list):
+        return key, doc
+    unplaced = [u for u in doc["unplaced"] if not subject.identity.is_email((u or {}).get("email"))]
+    return key, {**doc, "unplaced": unplaced}
+
+
+# Retired groups keep their records (counts for reports), with the person replaced by the placeholder.
+PERSONAL_TABLES = (
+    PersonalTable(GROUPS, _group_view, _leave_current_group),
+    PersonalTable(RETIRED_GROUPS, _group_view, keep),
+    PersonalTable(ALLOCATION, _allocation_view, _leave_unplaced),
+)

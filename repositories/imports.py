@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from programme.roster import RosterChange
+from repositories.personal import PersonalTable, nothing
 from store import Store
 
 IMPORTS = "roster_imports"
@@ -29,3 +30,7 @@ class RosterImportsRepository:
                 "unchanged": change.unchanged,
             },
         )
+
+
+# Counts and file names only: nothing to show or erase (a mention would still be redacted).
+PERSONAL_TABLES = (PersonalTable(IMPORTS, nothing),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from repositories.personal import PersonalTable, nothing
 from store import Store
 
 JobId = tuple[str | None, str]  # (month, job key)
@@ -36,3 +37,7 @@ class JobRunsRepository:
             for period, docs in by_month.items():
                 self._log.put_many(period, docs)
         return ours
+
+
+# When each job ran and how many messages it queued: nothing about anyone.
+PERSONAL_TABLES = (PersonalTable(JOB_RUNS, nothing),)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from repositories.cached import CachedCollection, DerivedIndex
+from repositories.personal import Doc, PersonalTable, Subject, drop_if, key_is_email, own_by_email_key
 from store import Store
 
 TEAMS_USERS = "teams_users"  # Teams user id -> email, so later turns need no member lookup
@@ -81,6 +82,18 @@ class TeamsLinksRepository:
         """People Teams cannot reach, with since when."""
         return self._unreachable_since.current()
 
+    def teams_ids_of(self, email: str) -> list[str]:
+        """Every Teams id tied to the person: their Teams user ids and 1:1 conversation (privacy tools)."""
+        ids = [
+            user_id
+            for user_id, known in self._user_emails.current().items()
+            if known.strip().lower() == email
+        ]
+        reference = self.reference(email)
+        if reference is not None:
+            ids.extend(i for i in (reference.user_id, reference.conversation_id) if i)
+        return ids
+
     # -- writes ----------------------------------------------------------------------------------
     def link_user(self, user_id: str, email: str) -> None:
         """Remember which person a Teams user id is (written only when it changes)."""
@@ -114,3 +127,20 @@ class TeamsLinksRepository:
             known = self.unreachable()
             fresh = {email: {"since": now.isoformat()} for email in emails if email not in known}
             self._unreachable.put_many(fresh)
+
+
+def _is_their_user(key: str, doc: Doc, subject: Subject) -> bool:
+    return subject.identity.is_email(doc.get("email"))
+
+
+def _their_user(key: str, doc: Doc, subject: Subject) -> Doc | None:
+    return doc if _is_their_user(key, doc, subject) else None
+
+
+PERSONAL_TABLES = (
+    PersonalTable(TEAMS_USERS, _their_user, drop_if(_is_their_user)),
+    *(
+        PersonalTable(name, own_by_email_key, drop_if(key_is_email))
+        for name in (CONVERSATIONS, UNREACHABLE, AAD_LINKS)
+    ),
+)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from repositories.cached import CachedCollection
+from repositories.personal import PersonalTable, Subject
 from store import Store
 
 MEETINGS = "meetings"  # "group:month" -> the meeting's invite, sequence, status, join URL, chat id
@@ -69,3 +70,35 @@ class MeetingsRepository:
             current = self._collection.get(meeting_key(group_id, month)) or {}
             if any(current.get(name) != value for name, value in fields.items()):
                 self._collection.put(meeting_key(group_id, month), {**current, **fields})
+
+
+# -- personal data (service/privacy.py) ---------------------------------------------------------------
+
+
+def _meeting_view(key: str, doc: Doc, subject: Subject) -> Doc | None:
+    invite = doc.get("invite") or {}
+    if not any(subject.identity.is_email(a) for a in invite.get("attendees") or []):
+        return None
+    return {
+        "session": key,
+        "subject": invite.get("subject"),
+        "start": invite.get("start"),
+        "end": invite.get("end"),
+        "status": doc.get("status"),
+        "join_url": doc.get("join_url"),
+    }
+
+
+def _leave_meeting(key: str, doc: Doc, subject: Subject) -> tuple[str, Doc]:
+    invite = doc.get("invite")
+    if not isinstance(invite, dict) or not isinstance(invite.get("attendees"), list):
+        return key, doc
+    attendees = [a for a in invite["attendees"] if not subject.identity.is_email(a)]
+    if len(attendees) == len(invite["attendees"]):
+        return key, doc
+    # The stored fingerprint hashed the old attendee list: clear it, so the next sync of a coming
+    # session sends the update that takes them off the meeting.
+    return key, {**doc, "invite": {**invite, "attendees": attendees}, "fingerprint": ""}
+
+
+PERSONAL_TABLES = (PersonalTable(MEETINGS, _meeting_view, _leave_meeting),)

@@ -9,6 +9,7 @@ from typing import Any
 from programme.model import Pair, PairRound, Unplaced
 from repositories.cached import CachedCollection, DerivedIndex
 from repositories.groups import unplaced_to_doc
+from repositories.personal import PersonalTable, Subject
 from store import Store
 
 PAIR_ROUNDS = "pair_rounds"
@@ -72,3 +73,31 @@ class PairRoundsRepository:
     def save(self, round_: PairRound) -> None:
         """Store a new (or corrected) round."""
         self._collection.put(str(round_.number), round_to_doc(round_))
+
+
+# -- personal data (service/privacy.py) ---------------------------------------------------------------
+
+
+def _round_view(key: str, doc: Doc, subject: Subject) -> Doc | None:
+    me = subject.identity.is_email
+    for pair in doc.get("pairs") or []:
+        peers = pair.get("peers") or []
+        if any(me(p) for p in peers):
+            return {
+                "round": doc.get("round"),
+                "started_on": doc.get("started_on"),
+                "your_peers": [p for p in peers if not me(p)],
+                "you_receive_only": any(me(p) for p in pair.get("receives_only") or []),
+            }
+    for entry in doc.get("unpaired") or []:
+        if me(entry.get("email")):
+            return {
+                "round": doc.get("round"),
+                "started_on": doc.get("started_on"),
+                "unpaired": entry.get("reason"),
+            }
+    return None
+
+
+# Past rounds keep their pairs (counts for reports), with the person replaced by the placeholder.
+PERSONAL_TABLES = (PersonalTable(PAIR_ROUNDS, _round_view),)

@@ -8,9 +8,11 @@ from typing import Any
 
 from programme.model import Person
 from repositories.cached import CachedCollection, DerivedIndex
+from repositories.personal import PersonalTable, drop_if, key_is_email, own_by_email_key
 from store import Store
 
 PEOPLE = "people"
+_ERASING = "erasing"  # the placeholder of an erasure under way (see service/privacy.py)
 PEOPLE_SHARDS = 64  # ~300 people a shard at 20,000: a write about one person rewrites ~100 KB
 Doc = dict[str, Any]
 
@@ -90,6 +92,25 @@ class PeopleRepository:
         """The active person whose roster row carries this Entra ID user id."""
         return self._by_aad.get().get(aad_object_id.lower())
 
+    def record(self, email: str) -> Doc | None:
+        """The person's roster record as stored (what an export of their data shows)."""
+        doc = self._collection.get(email)
+        return {k: v for k, v in doc.items() if k != _ERASING} if doc else None
+
+    def erasing(self, email: str) -> str | None:
+        """The placeholder of an erasure of this person that a crash interrupted, if any."""
+        doc = self._collection.get(email) or {}
+        return str(doc.get(_ERASING) or "") or None
+
+    def mark_erasing(self, email: str, placeholder: str) -> None:
+        """Note an erasure's placeholder on the record first, so a rerun after a crash reuses it."""
+        doc = self._collection.get(email)
+        if doc is not None:
+            self._collection.put(email, {**doc, _ERASING: placeholder})
+
     def put_many(self, people: Iterable[Person]) -> None:
         """Add or update people: one durable write per shard touched."""
         self._collection.put_many({p.email: person_to_doc(p) for p in people})
+
+
+PERSONAL_TABLES = (PersonalTable(PEOPLE, own_by_email_key, drop_if(key_is_email)),)

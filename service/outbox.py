@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 # The outbox's logs: named here only (the privacy tools walk them by these names).
 OUTBOX_LOG = _ENTRIES = "outbox"
 OUTBOX_BODIES_LOG = _BODIES = "outbox_bodies"
-_CHANGES = "outbox_changes"
+OUTBOX_CHANGES_LOG = _CHANGES = "outbox_changes"
 _SHARDS = 64
 # Messages per transaction: each chunk rewrites every shard it touches once, so chunks are large;
 # recording 10,000 messages holds the store's lock for about a second.
@@ -136,9 +136,14 @@ class OutboxEntry:
         return replace(self, status=Status.UNREACHABLE, attempts=self.attempts + 1, last_error=error_code)
 
 
+def body_key(body: Mapping[str, Any]) -> str:
+    """A body's content address: entries point at their body by it, so equal bodies are stored once."""
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 def _body(message: OutboundMessage) -> tuple[str, dict[str, Any]]:
     body = {"card": message.card, "text": message.text, "data": message.data}
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest(), body
+    return body_key(body), body
 
 
 def _iso(value: datetime | None) -> str | None:

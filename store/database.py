@@ -278,6 +278,24 @@ class Store:
         logs = {key.removeprefix(_LOG_PREFIX) for key in keys if key.startswith(_LOG_PREFIX)}
         return sorted(logs - _own_files(keys))
 
+    def files_mentioning(self, pattern: re.Pattern[str]) -> list[str]:
+        """Data files (the main file and every file under `<path>.d/`) whose raw text matches, relative
+        to the data file's folder: the last check of an erasure, whatever table a record was in."""
+        paths = [self.path]
+        for root, _dirs, files in os.walk(self.path + ".d"):
+            paths.extend(os.path.join(root, name) for name in sorted(files))
+        found = []
+        base = os.path.dirname(self.path)
+        for path in sorted(paths):
+            try:
+                with open(path, "rb") as handle:
+                    text = handle.read().decode("utf-8", errors="replace")
+            except FileNotFoundError:
+                continue
+            if pattern.search(text):
+                found.append(os.path.relpath(path, base))
+        return found
+
     def _generation_fd(self, name: str, create: bool) -> int | None:
         with self._generation_lock:
             fd = self._generation_fds.get(name)

@@ -172,10 +172,10 @@ def test_control_and_invisible_characters_and_absurd_lengths_are_refused(row: st
 
 def test_a_timezone_too_long_for_a_file_name_is_a_clean_error() -> None:
     # ZoneInfo raises OSError (file name too long) for names over 255 characters.
-    from programme.roster import _parse_timezone
+    from programme.roster import parse_timezone
 
     problems: list[str] = []
-    assert _parse_timezone("x" * 300, problems) is None
+    assert parse_timezone("x" * 300, problems) is None
     assert problems and "is not an IANA time zone name" in problems[0]
 
 
