@@ -23,11 +23,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from service.delivery import TeamsDeliverer  # noqa: E402
 from service.outbox import OutboundMessage, Outbox, OutboxDrainer  # noqa: E402
-from service.rate_limit import RateLimiter  # noqa: E402
-from service.retry import RetryPolicy  # noqa: E402
 from store import Store  # noqa: E402
-from teams_bot.connector import BotConnectorClient, NoAuth, TeamsDeliverer  # noqa: E402
+from support.rate_limit import RateLimiter  # noqa: E402
+from support.retry import RetryPolicy  # noqa: E402
+from teams_bot.connector import BotConnectorClient, NoAuth  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector  # noqa: E402
 
 NOW = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)

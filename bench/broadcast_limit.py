@@ -45,11 +45,11 @@ _CHILD = """
 import asyncio, sys
 from datetime import UTC, datetime
 from cards.outbound import CardMessages
-from service.config import BotSettings
+from support.config import BotSettings
 from service.services import Services
 from programme.settings import ProgrammeSettings
 from store import Store
-from teams_bot.sending import outbox_drainer
+from app import outbox_drainer
 
 async def main():
     with Store(sys.argv[1]) as store:

@@ -43,16 +43,16 @@ sys.path.insert(0, str(ROOT))
 
 import app as app_module  # noqa: E402
 import store.database as store_database  # noqa: E402
+from app import outbox_drainer  # noqa: E402
 from bench.roster_gen import synthetic_roster  # noqa: E402
 from cards.outbound import CardMessages  # noqa: E402
+from mailers.factory import open_mailer  # noqa: E402
 from programme.identity import ConversationReference  # noqa: E402
 from programme.sessions import month_key, next_session  # noqa: E402
 from repositories.links import TeamsLinksRepository  # noqa: E402
-from service.config import BotSettings, load_settings  # noqa: E402
-from service.mail_factory import open_mailer  # noqa: E402
 from service.services import Services  # noqa: E402
 from store import Store  # noqa: E402
-from teams_bot.sending import outbox_drainer  # noqa: E402
+from support.config import BotSettings, load_settings  # noqa: E402
 from tests.fakes.bot_connector import FakeBotConnector  # noqa: E402
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # import, allocate, rotate
@@ -166,7 +166,7 @@ async def clock_scenario(figures: Figures, db: Path, settings_file: Path, fake: 
     settings = load_settings(settings_file)
     with Store(db) as store:
         services = Services.build(store, settings.programme, lambda: EVE, messages=CardMessages())
-        scheduler = app_module._scheduler(services, settings)
+        scheduler = app_module.scheduler_for(services, settings)
         before = written_bytes()
         with lock_holds() as holds:
             reports = await asyncio.to_thread(
@@ -330,7 +330,7 @@ async def _bot_scenario(figures: Figures, tmp: Path, settings_file: Path) -> Non
         bot_settings.write_text(settings_file.read_text() + f"\n[bot]\nport = {port}\n")  # noqa: ASYNC240
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
-            [sys.executable, "-m", "service.cli", "serve", "--db", str(db), "--settings", str(bot_settings)],
+            [sys.executable, "-m", "cli", "serve", "--db", str(db), "--settings", str(bot_settings)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

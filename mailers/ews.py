@@ -92,8 +92,8 @@ from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.protocol import Protocol
 from oauthlib.oauth2 import BackendApplicationClient
 
-from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.msal_tokens import AUTHORITY_HOST, MsalTokens, authority_for
+from support.mail import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

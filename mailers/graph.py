@@ -35,10 +35,10 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
-from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.msal_tokens import MsalTokens
 from mailers.msal_tokens import authority_for as authority_for  # where callers have imported it from
-from service.retry import RetryPolicy, parse_retry_after
+from support.mail import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
+from support.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Calendar, Event, Timezone, vCalAddress
 from icalendar.enums import PARTSTAT, ROLE, STATUS
 
-from mailers.base import MeetingInvite
+from support.mail import MeetingInvite
 
 PRODID = "-//peer-reflection//reflect mailers//EN"
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import msal
 from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
-from mailers.base import MailError, MailFailure
+from support.mail import MailError, MailFailure
 
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 

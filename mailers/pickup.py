@@ -20,10 +20,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.ical import invite_cancel, invite_request, invite_uninvite, split_address
-from store.files import write_file
-from store.journal import Journal, JournalPosition
+from support.files import write_file
+from support.journal import Journal, JournalPosition
+from support.mail import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 
 # CRLF line ends (RFC 5322) and nothing but 7-bit ASCII on disk: non-ASCII headers become RFC 2047
 # words and non-ASCII bodies quoted-printable or base64, so the file is valid for any client or

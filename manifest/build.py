@@ -1,4 +1,4 @@
-"""`reflect manifest build`: the Teams app package (manifest.json, color.png, outline.png) as one zip.
+"""The Teams app package (manifest.json, color.png, outline.png) as one zip (`reflect manifest build`).
 
 The manifest is `manifest.template.json` with the `null` values filled from settings, as JSON values
 (never by editing JSON text). Before the zip is written the manifest is checked against the
@@ -9,23 +9,20 @@ says it could not validate.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import importlib.util
 import io
 import json
 import struct
-import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from manifest.app_settings import AppSettings, parse_app_settings
+from manifest.app_settings import AppSettings
 from manifest.icons import COLOR_FILE, COLOR_SIZE, OUTLINE_FILE, OUTLINE_SIZE
-from programme.errors import ProgrammeError
-from service.config import Settings
-from store.files import write_file
+from programme.errors import ManifestError
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_FILE = HERE / "manifest.template.json"
@@ -48,10 +45,6 @@ MAX_COMMAND_DESCRIPTION = 128
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same settings give the same zip, byte for byte
 
 Json = dict[str, Any]
-
-
-class ManifestError(ProgrammeError):
-    """The app package could not be built: a manifest the schema rejects, or a bad icon."""
 
 
 def load_template() -> Json:
@@ -196,25 +189,20 @@ def _validate(manifest: Json) -> str | None:
     return None
 
 
-def cmd_manifest_build(args: argparse.Namespace, settings: Settings) -> int:
-    """Check the settings, build and validate the manifest, write the zip to `args.out`, print its path."""
-    app = parse_app_settings(settings.app, settings.bot.app_id, settings.source)
+@dataclass(frozen=True)
+class AppPackage:
+    """A built, checked app package: the zip's bytes, and what the builder should be told."""
+
+    data: bytes
+    validation_note: str | None  # why the schema check could not run, if it could not
+    placeholder_urls: list[str]  # [app] URL settings still at their example.org defaults
+
+
+def build_package(app: AppSettings) -> AppPackage:
+    """Build the manifest, check it against Teams' limits and its schema, and zip it with the icons."""
     manifest = build_manifest(app)
     limits = limit_problems(manifest)
     if limits:
         raise ManifestError("the bot's command lists exceed Teams' limits:\n  " + "\n  ".join(limits))
     note = _validate(manifest)
-    data = package(manifest)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_file(out, data, mode=0o644)  # the app package holds no personal data; admins upload it
-    if note:
-        print(f"reflect: {note}", file=sys.stderr)
-    if app.placeholder_urls:
-        print(
-            f"reflect: [app] {', '.join(app.placeholder_urls)} still point at example.org; "
-            "set your organisation's pages before publishing",
-            file=sys.stderr,
-        )
-    print(out)
-    return 0
+    return AppPackage(package(manifest), note, list(app.placeholder_urls))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from programme.errors import ProgrammeError
+from programme.errors import UnknownAudienceError
 from programme.model import Group, Person, weekday_name
 from programme.weekdays import parse_weekday
 
@@ -17,10 +17,6 @@ class AudienceKind(StrEnum):
     WEEKDAY = "weekday"
     GROUP = "group"
     FACILITATORS = "facilitators"
-
-
-class UnknownAudienceError(ProgrammeError):
-    """The audience names a role, weekday or group that does not exist."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,22 @@ class NotFoundError(ProgrammeError):
     """A person, group or record the command names does not exist."""
 
 
+class ManifestError(ProgrammeError):
+    """The app package could not be built: a manifest the schema rejects, or a bad icon."""
+
+
+class NotAllowedError(ProgrammeError):
+    """The person may not take this action; nothing was changed."""
+
+
+class UnknownAudienceError(ProgrammeError):
+    """The audience names a role, weekday or group that does not exist."""
+
+
+class DeliveryBusyError(ProgrammeError):
+    """The outbox is being delivered and did not pause in time for an erasure."""
+
+
 class ProgrammeChoiceError(ProgrammeError):
     """A command did not say which programme it means, and the deployment has several."""
 
@@ -35,10 +51,6 @@ class FacilitatorsError(ProgrammeError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the facilitators file")
         self.problems = problems
-
-
-class NotAllowedError(ProgrammeError):
-    """The person may not take this action; nothing was changed."""
 
 
 class ClosedError(ProgrammeError):

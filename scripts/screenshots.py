@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
-How: the real web app (`teams_bot.web.create_app`) runs in this process over a fresh store seeded
+How: the real web app (`app.build_web_app`) runs in this process over a fresh store seeded
 from `examples/demo-roster.csv` (groups allocated, a pairing round), with a clock this script moves
 (no programme clock: nothing is sent unless someone acts). Two Agents Playgrounds talk to it at
 once: one whose current user is Priya Young (facilitator of "Health Coach, Thursday 1" and the
@@ -180,12 +180,12 @@ async def run(out: Path) -> list[Path]:
     from aiohttp import web
     from playwright.async_api import async_playwright
 
+    from app import build_web_app
     from cards.outbound import CardMessages
     from programme.settings import ProgrammeSettings
-    from service.config import BotSettings
     from service.services import Services
     from store import Store
-    from teams_bot.web import create_app
+    from support.config import BotSettings
 
     people = roster_users()
     priya, ben = people[PRIYA], people[BEN]
@@ -200,7 +200,7 @@ async def run(out: Path) -> list[Path]:
         services.programme.allocate()
         services.programme.rotate_pairs(clock().date())
 
-        runner = web.AppRunner(create_app(services, BotSettings(), poll_seconds=0.05))
+        runner = web.AppRunner(build_web_app(services, BotSettings(), poll_seconds=0.05))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         endpoint = f"http://127.0.0.1:{runner.addresses[0][1]}/api/messages"

@@ -36,10 +36,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from service.rate_limit import RateLimiter
-from service.retry import RetryPolicy
 from store import Store
-from store.journal import JournalPosition
+from support.journal import JournalPosition
+from support.rate_limit import RateLimiter
+from support.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 

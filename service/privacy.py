@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from programme.errors import NotFoundError, ProgrammeError
+from programme.errors import DeliveryBusyError, NotFoundError
 from programme.privacy import Identity, name_is_ambiguous, new_placeholder, retention_cutoff
 from programme.settings import ProgrammeSettings
 from repositories import (
@@ -203,10 +203,6 @@ class ErasureReport:
     residue: tuple[str, ...] = ()
     # How the person was recognised, for files outside the data file (the mail pickup folder).
     identity: Identity | None = field(default=None, repr=False)
-
-
-class DeliveryBusyError(ProgrammeError):
-    """The outbox is being delivered and did not pause in time for an erasure."""
 
 
 @contextmanager

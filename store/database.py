@@ -15,9 +15,10 @@ from types import TracebackType
 from typing import Any
 
 from store import migrations
-from store.atomic_file import JsonFile, KeyedTable, ensure_dir, file_identity, json_copy, remove_stray_temps
 from store.errors import StoreError
-from store.journal import Journal
+from store.json_file import JsonFile, KeyedTable, json_copy, remove_stray_temps
+from support.atomic_file import ensure_dir, file_identity
+from support.journal import Journal
 
 # Names become file and directory names: no separators, no dots, nothing hidden.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")

@@ -1,8 +1,9 @@
-"""Bot Connector REST client on aiohttp, and the outbox deliverer for Teams.
+"""Bot Connector REST client on aiohttp: tokens, sending and updating activities, 1:1 conversations.
 
 botbuilder's ConnectorClient is not used here: it never retries and its Teams helpers block or
-are broken (PLATFORM-NOTES.md). This client maps every failure to a DeliveryError kind and
-leaves retrying to the outbox drainer.
+are broken (PLATFORM-NOTES.md). Every failure is a ConnectorError carrying the HTTP status,
+Retry-After and the service's error code; deciding what a failure means (retry, unreachable,
+give up) and retrying are the caller's (service/delivery.py, the outbox drainer).
 """
 
 from __future__ import annotations
@@ -19,19 +20,14 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from service.outbox import DeliveryError, DeliveryKind, OutboxEntry
-from service.rate_limit import RateLimiter
-from service.retry import parse_retry_after
+from support.retry import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
-ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 # Renew this long before the token expires, so no request carries one that lapses in transit.
 TOKEN_RENEW_BEFORE = 300.0
 
-_RETRY_STATUSES = frozenset({401, 412, 429, 500, 502, 503, 504})
-_UNREACHABLE_STATUSES = frozenset({403, 404})
 # Error codes from the service (e.g. "MessageWritesBlocked") are kept; anything else is dropped.
 _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
@@ -41,12 +37,23 @@ def default_token_url(tenant_id: str | None) -> str:
     return f"https://login.microsoftonline.com/{tenant_id or 'botframework.com'}/oauth2/v2.0/token"
 
 
-def _kind(status: int) -> DeliveryKind:
-    if status in _UNREACHABLE_STATUSES:
-        return DeliveryKind.UNREACHABLE
-    if status in _RETRY_STATUSES:
-        return DeliveryKind.RETRY
-    return DeliveryKind.FAIL
+class ConnectorError(Exception):
+    """A Bot Connector (or token) call that did not succeed.
+
+    `status` is the HTTP status, None when no usable answer came (connection lost, timeout, an
+    answer without what it should hold); `retry_after` the seconds the service asked to wait;
+    `code` the service's error code (e.g. "MessageWritesBlocked"). `reason` is short and fixed:
+    never anything the request or the response carried beyond the status and the code.
+    """
+
+    def __init__(
+        self, status: int | None, reason: str, *, retry_after: float | None = None, code: str | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self.code = code
+        self.reason = reason
+        super().__init__(reason)
 
 
 def _error_code(body: bytes) -> str | None:
@@ -58,13 +65,13 @@ def _error_code(body: bytes) -> str | None:
     return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
 
 
-async def _error_from(response: aiohttp.ClientResponse) -> DeliveryError:
+async def _error_from(response: aiohttp.ClientResponse) -> ConnectorError:
     code = _error_code(await response.read())
-    return DeliveryError(
-        _kind(response.status),
+    return ConnectorError(
         response.status,
-        parse_retry_after(response.headers.get("Retry-After")),
-        f"http {response.status} {code}" if code else None,
+        f"http {response.status} {code}" if code else f"http {response.status}",
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        code=code,
     )
 
 
@@ -143,22 +150,22 @@ class ClientCredentialsToken:
             async with self._session.post(self.token_url, data=form, timeout=self._timeout) as response:
                 if response.status != 200:
                     # The body may echo request details: only the status is kept.
-                    raise DeliveryError(
-                        _kind(response.status), response.status, reason=f"token http {response.status}"
-                    )
+                    raise ConnectorError(response.status, f"token http {response.status}")
                 body = orjson.loads(await response.read())
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(DeliveryKind.RETRY, reason="token connection error") from exc
+            raise ConnectorError(None, "token connection error") from exc
         except orjson.JSONDecodeError as exc:
-            raise DeliveryError(DeliveryKind.RETRY, reason="token response not JSON") from exc
+            raise ConnectorError(None, "token response not JSON") from exc
         token, lifetime = body.get("access_token"), body.get("expires_in", 3600)
         if not isinstance(token, str) or not token:
-            raise DeliveryError(DeliveryKind.RETRY, reason="token response without a token")
+            raise ConnectorError(None, "token response without a token")
         return token, float(lifetime)
 
 
 class BotConnectorClient:
-    """The Bot Connector REST calls the service needs, with failures mapped to DeliveryError kinds."""
+    """The Bot Connector REST calls the service needs; every failure raises ConnectorError."""
+
+    failure = ConnectorError  # what service/delivery.py's TeamsClient protocol reads failures as
 
     def __init__(
         self, session: aiohttp.ClientSession, tokens: TokenProvider, *, timeout: float = 30.0
@@ -182,7 +189,7 @@ class BotConnectorClient:
                     raise await _error_from(response)
                 raw = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(DeliveryKind.RETRY, reason="connection error") from exc
+            raise ConnectorError(None, "connection error") from exc
         try:
             result = orjson.loads(raw) if raw.strip() else {}
         except orjson.JSONDecodeError:
@@ -223,52 +230,5 @@ class BotConnectorClient:
         result = await self._call("POST", self._url(service_url), body)
         conversation_id = result.get("id")
         if not isinstance(conversation_id, str) or not conversation_id:
-            raise DeliveryError(DeliveryKind.RETRY, reason="no conversation id returned")
+            raise ConnectorError(None, "no conversation id returned")
         return conversation_id
-
-
-def message_activity(card: Mapping[str, Any] | None, text: str) -> dict[str, Any]:
-    """A Bot Framework message activity: the card as an attachment, `text` as its summary, or plain text."""
-    if card is None:
-        return {"type": "message", "text": text, "textFormat": "plain"}
-    activity: dict[str, Any] = {
-        "type": "message",
-        "attachments": [{"contentType": ADAPTIVE_CARD, "content": dict(card)}],
-    }
-    if text:
-        activity["summary"] = text  # notification preview, and what clients without cards show
-    return activity
-
-
-class TeamsDeliverer:
-    """Delivers outbox entries to each recipient's stored 1:1 conversation, within the rate limits."""
-
-    def __init__(
-        self,
-        connector: BotConnectorClient,
-        reference_for: Callable[[str], Mapping[str, str] | None],
-        limiter: RateLimiter,
-    ) -> None:
-        self._connector = connector
-        self._reference_for = reference_for
-        self._limiter = limiter
-
-    async def deliver(self, entry: OutboxEntry) -> str:
-        """Send the entry's card or text; returns the activity id."""
-        message = entry.message
-        if message.channel != "teams":
-            raise DeliveryError(DeliveryKind.FAIL, reason=f"channel {message.channel} is not teams")
-        reference = self._reference_for(message.recipient)
-        if reference is None:
-            raise DeliveryError(DeliveryKind.UNREACHABLE, reason="no conversation")
-        conversation_id = reference["conversation_id"]
-        activity = message_activity(message.card, message.text)
-        # Addressed like botbuilder's continue_conversation: the Bot Connector routes by the URL,
-        # but emulators (Agents Playground) and logs attribute the message by these fields.
-        activity["conversation"] = {"id": conversation_id, "conversationType": "personal"}
-        if reference.get("bot_id"):
-            activity["from"] = {"id": reference["bot_id"]}
-        if reference.get("user_id"):
-            activity["recipient"] = {"id": reference["user_id"]}
-        await self._limiter.acquire(conversation_id)
-        return await self._connector.send_to_conversation(reference["service_url"], conversation_id, activity)

@@ -1,4 +1,7 @@
-"""The aiohttp app: /api/messages through botbuilder's CloudAdapter, /healthz, and the outbox drainer.
+"""The aiohttp app: /api/messages through botbuilder's CloudAdapter, /healthz, and background work.
+
+The activity handler and the background work (outbox drainer, programme clock) come from the
+composition root (app.py); this module knows HTTP, auth and botbuilder, not the use cases.
 
 With no app id the bot runs unauthenticated for local use (Agents Playground). With one, the token
 is checked first (teams_bot/auth.py: asynchronous, cached key fetch with timeouts), before the body
@@ -13,23 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from botbuilder.core import TurnContext, serializer_helper
+from botbuilder.core import ActivityHandler, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, CallerIdConstants
 from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity
 
-from service.config import BotSettings, MailConfig
-from service.mail_factory import open_mailer
-from service.scheduler import Scheduler
-from service.services import Services
-from surfaces.teams import TeamsSurface
+from support.config import BotSettings
 from teams_bot.auth import BOT_FRAMEWORK_ISSUER, InboundAuth, KeyCache, TokenRefusedError, VerifiedToken
-from teams_bot.bot import ReflectionBot
 from teams_bot.connectors import SharedConnectorFactory
 from teams_bot.inbound import (
     MAX_BODY_BYTES,
@@ -38,10 +37,11 @@ from teams_bot.inbound import (
     check_activity,
     parse_body,
 )
-from teams_bot.sending import outbox_drainer
 
 log = logging.getLogger(__name__)
-SERVICES = web.AppKey("services", Services)
+# Work that lives and dies with the web app (cleanup_ctx): entered at start-up in order, left at
+# shutdown in reverse order.
+Background = Callable[[], AbstractAsyncContextManager[object]]
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -132,19 +132,14 @@ async def _read_body(request: web.Request) -> bytes:
 
 
 def create_app(
-    services: Services,
+    bot: ActivityHandler,
     bot_settings: BotSettings,
     *,
+    background: Sequence[Background] = (),
     auth_metadata: dict[str, str] | None = None,
     auth_timeout: float = 10.0,
-    token_url: str | None = None,
-    app_rate_limit: int = 50,
-    poll_seconds: float = 1.0,
-    mail: MailConfig | None = None,
-    scheduler: Scheduler | None = None,
-    tick_seconds: float = 60.0,
 ) -> web.Application:
-    """The web app with its background outbox drainer tied to the app's lifecycle.
+    """The web app serving `bot`, with `background` work tied to the app's lifecycle.
 
     `auth_metadata` overrides the OpenID metadata URL (METADATA_URL_KEY, else the setting) and the
     token issuer (ISSUER_KEY) so tests can sign their own tokens; `auth_timeout` bounds a key fetch.
@@ -156,7 +151,6 @@ def create_app(
     bf_auth = _SharedClientsAuthentication(_AdapterConfig(bot_settings))
     adapter = CloudAdapter(bf_auth)
     adapter.on_turn_error = _on_turn_error
-    bot = ReflectionBot(TeamsSurface(services))
     turns_in_flight = asyncio.Semaphore(TURNS_IN_FLIGHT)
     inbound_auth = (
         InboundAuth(
@@ -236,54 +230,20 @@ def create_app(
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    async def background(app: web.Application) -> AsyncIterator[None]:
-        # The outbox drainer and the programme clock live and die with the web app.
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            mailer = (
-                await stack.enter_async_context(
-                    open_mailer(mail, services.clock, services.programme.settings.timezone)
-                )
-                if mail
-                else None
-            )
-            worker = await stack.enter_async_context(
-                outbox_drainer(
-                    services,
-                    bot_settings,
-                    mailer,
-                    token_url=token_url,
-                    app_rate_limit=app_rate_limit,
-                    sender=mail.mailbox if mail else "",
-                )
-            )
-            stop = asyncio.Event()
-            tasks = [asyncio.create_task(worker.run(stop, poll_seconds))]
-            if scheduler is not None:
-                tasks.append(asyncio.create_task(_tick(scheduler, services, stop, tick_seconds)))
+
+            async def close_connectors() -> None:
+                for factory in connectors:
+                    await factory.close()
+
+            stack.push_async_callback(close_connectors)  # last: in-flight work may still reply
+            for start in background:
+                await stack.enter_async_context(start())
             yield
-            stop.set()
-            await asyncio.gather(*tasks)
-            for factory in connectors:
-                await factory.close()
-            await asyncio.to_thread(bot.close)
 
     app = web.Application()
-    app[SERVICES] = services
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
-    app.cleanup_ctx.append(background)
+    app.cleanup_ctx.append(lifecycle)
     return app
-
-
-async def _tick(scheduler: Scheduler, services: Services, stop: asyncio.Event, seconds: float) -> None:
-    """Run the programme clock's due jobs every `seconds` until stopped; a failed tick is retried."""
-    while not stop.is_set():
-        try:
-            reports = await asyncio.to_thread(scheduler.run_due, services.clock())
-        except Exception as error:  # noqa: BLE001 - the clock must outlive one bad tick
-            log.error("programme clock tick failed: %s", type(error).__name__)  # noqa: TRY400 - no traceback: it may quote data
-        else:
-            for report in reports:
-                log.info("job %s queued %d message(s)", report.job.key, report.queued)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)

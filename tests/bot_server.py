@@ -1,4 +1,4 @@
-"""OUR web app (`teams_bot.web.create_app`) served from its own thread and event loop, on 127.0.0.1.
+"""OUR web app (`app.build_web_app`) served from its own thread and event loop, on 127.0.0.1.
 
 Its own loop, as in production: if anything in the bot blocked its loop, the test's client (on
 the test's loop) would see the server stop answering instead of freezing along with it. The store
@@ -50,9 +50,9 @@ class BotServer:
     def start(self) -> BotServer:
         from cards.outbound import CardMessages
         from programme.settings import ProgrammeSettings
-        from service.config import BotSettings
         from service.services import Services
         from store import Store
+        from support.config import BotSettings
         from tests.worlds import place_groups
 
         self.store = Store(self.db_path)
@@ -67,9 +67,10 @@ class BotServer:
         return self
 
     async def _serve(self) -> None:
-        from teams_bot.web import AccessLogger, create_app
+        from app import build_web_app
+        from teams_bot.web import AccessLogger
 
-        app = create_app(self.services, self._settings, poll_seconds=0.05, **self._options)
+        app = build_web_app(self.services, self._settings, poll_seconds=0.05, **self._options)
         self._runner = web.AppRunner(app, access_log_class=AccessLogger)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

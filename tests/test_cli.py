@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from cli.main import main
 from tests.cli_run import data_files, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,7 +170,7 @@ def test_errors_are_clear_and_nonzero(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_console_script_uses_reflect_db(db: Path) -> None:
     env = {**os.environ, "REFLECT_DB": str(db)}
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "groups", "show", "--json"],
+        [sys.executable, "-m", "cli", "groups", "show", "--json"],
         capture_output=True,
         text=True,
         env=env,

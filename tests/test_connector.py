@@ -1,4 +1,8 @@
-"""The Bot Connector client and the Teams deliverer, against the local fake Bot Connector."""
+"""The Bot Connector client and the Teams deliverer, against the local fake Bot Connector.
+
+The client reports what the service answered (ConnectorError: status, Retry-After, error code);
+the deliverer (service/delivery.py) decides what that means for the outbox entry.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from service.delivery import ADAPTIVE_CARD, TeamsDeliverer, delivery_kind, message_activity
 from service.outbox import DeliveryError, DeliveryKind, OutboundMessage, OutboxEntry, Status
-from service.rate_limit import RateLimiter
+from support.rate_limit import RateLimiter
 from teams_bot.connector import (
-    ADAPTIVE_CARD,
     BotConnectorClient,
     ClientCredentialsToken,
+    ConnectorError,
     NoAuth,
-    TeamsDeliverer,
     default_token_url,
-    message_activity,
 )
 from tests.fakes.bot_connector import FakeBotConnector
 
@@ -119,40 +122,68 @@ def fault(status: int, **kwargs: object) -> Callable[[FakeBotConnector], None]:
     return inject
 
 
+# The fake answers every fault with an error code (its own "FaultNNN" unless told one).
+FAULTS = [
+    (block, DeliveryKind.UNREACHABLE, 403, None, "MessageWritesBlocked"),
+    (remove, DeliveryKind.UNREACHABLE, 404, None, "ConversationNotFound"),
+    (fault(429, retry_after=3, code="TooManyRequests"), DeliveryKind.RETRY, 429, 3.0, "TooManyRequests"),
+    (fault(412), DeliveryKind.RETRY, 412, None, "Fault412"),
+    (fault(500), DeliveryKind.RETRY, 500, None, "Fault500"),
+    (fault(502), DeliveryKind.RETRY, 502, None, "Fault502"),
+    (fault(503, retry_after=2), DeliveryKind.RETRY, 503, 2.0, "Fault503"),
+    (fault(504), DeliveryKind.RETRY, 504, None, "Fault504"),
+    (fault(400, code="BadArgument"), DeliveryKind.FAIL, 400, None, "BadArgument"),
+    (fault(413), DeliveryKind.FAIL, 413, None, "Fault413"),
+]
+
+
 @pytest.mark.asyncio
-@pytest.mark.parametrize(
-    ("arrange", "kind", "status", "retry_after", "reason"),
-    [
-        (block, DeliveryKind.UNREACHABLE, 403, None, "http 403 MessageWritesBlocked"),
-        (remove, DeliveryKind.UNREACHABLE, 404, None, "http 404 ConversationNotFound"),
-        (fault(429, retry_after=3, code="TooManyRequests"), DeliveryKind.RETRY, 429, 3.0, None),
-        (fault(412), DeliveryKind.RETRY, 412, None, None),
-        (fault(500), DeliveryKind.RETRY, 500, None, None),
-        (fault(502), DeliveryKind.RETRY, 502, None, None),
-        (fault(503, retry_after=2), DeliveryKind.RETRY, 503, 2.0, None),
-        (fault(504), DeliveryKind.RETRY, 504, None, None),
-        (fault(400, code="BadArgument"), DeliveryKind.FAIL, 400, None, "http 400 BadArgument"),
-        (fault(413), DeliveryKind.FAIL, 413, None, None),
-    ],
-)
-async def test_http_errors_map_to_delivery_kinds(
+@pytest.mark.parametrize(("arrange", "kind", "status", "retry_after", "code"), FAULTS)
+async def test_http_errors_carry_status_retry_after_and_code(
     arrange: Callable[[FakeBotConnector], None],
     kind: DeliveryKind,
     status: int,
     retry_after: float | None,
-    reason: str | None,
+    code: str,
 ) -> None:
     async with FakeBotConnector() as fake, aiohttp.ClientSession() as session:
         arrange(fake)
         client = BotConnectorClient(session, NoAuth())
-        with pytest.raises(DeliveryError) as raised:
+        with pytest.raises(ConnectorError) as raised:
             await client.send_to_conversation(fake.url, CONVERSATION, message_activity(None, "secret words"))
     error = raised.value
+    assert (error.status, error.retry_after, error.code) == (status, retry_after, code)
+    assert error.reason == f"http {status} {code}"
+    assert "secret words" not in str(error)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("arrange", "kind", "status", "retry_after", "code"), FAULTS)
+async def test_teams_deliverer_maps_http_errors_to_delivery_kinds(
+    arrange: Callable[[FakeBotConnector], None],
+    kind: DeliveryKind,
+    status: int,
+    retry_after: float | None,
+    code: str,
+) -> None:
+    async with FakeBotConnector() as fake, aiohttp.ClientSession() as session:
+        arrange(fake)
+        reference = {"service_url": fake.url, "conversation_id": CONVERSATION}
+        deliverer = TeamsDeliverer(
+            BotConnectorClient(session, NoAuth()), {"ann@x.org": reference}.get, RateLimiter()
+        )
+        with pytest.raises(DeliveryError) as raised:
+            await deliverer.deliver(entry_for("ann@x.org"))
+    error = raised.value
     assert (error.kind, error.status, error.retry_after) == (kind, status, retry_after)
-    assert error.reason.startswith(f"http {status}")
-    if reason is not None:
-        assert error.reason == reason
-    assert "secret words" not in error.reason
+    assert error.reason == f"http {status} {code}"
+    assert "Programme news" not in error.reason
+
+
+def test_no_answer_is_retried_and_unknown_statuses_fail() -> None:
+    assert delivery_kind(None) is DeliveryKind.RETRY
+    assert delivery_kind(401) is DeliveryKind.RETRY  # the client fetches a new token next time
+    assert delivery_kind(409) is DeliveryKind.FAIL
 
 
 @pytest.mark.asyncio
@@ -162,11 +193,16 @@ async def test_connection_refused_is_retryable() -> None:
         port = probe.getsockname()[1]
     async with aiohttp.ClientSession() as session:
         client = BotConnectorClient(session, NoAuth())
-        with pytest.raises(DeliveryError) as raised:
+        reference = {"service_url": f"http://127.0.0.1:{port}", "conversation_id": CONVERSATION}
+        deliverer = TeamsDeliverer(client, {"ann@x.org": reference}.get, RateLimiter())
+        with pytest.raises(ConnectorError) as raised:
             await client.send_to_conversation(
                 f"http://127.0.0.1:{port}", CONVERSATION, message_activity(None, "x")
             )
-    assert (raised.value.kind, raised.value.status, raised.value.reason) == (
+        with pytest.raises(DeliveryError) as delivered:
+            await deliverer.deliver(entry_for("ann@x.org"))
+    assert (raised.value.status, raised.value.reason) == (None, "connection error")
+    assert (delivered.value.kind, delivered.value.status, delivered.value.reason) == (
         DeliveryKind.RETRY,
         None,
         "connection error",
@@ -219,10 +255,10 @@ async def test_rejected_token_is_dropped_and_fetched_again() -> None:
         tokens = ClientCredentialsToken("app-1", "pw", "tenant-1", session, fake.token_url)
         client = BotConnectorClient(session, tokens)
         fake.fail_next(401)
-        with pytest.raises(DeliveryError) as raised:
+        with pytest.raises(ConnectorError) as raised:
             await client.send_to_conversation(fake.url, CONVERSATION, message_activity(None, "x"))
         await client.send_to_conversation(fake.url, CONVERSATION, message_activity(None, "x"))
-    assert raised.value.kind is DeliveryKind.RETRY
+    assert raised.value.status == 401
     assert fake.issued_tokens == ["fake-token-1", "fake-token-2"]
     assert fake.requests[-1].authorization == "Bearer fake-token-2"
 
@@ -235,7 +271,7 @@ async def test_wrong_password_fails_without_revealing_it(caplog: pytest.LogCaptu
         aiohttp.ClientSession() as session,
     ):
         tokens = ClientCredentialsToken("app-1", "wrong-pw", None, session, fake.token_url)
-        with pytest.raises(DeliveryError) as raised:
+        with pytest.raises(ConnectorError) as raised:
             await BotConnectorClient(session, tokens).send_to_conversation(
                 fake.url, CONVERSATION, message_activity(None, "x")
             )

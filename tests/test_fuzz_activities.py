@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 
 from repositories.answers import RSVPS, RsvpsRepository
-from service.config import BotSettings
+from support.config import BotSettings
 from teams_bot.inbound import MAX_BODY_BYTES
 from teams_bot.web import ISSUER_KEY, METADATA_URL_KEY
 from tests.bot_server import BotServer, activity, card_action

@@ -23,8 +23,8 @@ import jwt
 import pytest
 
 from repositories.answers import RsvpsRepository
-from service.config import BotSettings
-from service.log_format import ClassOnlyFormatter
+from support.config import BotSettings
+from support.log_format import ClassOnlyFormatter
 from teams_bot.inbound import MAX_BODY_BYTES, MAX_DEPTH, nesting_depth
 from teams_bot.web import ISSUER_KEY, METADATA_URL_KEY
 from tests.bot_server import BotServer, activity, card_action

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import icalendar
 
+from app import outbox_drainer
 from mailers.pickup import PickupMailer
-from service.config import BotSettings
 from service.invites import Invites, MailSettings
 from service.services import Services
 from store import Store
-from teams_bot.sending import outbox_drainer
+from support.config import BotSettings
 from tests.worlds import Row, actor, build_services, place_groups
 
 ROSTER = (Row("fay", facilitator=True), Row("ann"), Row("bo"), Row("cy"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from service.outbox import OutboundMessage, Outbox, Status
 from store import Store
-from store.journal import Journal
+from support.journal import Journal
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ def test_clearing_restarts_readers_at_the_beginning(tmp_path: Path) -> None:
 
 _CHILD = """
 import sys
-from store.journal import Journal
+from support.journal import Journal
 journal = Journal(sys.argv[1])
 print("READY", flush=True)
 n = 0

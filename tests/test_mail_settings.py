@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mailers.base import MailMessage
+from mailers.factory import open_mailer
 from programme.errors import SettingsError
-from service.config import BOT_FRAMEWORK_OPENID_METADATA_URL, MailConfig, load_settings
-from service.mail_factory import open_mailer
+from support.config import BOT_FRAMEWORK_OPENID_METADATA_URL, MailConfig, load_settings
+from support.mail import MailMessage
 from tests.fakes.graph_server import FakeGraph
 
 MAILBOX = "reflection@contoso.example"

@@ -15,8 +15,8 @@ import msal
 import pytest
 import pytest_asyncio
 
-from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.ews import EwsMailer
+from support.mail import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from tests.fakes.ews_server import FakeEws
 
 MAILBOX = "reflect@example.org"

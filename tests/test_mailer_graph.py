@@ -16,9 +16,9 @@ import aiohttp
 import msal
 import pytest
 
-from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.graph import GraphMailer, GraphTokens, transaction_id
-from service.retry import RetryPolicy
+from support.mail import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
+from support.retry import RetryPolicy
 from tests.fakes.graph_server import FakeGraph
 
 MAILBOX = "reflect@contoso.example"

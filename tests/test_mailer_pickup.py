@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
-from mailers.base import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from mailers.ical import invite_cancel, invite_request
 from mailers.pickup import PickupMailer
+from support.mail import MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 
 LONDON = ZoneInfo("Europe/London")
 UID = "reflect-thu-coach-1-2027-03@reflect.local"

@@ -6,7 +6,6 @@ tools/app-manifest (`npm ci` there, or ./scripts/setup.sh); tests that need them
 
 from __future__ import annotations
 
-import argparse
 import copy
 import io
 import json
@@ -19,11 +18,12 @@ import pytest
 from jsonschema import Draft4Validator
 from PIL import Image
 
+from cli import manifest as manifest_cli
+from cli.main import main as reflect
 from manifest import build, icons
 from manifest.app_settings import AppSettings, parse_app_settings
-from programme.errors import SettingsError
-from service import cli
-from service.config import BotSettings, Settings, load_settings
+from programme.errors import ManifestError, SettingsError
+from support.config import BotSettings, Settings, load_settings
 
 BOT_ID = "11111111-2222-4333-8444-555555555555"
 APP_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -49,7 +49,7 @@ def _schema() -> dict[str, Any]:
 
 def _build_zip(tmp_path: Path, settings: Settings | None = None) -> Path:
     out = tmp_path / "out" / "app.zip"
-    assert build.cmd_manifest_build(argparse.Namespace(out=str(out)), settings or _settings()) == 0
+    assert manifest_cli.write_package(settings or _settings(), out) == 0
     return out
 
 
@@ -154,8 +154,8 @@ def test_build_refuses_a_manifest_the_schema_rejects(tmp_path: Path, monkeypatch
     broken["accentColor"] = "teal"
     monkeypatch.setattr(build, "build_manifest", lambda app: broken)
     out = tmp_path / "app.zip"
-    with pytest.raises(build.ManifestError, match=r"/accentColor: 'teal' does not match"):
-        build.cmd_manifest_build(argparse.Namespace(out=str(out)), _settings())
+    with pytest.raises(ManifestError, match=r"/accentColor: 'teal' does not match"):
+        manifest_cli.write_package(_settings(), out)
     assert not out.exists()
 
 
@@ -287,8 +287,8 @@ def test_command_limits_are_enforced(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
     monkeypatch.setattr(build, "build_manifest", lambda app: crowded)
     out = tmp_path / "app.zip"
-    with pytest.raises(build.ManifestError, match="exceed Teams' limits"):
-        build.cmd_manifest_build(argparse.Namespace(out=str(out)), _settings())
+    with pytest.raises(ManifestError, match="exceed Teams' limits"):
+        manifest_cli.write_package(_settings(), out)
     assert not out.exists()
 
 
@@ -384,7 +384,7 @@ def test_cli_builds_the_package(
     path = tmp_path / "reflect.toml"
     path.write_text(f'[bot]\nMicrosoftAppId = "{BOT_ID}"\n[app]\nid = "{APP_ID}"\n', encoding="utf-8")
     out = tmp_path / "pkg" / "teams.zip"
-    assert cli.main(["manifest", "build", "--settings", str(path), "--out", str(out)]) == 0
+    assert reflect(["manifest", "build", "--settings", str(path), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     assert _zipped_manifest(out)["id"] == APP_ID
 
@@ -422,7 +422,7 @@ def test_bad_settings_are_named_and_write_no_zip(
 ) -> None:
     out = tmp_path / "out" / "app.zip"
     with pytest.raises(SettingsError, match=message):
-        build.cmd_manifest_build(argparse.Namespace(out=str(out)), _settings(app, bot_id))
+        manifest_cli.write_package(_settings(app, bot_id), out)
     assert not out.parent.exists()
 
 
@@ -433,7 +433,7 @@ def test_cli_reports_a_missing_app_id(
     path = tmp_path / "reflect.toml"
     path.write_text(f'[bot]\nMicrosoftAppId = "{BOT_ID}"\n', encoding="utf-8")
     out = tmp_path / "app.zip"
-    assert cli.main(["manifest", "build", "--settings", str(path), "--out", str(out)]) == 1
+    assert reflect(["manifest", "build", "--settings", str(path), "--out", str(out)]) == 1
     assert f"reflect: {path}: [app] id is not set" in capsys.readouterr().err
     assert not out.exists()
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from programme.announcements import Audience, AudienceKind, UnknownAudienceError, resolve_audience
-from programme.errors import NotAllowedError
+from programme.announcements import Audience, AudienceKind, resolve_audience
+from programme.errors import NotAllowedError, UnknownAudienceError
 from programme.model import Group, Person
 from programme.policies import (
     Permission,

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from service.delivery import TeamsDeliverer
 from service.outbox import (
     DeliveryError,
     DeliveryKind,
@@ -23,10 +24,10 @@ from service.outbox import (
     OutboxEntry,
     Status,
 )
-from service.rate_limit import TEAMS_CONVERSATION_LIMITS, RateLimiter
-from service.retry import RetryPolicy
 from store import Store
-from teams_bot.connector import BotConnectorClient, NoAuth, TeamsDeliverer
+from support.rate_limit import TEAMS_CONVERSATION_LIMITS, RateLimiter
+from support.retry import RetryPolicy
+from teams_bot.connector import BotConnectorClient, NoAuth
 from tests.fakes.bot_connector import FakeBotConnector
 
 T0 = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)

@@ -1,5 +1,6 @@
 """The use cases' boundaries: outbound content comes only from the presenter port they are given,
-use cases never import presentation, and the activity handler runs on its protocol alone.
+and the activity handler runs on its protocol alone. (That use cases never import presentation and
+the bot never imports the application is tests/test_layers.py's rule for service/ and teams_bot/.)
 
 A recording presenter (no cards at all) stands in for cards/outbound.py: every message the use
 cases queue must carry exactly what it returned, for the view it was handed.
@@ -7,7 +8,6 @@ cases queue must carry exactly what it returned, for the view it was handed.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 from collections.abc import Iterator
@@ -50,7 +50,6 @@ from store import Store
 from teams_bot.bot import PRIVATE_ONLY, ReflectionBot
 from teams_bot.handler import Card, Recognised, Reply, Unrouted
 
-ROOT = Path(__file__).resolve().parent.parent
 ROSTER = """email,name,role,working_days,hours_per_week,probation_end,facilitator,coordinator
 fay@x.org,Fay Lead,Coach,Mon Tue Wed Thu Fri,37.5,,yes,no
 ann@x.org,Ann Able,Coach,Mon Tue Wed Thu Fri,37.5,,no,no
@@ -215,27 +214,6 @@ def test_the_register_check_outs_and_escalations_render_their_views_for_each_rea
     queued = entries(services, now[0])
     assert sorted(r for r, kind, *_ in queued.values() if kind == "checkout") == sorted(present)
     assert [r for r, kind, *_ in queued.values() if kind == "escalation"] == ["di@x.org"]
-
-
-# ---- imports: the direction of the layers this work set up -------------------------------------
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-    return found
-
-
-def test_use_cases_never_import_presentation_and_the_bot_never_imports_the_application() -> None:
-    for path in sorted((ROOT / "service").glob("*.py")):
-        assert not _imports(path) & {"cards", "teams_bot", "surfaces"}, path.name
-    for name in ("bot.py", "handler.py"):
-        assert not _imports(ROOT / "teams_bot" / name) & {"service", "repositories", "cards", "surfaces"}, (
-            name
-        )
 
 
 # ---- the activity handler on its protocol alone ------------------------------------------------

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from cards.outbound import CardMessages
-from mailers.base import MailMessage, MeetingInvite
 from mailers.pickup import PickupMailer
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
+from programme.errors import DeliveryBusyError
 from programme.identity import ConversationReference, TeamsUser
 from programme.privacy import Identity, Redactor, email_pattern, name_is_ambiguous, retention_cutoff
 from programme.settings import ProgrammeSettings
@@ -44,10 +44,11 @@ from service.invites import Invites, MailSettings
 from service.outbox import OUTBOX_BODIES_LOG as OUTBOX_BODIES
 from service.outbox import OUTBOX_LOG as OUTBOX
 from service.outbox import Outbox
-from service.privacy import DeliveryBusyError, erase_person, personal_data, purge_free_text
+from service.privacy import erase_person, personal_data, purge_free_text
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
+from support.mail import MailMessage, MeetingInvite
 from tests.cli_run import data_files, run
 from tests.clocks import Clock
 from tests.store_snapshot import records

@@ -17,7 +17,7 @@ def _run_on_terminal(args: list[str]) -> tuple[int, str]:
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", *args], stdout=follower, stderr=follower, cwd=ROOT, env=env
+        [sys.executable, "-m", "cli", *args], stdout=follower, stderr=follower, cwd=ROOT, env=env
     )
     os.close(follower)
     chunks: list[bytes] = []
@@ -53,7 +53,7 @@ def test_no_bar_with_json_or_without_a_terminal(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "service.cli",
+            "cli",
             "roster",
             "import",
             str(roster),
@@ -82,7 +82,7 @@ def test_run_due_on_a_terminal_shows_jobs_and_delivery(tmp_path: Path) -> None:
         ["groups", "allocate", "--today", "2026-11-02"],
     ):
         subprocess.run(
-            [sys.executable, "-m", "service.cli", *args, *common],
+            [sys.executable, "-m", "cli", *args, *common],
             check=True,
             cwd=ROOT,
             env=env,

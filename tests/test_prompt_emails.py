@@ -14,15 +14,15 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from app import outbox_drainer
 from mailers.pickup import PickupMailer
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.sessions import session_in_month
 from repositories.answers import RsvpsRepository
 from repositories.pairs import PairRoundsRepository
 from service.commands import AttendanceCommand, CheckoutCommand, GoalsCommand, IntroSendCommand
-from service.config import BotSettings
 from store import Store
-from teams_bot.sending import outbox_drainer
+from support.config import BotSettings
 from tests.worlds import PEERS, PROBATION_ROUND, Row, actor, build_services
 
 ROSTER = (Row("fay", facilitator=True, hours=37.5), *PEERS)

@@ -25,6 +25,7 @@ from typing import Any
 import icalendar
 import pytest
 
+from app import outbox_drainer
 from cards.protocol import (
     CHECKOUT_FLAGS,
     CHECKOUT_HELPFUL,
@@ -40,13 +41,12 @@ from mailers.pickup import PickupMailer
 from programme.clock import jobs_between
 from programme.model import Group
 from programme.settings import ProgrammeSettings
-from service.config import BotSettings
 from service.invites import Invites, MailSettings
 from service.outbox import OutboundMessage
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
-from teams_bot.sending import outbox_drainer
+from support.config import BotSettings
 from tests.bot_driver import BotDriver, TeamsSender
 from tests.card_reading import actions, card_text, facts_of, find_action, heading, inputs, texts
 from tests.clocks import Clock

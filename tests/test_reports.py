@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from cards.reports import build_report_card, report_card_view
+from cli.report import report_csv
 from programme.errors import NotAllowedError
 from programme.model import Allocation, Group, Pair, PairRound, Person
 from programme.policies import Actor
@@ -47,7 +48,6 @@ from repositories.groups import GroupsRepository
 from repositories.pairs import PairRoundsRepository
 from service.programme_service import ProgrammeService
 from service.reports import Reports, programme_report
-from service.reports_cli import report_csv
 from store import Store
 from tests.cli_run import data_files, run
 from tests.test_cards_schema import serialised_size, validate_card

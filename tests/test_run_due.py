@@ -15,9 +15,9 @@ from pathlib import Path
 import icalendar
 import pytest
 
+from cli.main import main
 from repositories.jobs import JobRunsRepository
 from repositories.meetings import MeetingsRepository
-from service.cli import main
 from service.outbox import Outbox
 from store import Store
 from tests.worlds import Row, place_groups, roster_csv
@@ -65,7 +65,7 @@ def run_due(db: Path, settings: Path, now: str, *extra: str) -> subprocess.Compl
         [
             sys.executable,
             "-m",
-            "service.cli",
+            "cli",
             "run-due",
             "--now",
             now,
@@ -145,7 +145,7 @@ def test_two_concurrent_runs_send_each_invite_once(setup: tuple[Path, Path, Path
     command = [
         sys.executable,
         "-m",
-        "service.cli",
+        "cli",
         "run-due",
         "--now",
         INVITE_TIME,
@@ -264,7 +264,7 @@ def test_a_backend_that_cannot_be_reached_fails_the_run_visibly(setup: tuple[Pat
         '[mail]\nbackend = "graph"\nmailbox = "reflect@x.org"\ntenant_id = "contoso.example"\n'
         f'client_id = "app"\ngraph_url = "http://127.0.0.1:{port}/v1.0"\nlogin_url = "https://127.0.0.1:{port}"\n'
     )
-    command = [sys.executable, "-m", "service.cli", "run-due", "--now", INVITE_TIME]
+    command = [sys.executable, "-m", "cli", "run-due", "--now", INVITE_TIME]
     result = subprocess.run(
         [*command, "--db", str(db), "--settings", str(settings)],
         capture_output=True,

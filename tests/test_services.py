@@ -263,9 +263,9 @@ def test_checkout_text_stays_out_of_the_escalation(world: tuple[Services, Clock]
 async def test_a_blocked_bot_marks_the_person_unreachable_until_they_come_back(
     world: tuple[Services, Clock],
 ) -> None:
+    from app import outbox_drainer
     from programme.identity import ConversationReference, TeamsUser
-    from service.config import BotSettings
-    from teams_bot.sending import outbox_drainer
+    from support.config import BotSettings
     from tests.fakes.bot_connector import FakeBotConnector
 
     services, clock = world

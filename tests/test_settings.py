@@ -9,7 +9,7 @@ import pytest
 
 from programme.errors import SettingsError
 from programme.settings import ProgrammeSettings, parse_programme_settings
-from service.config import load_settings
+from support.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

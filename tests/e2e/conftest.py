@@ -1,4 +1,4 @@
-"""Fixtures for the end-to-end tests: OUR bot (`teams_bot.web.create_app`) driven through the
+"""Fixtures for the end-to-end tests: OUR bot (`app.build_web_app`) driven through the
 Microsoft 365 Agents Playground (tests/e2e/playground.py), everything on 127.0.0.1.
 
 A test asks for ``run_world`` and hands it an async scenario::
@@ -189,12 +189,12 @@ class World:
     async def start(self) -> World:
         from aiohttp import web
 
+        from app import build_web_app
         from cards.outbound import CardMessages
         from programme.settings import ProgrammeSettings
-        from service.config import BotSettings
         from service.services import Services
         from store import Store
-        from teams_bot.web import create_app
+        from support.config import BotSettings
         from tests.worlds import place_groups
 
         self.store = Store(self.db_path)
@@ -206,7 +206,7 @@ class World:
         )
         place_groups(self.store, groups(self.omit), self.clock())
 
-        app = create_app(
+        app = build_web_app(
             self.services,
             self._bot_settings or BotSettings(),
             auth_metadata=self._auth_metadata,

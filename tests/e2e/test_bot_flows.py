@@ -1,4 +1,4 @@
-"""End to end: OUR bot (teams_bot.web.create_app over a real store) driven through the Agents Playground.
+"""End to end: OUR bot (app.build_web_app over a real store) driven through the Agents Playground.
 
 Every assertion is on what arrives: the bot's messages as the Playground logged them (any chat),
 the cards Action.Execute invokes answer with, the UI websocket (the current user's chat), and the

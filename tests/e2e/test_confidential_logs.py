@@ -167,7 +167,7 @@ def test_no_confidential_answer_reaches_our_logs(run_world: Run, capfd: pytest.C
 def test_tokens_and_passwords_stay_out_of_logs(run_world: Run, capfd: pytest.CaptureFixture[str]) -> None:
     """With an app id: outbound sends carry a client-credentials token, inbound needs a valid one."""
     from programme.identity import ConversationReference, TeamsUser
-    from service.config import BotSettings
+    from support.config import BotSettings
 
     token_requests: list[dict[str, str]] = []
     closed_port = free_port()  # nothing listens here: the OpenID metadata fetch fails at once

@@ -143,7 +143,7 @@ def reflect(data: Path, *args: str) -> None:
         [
             sys.executable,
             "-m",
-            "service.cli",
+            "cli",
             *args,
             "--db",
             str(data / "reflect.json"),

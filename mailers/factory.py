@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mailers.base import Mailer
 from programme.errors import SettingsError
-from service.config import MailConfig
+from support.config import MailConfig
+from support.mail import Mailer
 
 
 @asynccontextmanager

@@ -18,42 +18,12 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from store.errors import StoreError
+from support.atomic_file import FileIdentity, file_identity, fsync_dir
 
-# (st_dev, st_ino, st_mtime_ns, st_size) of a file we hold open; see AtomicJSONStorage.refresh.
-_Identity = tuple[int, int, int, int]
 _Tables = dict[str, dict[str, Any]]
 
 _TEMP_TAIL = re.compile(r"\.[0-9a-f]{16}\.tmp")
 _LOG_TEMP = re.compile(r"\d+\.json\.[0-9a-f]{16}\.tmp")
-
-
-def file_identity(st: os.stat_result) -> _Identity:
-    """What tells one version of a file from another: it changes with every replace or write."""
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def fsync_dir(path: str) -> None:
-    """Make renames and new entries in directory `path` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def ensure_dir(path: str) -> None:
-    """Create `path` and its missing parents, fsyncing each parent so the new entries are durable."""
-    if os.path.isdir(path):
-        return
-    parent = os.path.dirname(path)
-    if parent and parent != path:
-        ensure_dir(parent)
-    try:
-        os.mkdir(path)
-    except FileExistsError:
-        # Another process won the race; it fsyncs the parent itself.
-        return
-    fsync_dir(parent or ".")
 
 
 def remove_stray_temps(main_path: str, logs_dir: str) -> None:
@@ -89,14 +59,14 @@ class AtomicJSONStorage(Storage):
         self.path = path
         self._directory = os.path.dirname(path)
         self._data: _Tables | None = None
-        self._identity: _Identity | None = None
+        self._identity: FileIdentity | None = None
         self._fd: int | None = None
         self._known = False
 
     def refresh(self) -> bool:
         """Load the file if it changed since we last saw it; True if the cached content changed."""
         try:
-            current: _Identity | None = file_identity(os.stat(self.path))
+            current: FileIdentity | None = file_identity(os.stat(self.path))
         except FileNotFoundError:
             current = None
         if self._known and current == self._identity:
@@ -139,7 +109,7 @@ class AtomicJSONStorage(Storage):
         self._fd, self._identity, self._data, self._known = None, None, None, False
 
     @property
-    def identity(self) -> _Identity | None:
+    def identity(self) -> FileIdentity | None:
         """(device, inode, mtime, size) of the file content cached, or None."""
         return self._identity
 

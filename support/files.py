@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from support.atomic_file import fsync_dir
+
 # Owner-only by default: what the product writes (mail files, reports, exports) is about people.
 # Files meant for others (the Teams app package) ask for 0o644 explicitly.
 PRIVATE = 0o600
@@ -25,12 +27,7 @@ def replace_file(path: Path, produce: Callable[[Path], None], *, mode: int = PRI
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    # Make the rename itself durable.
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_dir(str(path.parent))  # make the rename itself durable
 
 
 def write_file(path: Path, data: bytes, *, mode: int = PRIVATE) -> None:

@@ -1,4 +1,8 @@
-"""The one Mailer interface every backend (ews, graph, pickup) implements, and what it sends."""
+"""The one Mailer interface every backend (mailers/: ews, graph, pickup) implements, and what it sends.
+
+Here, below both, so the outbox's deliverer (service/delivery.py) and the backends share it without
+the use-case layer importing a backend.
+"""
 
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import orjson
 
-from store.atomic_file import ensure_dir, fsync_dir
-from store.errors import StoreError
+from support.atomic_file import ensure_dir, fsync_dir
 
 _SUFFIX = ".jsonl"
 
@@ -41,7 +40,8 @@ class Journal:
         try:
             payload = b"".join(orjson.dumps(dict(record)) + b"\n" for record in records)
         except orjson.JSONEncodeError as exc:
-            raise StoreError(f"journal record is not JSON-compatible: {exc}") from exc
+            # A caller's bug, not bad data on disk: orjson's error is a TypeError, kept as one.
+            raise TypeError(f"journal record is not JSON-compatible: {exc}") from exc
         if not payload:
             return
         ensure_dir(self._directory)

@@ -15,26 +15,43 @@ from typing import Any
 
 import orjson
 
+from cli.common import Commands, open_root
 from mailers.pickup import PickupPurge, purge_pickup
-from programme.errors import NotFoundError
-from service.config import load_settings, settings_path
-from service.privacy import DeliveryBusyError, ErasureReport, erase_person, export_person, normalise_email
-from service.programme_service import ProgrammeService
-from store.files import write_file
+from service.privacy import ErasureReport, erase_person, export_person, normalise_email
+from store import Store
+from support.config import load_settings, settings_path
+from support.files import write_file
+
+
+def register(commands: Commands, data: argparse.ArgumentParser) -> None:
+    """`person export EMAIL [--out FILE]` and `person erase EMAIL [--yes]`."""
+    person = commands.add_parser("person", help="a person's data (privacy requests)").add_subparsers(
+        dest="action", required=True
+    )
+    export = person.add_parser("export", parents=[data], help="everything held about a person, as JSON")
+    export.add_argument("email")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    export.set_defaults(handler=export_data)
+    erase = person.add_parser("erase", parents=[data], help="remove a person's data, keep anonymous counts")
+    erase.add_argument("email")
+    erase.add_argument("--yes", action="store_true", help="confirm: erasing cannot be undone")
+    erase.set_defaults(handler=erase_data)
 
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{table} {n}" for table, n in counts.items()) or "none"
 
 
-def cmd_person_export(args: argparse.Namespace, service: ProgrammeService) -> int:
+def export_data(args: argparse.Namespace) -> int:
     """Everything held about a person as one JSON document (to --out, else stdout)."""
+    with open_root(args) as root:
+        return _export(args, root.store)
+
+
+def _export(args: argparse.Namespace, store: Store) -> int:
     email = normalise_email(args.email)
-    try:
-        export = export_person(service.store, email, datetime.now(UTC))
-    except NotFoundError as error:
-        print(f"reflect: {error}", file=sys.stderr)
-        return 1
+    # Someone never known: NotFoundError, printed by cli/main.py's ERRORS.
+    export = export_person(store, email, datetime.now(UTC))
     payload = orjson.dumps(export.document, option=orjson.OPT_INDENT_2) + b"\n"
     summary: dict[str, Any] = {
         "email": email,
@@ -100,14 +117,16 @@ def _pickup_line(purge: PickupPurge, directory: Path, verb: str) -> str:
     )
 
 
-def cmd_person_erase(args: argparse.Namespace, service: ProgrammeService) -> int:
+def erase_data(args: argparse.Namespace) -> int:
     """Remove a person's data and answers, keeping anonymous counts; needs --yes."""
+    with open_root(args) as root:
+        return _erase(args, root.store)
+
+
+def _erase(args: argparse.Namespace, store: Store) -> int:
     email = normalise_email(args.email)
-    try:
-        report = erase_person(service.store, email, datetime.now(UTC), apply=bool(args.yes))
-    except DeliveryBusyError as error:
-        print(f"reflect: {error}; nothing was changed", file=sys.stderr)
-        return 1
+    # A delivery run in progress: DeliveryBusyError, printed by cli/main.py's ERRORS.
+    report = erase_person(store, email, datetime.now(UTC), apply=bool(args.yes))
     # Mail files the pickup backend wrote are outside the data file: those naming the person go too.
     pickup = _purge_pickup(args, report, apply=report.applied)
     if args.json:
