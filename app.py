@@ -72,6 +72,7 @@ def wiring(
             clock,
             messages=CardMessages(),
             tenant_id=settings.bot.organisation_tenant,
+            programmes=settings.programmes,
         )
         yield Wiring(settings, store, services, scheduler_for(services, settings))
 

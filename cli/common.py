@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from app import Wiring, wiring
+from programme.programmes import ProgrammeDefinition
 from service.services import system_clock
 from support.files import replace_file
 
@@ -54,6 +55,20 @@ def today(args: argparse.Namespace, root: Wiring) -> date:
     if getattr(args, "today", None):
         return date.fromisoformat(args.today)
     return datetime.now(UTC).astimezone(root.settings.programme.zone).date()
+
+
+def add_programme_argument(parser: argparse.ArgumentParser) -> None:
+    """`--programme ID`: which programme a command acts on (optional when there is only one)."""
+    parser.add_argument(
+        "--programme",
+        metavar="ID",
+        help="the programme's id from the settings (needed when there are several)",
+    )
+
+
+def chosen_programme(args: argparse.Namespace, root: Wiring) -> ProgrammeDefinition:
+    """The programme `--programme` names, or the only one (ProgrammeChoiceError when ambiguous)."""
+    return root.services.programme.choose_programme(getattr(args, "programme", None))
 
 
 def month_arg(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Loading the settings file once, at the edge: `[programme]` now, more tables as adapters arrive."""
+"""Loading the settings file once, at the edge: `[programme]`/`[[programmes]]`, `[bot]`, `[mail]`, `[app]`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from programme.errors import SettingsError
+from programme.programmes import ProgrammeDefinition, parse_programmes
 from programme.settings import ProgrammeSettings, parse_programme_settings
 
 DEFAULT_SETTINGS_FILE = Path("reflect.toml")
 DEFAULT_DB = Path("data") / "reflect.json"
-KNOWN_TABLES = {"programme", "bot", "mail", "app"}
+KNOWN_TABLES = {"programme", "programmes", "bot", "mail", "app"}
 MAIL_BACKENDS = ("pickup", "ews", "graph")
 MAIL_KEYS = {
     "backend",
@@ -157,6 +158,9 @@ class Settings:
     """Everything read from the settings file."""
 
     programme: ProgrammeSettings = field(default_factory=ProgrammeSettings)
+    # The deployment's programmes (`[[programmes]]`, or the one `[programme]` describes); empty for
+    # the built-in defaults, which are one programme too (ProgrammeService fills it in).
+    programmes: tuple[ProgrammeDefinition, ...] = ()
     bot: BotSettings = field(default_factory=BotSettings)
     mail: MailConfig = field(default_factory=MailConfig)
     # The Teams app package's `[app]` table, parsed by the manifest builder that uses it.
@@ -191,8 +195,13 @@ def load_settings(path: Path | None) -> Settings:
         programme = parse_programme_settings(data.get("programme", {}))
     except SettingsError as error:
         raise SettingsError(f"{path}: [programme] {error}") from None
+    try:
+        programmes = parse_programmes(data)
+    except SettingsError as error:
+        raise SettingsError(f"{path}: {error}") from None
     return Settings(
         programme=programme,
+        programmes=programmes,
         bot=_bot_settings(data.get("bot", {}), path),
         mail=_mail_config(data.get("mail", {}), path),
         app=dict(data.get("app", {})),

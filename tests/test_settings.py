@@ -83,3 +83,24 @@ def test_every_setting_can_be_set_from_the_file() -> None:
     from programme.settings import _CONVERTERS
 
     assert {name for name, _ in _CONVERTERS.values()} == {f.name for f in fields(ProgrammeSettings)}
+
+
+def test_a_settings_file_declares_several_programmes_or_stays_one(tmp_path: Path) -> None:
+    legacy = tmp_path / "legacy.toml"
+    legacy.write_text('[programme]\nweekday = "Tuesday"\n', encoding="utf-8")
+    (one,) = load_settings(legacy).programmes
+    assert one.id == "main" and one.has_groups and one.has_pairs and one.settings.weekday == 1
+    several = tmp_path / "several.toml"
+    several.write_text(
+        '[programme]\ntimezone = "Europe/London"\n\n'
+        '[[programmes]]\nid = "reflection"\nkind = "groups"\nweekday = "Thursday"\n\n'
+        '[[programmes]]\nid = "pairs"\nkind = "pairs"\n',
+        encoding="utf-8",
+    )
+    loaded = load_settings(several)
+    assert [p.id for p in loaded.programmes] == ["reflection", "pairs"]
+    assert not loaded.programmes[1].has_groups
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[programmes]]\nid = "x"\nkind = "meetings"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"bad\.toml: .*x.*kind"):
+        load_settings(bad)
