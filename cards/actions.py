@@ -29,8 +29,10 @@ from cards.protocol import (
     DATA_GROUP,
     DATA_ID,
     DATA_MONTH,
+    DATA_PROGRAMME,
     DATA_QUARTER,
     DATA_ROUND,
+    DATA_TOPIC,
     GOALS_CAPACITY_NOW,
     GOALS_CAPACITY_PLAN,
     GOALS_TRAINING,
@@ -43,6 +45,8 @@ from cards.protocol import (
     PRESENT_PREFIX,
     RSVP_NOTE,
     RSVP_REASON,
+    THEME_PREFIX,
+    THEMES_NOTE,
     Verb,
     goal_shared_id,
     goal_text_id,
@@ -57,11 +61,14 @@ from service.commands import (
     Command,
     EscalationAction,
     EscalationCommand,
+    GatheringJoinCommand,
+    GatheringLeaveCommand,
     GoalsCommand,
     GoalsOpenCommand,
     IntroSendCommand,
     PeerRecordCommand,
     RsvpCommand,
+    ThemesCommand,
 )
 
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
@@ -74,6 +81,8 @@ _GOAL_TEXT_KEY = re.compile(r"goal(\d+)_text")
 _EMAIL_KEY = re.compile(r"[^\s,]{3,254}")
 # A group has at most 8 members; far more toggles than that is a forged payload.
 _MAX_REGISTER = 50
+# A programme lists at most 30 themes (programme.programmes.MAX_THEMES).
+_MAX_THEMES = 30
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -218,6 +227,35 @@ def _announce(preview: bool) -> Callable[[Mapping[str, Any]], AnnounceCommand]:
     return parse
 
 
+def _gathering_join(data: Mapping[str, Any]) -> GatheringJoinCommand:
+    return GatheringJoinCommand(
+        _reference(data, DATA_PROGRAMME, "programme"),
+        _text(data, DATA_TOPIC, "The gathering", required=True, limit=MAX_TITLE),
+    )
+
+
+def _gathering_leave(data: Mapping[str, Any]) -> GatheringLeaveCommand:
+    return GatheringLeaveCommand(_reference(data, DATA_PROGRAMME, "programme"))
+
+
+def _themes(data: Mapping[str, Any]) -> ThemesCommand:
+    group, month = _reference(data, DATA_GROUP, "group"), _month(data)
+    chosen: list[str] = []
+    toggles = 0
+    for key, value in data.items():
+        if not (isinstance(key, str) and key.startswith(THEME_PREFIX)):
+            continue
+        toggles += 1
+        theme = key[len(THEME_PREFIX) :]
+        if not theme or len(theme) > MAX_TITLE:
+            raise BadActionError("The card lists a theme it cannot identify.")
+        if _boolean(value, "A theme's toggle"):
+            chosen.append(theme)
+    if toggles > _MAX_THEMES:
+        raise BadActionError("The card lists more themes than a programme can have.")
+    return ThemesCommand(group, month, tuple(sorted(chosen)), _text(data, THEMES_NOTE, "The note"))
+
+
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], Command]] = {
     Verb.RSVP_ANSWER: _rsvp,
     Verb.ATTENDANCE_SUBMIT: _attendance,
@@ -230,6 +268,9 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Command]] = {
     Verb.ESCALATION_RESOLVE: _escalation(EscalationAction.RESOLVE),
     Verb.ANNOUNCE_PREVIEW: _announce(preview=True),
     Verb.ANNOUNCE_SEND: _announce(preview=False),
+    Verb.GATHERING_JOIN: _gathering_join,
+    Verb.GATHERING_LEAVE: _gathering_leave,
+    Verb.THEMES_SUBMIT: _themes,
 }
 
 

@@ -22,6 +22,9 @@ class Verb(StrEnum):
     ESCALATION_RESOLVE = "escalation.resolve"
     ANNOUNCE_PREVIEW = "announce.preview"
     ANNOUNCE_SEND = "announce.send"
+    GATHERING_JOIN = "gathering.join"
+    GATHERING_LEAVE = "gathering.leave"
+    THEMES_SUBMIT = "themes.submit"
 
 
 # Keys of the small `data` payloads the builders put on actions.
@@ -32,7 +35,21 @@ DATA_AGAIN = "again"
 DATA_ROUND = "round"
 DATA_QUARTER = "quarter"
 DATA_ID = "id"
-DATA_KEYS = frozenset({DATA_GROUP, DATA_MONTH, DATA_ANSWER, DATA_AGAIN, DATA_ROUND, DATA_QUARTER, DATA_ID})
+DATA_PROGRAMME = "programme"
+DATA_TOPIC = "topic"
+DATA_KEYS = frozenset(
+    {
+        DATA_GROUP,
+        DATA_MONTH,
+        DATA_ANSWER,
+        DATA_AGAIN,
+        DATA_ROUND,
+        DATA_QUARTER,
+        DATA_ID,
+        DATA_PROGRAMME,
+        DATA_TOPIC,
+    }
+)
 
 # Input ids, each with a family prefix that keeps it clear of the data keys above.
 RSVP_REASON = "rsvp_reason"
@@ -54,6 +71,9 @@ ANNOUNCE_TITLE = "announce_title"
 ANNOUNCE_TEXT = "announce_text"
 ANNOUNCE_AUDIENCE = "announce_audience"
 ANNOUNCE_AUDIENCE_VALUE = "announce_audience_value"
+# One Input.Toggle per theme of the programme: "theme:<theme>" -> "true" / "false".
+THEME_PREFIX = "theme:"
+THEMES_NOTE = "themes_note"
 
 MIN_CAPACITY = 0
 MAX_CAPACITY = 200
@@ -67,6 +87,11 @@ def goal_text_id(number: int) -> str:
 def goal_shared_id(number: int) -> str:
     """Input id of goal `number`'s shared toggle (1-based)."""
     return f"goal{number}_shared"
+
+
+def theme_id(theme: str) -> str:
+    """Input id of a theme's toggle."""
+    return THEME_PREFIX + theme
 
 
 def present_id(email: str) -> str:

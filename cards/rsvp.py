@@ -39,9 +39,11 @@ _ANSWER_COLORS: dict[RsvpAnswer, TextColor] = {
 
 
 def session_facts(session: SessionInfo) -> CardJson:
-    """Group, when and (if in person) where."""
+    """Group, when, where, and in a group that rotates facilitation who keeps time this month."""
     rows = [("Group", session.group_name), ("When", session.when)]
     rows.append(("Where", session.place or "Online, in Teams"))
+    if session.timekeeper:
+        rows.append(("Keeps time", f"{session.timekeeper} (a different member each session)"))
     return facts(rows)
 
 

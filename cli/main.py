@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import groups, jobs, manifest, pairs, person, report, roster, schedule, serve
+from cli import gatherings, groups, jobs, manifest, pairs, person, report, roster, schedule, serve, themes
 from cli.common import Handler, OutputError
 from programme.errors import DeliveryBusyError, ProgrammeError, RosterError
 from store import StoreError
@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.register(commands, data)
     schedule.register(commands, data)
     report.register(commands, data)
+    gatherings.register(commands, data)
+    themes.register(commands, data)
     person.register(commands, data)
     manifest.register(commands, common)
     jobs.register(commands, data)

@@ -89,6 +89,25 @@ class AnnounceCommand:
     preview: bool
 
 
+@dataclass(frozen=True)
+class GatheringJoinCommand:
+    programme: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class GatheringLeaveCommand:
+    programme: str
+
+
+@dataclass(frozen=True)
+class ThemesCommand:
+    group: str
+    month: str
+    themes: tuple[str, ...]  # as the card's toggles named them; the use case checks them
+    note: str
+
+
 Command: TypeAlias = (
     RsvpCommand
     | AttendanceCommand
@@ -99,4 +118,7 @@ Command: TypeAlias = (
     | IntroSendCommand
     | EscalationCommand
     | AnnounceCommand
+    | GatheringJoinCommand
+    | GatheringLeaveCommand
+    | ThemesCommand
 )

@@ -54,6 +54,8 @@ from repositories import (
     meetings,
     pairs,
     people,
+    themes,
+    timekeepers,
 )
 from repositories.announcements import AnnouncementsRepository
 from repositories.erasures import ErasuresRepository
@@ -92,6 +94,8 @@ PERSONAL_TABLES = (
     *erasures.PERSONAL_TABLES,
     *facilitators.PERSONAL_TABLES,
     *gatherings.PERSONAL_TABLES,
+    *themes.PERSONAL_TABLES,
+    *timekeepers.PERSONAL_TABLES,
     *imports.PERSONAL_TABLES,
     *jobs.PERSONAL_TABLES,
     *outbox_privacy.PERSONAL_TABLES,
@@ -278,8 +282,10 @@ def _erase(store: Store, email: str, now: datetime, *, apply: bool) -> ErasureRe
 def purge_free_text(store: Store, settings: ProgrammeSettings, now: datetime) -> int:
     """Blank free-text answers written more than `free_text_retention_days` ago; returns records changed.
 
-    Facts stay (attendance, ratings, flags, RSVP answers, met, goal counts); repositories/answers.py
-    says which fields are free text.
+    Facts stay (attendance, ratings, flags, RSVP answers, met, goal counts, themes chosen);
+    repositories/answers.py and repositories/themes.py say which fields are free text.
     """
     cutoff = retention_cutoff(now, settings.free_text_retention_days)
-    return 0 if cutoff is None else answers.purge_free_text(store, cutoff)
+    if cutoff is None:
+        return 0
+    return answers.purge_free_text(store, cutoff) + themes.purge_free_text(store, cutoff)

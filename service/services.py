@@ -12,6 +12,7 @@ from repositories.links import TeamsLinksRepository
 from service.announcements import Announcements
 from service.checkouts import Checkouts
 from service.escalations import Escalations
+from service.gatherings import Gatherings
 from service.goals import Goals
 from service.identity import Directory
 from service.introductions import Introductions
@@ -24,6 +25,7 @@ from service.register import Register
 from service.reports import Reports
 from service.rsvps import Rsvps
 from service.sessions import Sessions
+from service.themes import Themes
 from store import Store
 
 
@@ -49,6 +51,8 @@ class Services:
     goals: Goals
     announcements: Announcements
     reports: Reports
+    gatherings: Gatherings
+    themes: Themes
     clock: Callable[[], datetime]
 
     @staticmethod
@@ -85,5 +89,7 @@ class Services:
             goals=Goals(programme, peers, outbox, clock, messages),
             announcements=Announcements(programme, outbox, clock, messages),
             reports=Reports(programme, clock),
+            gatherings=Gatherings(sessions),
+            themes=Themes(sessions),
             clock=clock,
         )

@@ -1,14 +1,15 @@
 """What the month's capabilities share: people and groups looked up, sessions as a reader sees them,
 the session a facilitator command is about, and month keys.
 
-Nothing here writes; each capability (introductions, RSVPs, the register, check-outs, escalations,
-meeting links) owns its own records and builds on these lookups.
+Nothing here writes, except that the month's timekeeper of a rotating group is remembered once
+decided (service/timekeeping.py); each capability (introductions, RSVPs, the register, check-outs,
+escalations, meeting links) owns its own records and builds on these lookups.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from programme.policies import Actor, Permission, led_groups, require
 from programme.sessions import attendance_open, month_key, next_session, parse_month, session_in_month
 from programme.settings import ProgrammeSettings
 from service.programme_service import ProgrammeService
+from service.timekeeping import Timekeeping
 from service.views import SessionInfo
 from store import Store
 
@@ -64,6 +66,10 @@ class Sessions:
 
     programme: ProgrammeService
     clock: Clock
+    timekeeping: Timekeeping = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timekeeping", Timekeeping(self.programme))
 
     @property
     def store(self) -> Store:
@@ -108,12 +114,14 @@ class Sessions:
         """A session as the reader sees it, with the Teams link once the meeting exists."""
         month = self.month_of(session)
         meeting = self.programme.meetings_repo.get(group.id, month) or {}
+        keeper = self.timekeeping.keeper(group, month)
         return SessionInfo(
             group_id=group.id,
             group_name=group.name,
             month=month,
             when=when_text(session, self.zone(reader)),
             teams_link=meeting.get("join_url"),
+            timekeeper=self.name(self.people(), keeper) if keeper else "",
         )
 
     def led_session(

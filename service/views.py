@@ -32,6 +32,7 @@ class SessionInfo:
     when: str  # e.g. "Thursday 12 November 2026, 10:00-11:30"
     place: str = ""  # in-person location; empty for online sessions
     teams_link: str | None = None
+    timekeeper: str = ""  # in a group whose programme rotates facilitation: who keeps time (name)
 
 
 @dataclass(frozen=True)
@@ -251,3 +252,70 @@ class AnnouncementStatus:
 
     latest: AnnouncementResultView | None
     problems: DeliveryProblemsView
+
+
+@dataclass(frozen=True)
+class GatheringView:
+    """One opt-in gathering as staff see it: counts only, never who joined."""
+
+    programme_id: str
+    programme_name: str
+    topic: str
+    joined: int
+    minimum: int
+    next_session: str  # the programme's next session, e.g. "Wednesday 10 March 2027, 12:30-13:30 GMT"
+    place: str  # in-person location; empty for Teams
+    mine: bool  # the reader joined this one
+
+    @property
+    def meets(self) -> bool:
+        return self.joined >= self.minimum
+
+
+@dataclass(frozen=True)
+class GatheringsView:
+    """The gatherings a person may join, and what their last press changed (if anything)."""
+
+    gatherings: tuple[GatheringView, ...]
+    notice: str = ""
+
+
+@dataclass(frozen=True)
+class GatheringMembers:
+    """A gathering with the emails that joined it (coordinators' CLI only)."""
+
+    programme_id: str
+    topic: str
+    minimum: int
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ThemesFormView:
+    """A session's themes as its leader records or corrects them."""
+
+    session: SessionInfo
+    programme_name: str
+    themes: tuple[str, ...]  # the programme's list, in its order
+    chosen: frozenset[str]
+    note: str
+    recorded: bool
+    correct_until: str | None  # None once corrections are closed
+
+
+@dataclass(frozen=True)
+class ThemeCountView:
+    theme: str
+    groups: int | None  # None: fewer than 3 groups (suppressed)
+
+
+@dataclass(frozen=True)
+class QuarterThemesView:
+    """One quarter's themes for one programme (or "All programmes"), suppressed below 3 groups."""
+
+    quarter: str
+    programme_id: str  # "all" for every programme together
+    programme_name: str
+    groups_recording: int | None
+    themes: tuple[ThemeCountView, ...]
+    notes: tuple[str, ...]

@@ -8,12 +8,14 @@ knows botbuilder.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cards.actions import UNKNOWN_VERB, parse_action
 from cards.escalations import build_escalation_card
+from cards.gatherings import build_gatherings_card
 from cards.peers import build_goals_card, build_goals_recorded_card, build_peer_check_card
 from cards.protocol import Verb
 from cards.replies import (
@@ -27,6 +29,7 @@ from cards.replies import (
 from cards.reports import build_report_card, report_card_view
 from cards.rsvp import build_rsvp_card
 from cards.session import build_attendance_card, build_checkout_card, build_intro_console_card
+from cards.themes import build_themes_card, build_themes_overview_card
 from cards.welcome import (
     build_error_card,
     build_help_card,
@@ -37,17 +40,20 @@ from cards.welcome import (
 from programme.errors import BadActionError, NotAllowedError, ProgrammeError
 from programme.identity import ConversationReference, TeamsUser
 from programme.model import Person
-from programme.policies import Actor, Permission, may_use, refusal, require, roles_of
+from programme.policies import Actor, Permission, led_groups, may_use, refusal, require, roles_of
 from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
     CheckoutCommand,
     EscalationCommand,
+    GatheringJoinCommand,
+    GatheringLeaveCommand,
     GoalsCommand,
     GoalsOpenCommand,
     IntroSendCommand,
     PeerRecordCommand,
     RsvpCommand,
+    ThemesCommand,
 )
 from service.services import Services
 from service.views import WelcomeView
@@ -135,6 +141,21 @@ def _escalations(services: Services, actor: Actor, turn: Turn) -> Reply:
     )
 
 
+_QUARTER = re.compile(r"^\d{4}-Q[1-4]$", re.IGNORECASE)
+_OVERVIEW_WORDS = ("all", "report", "quarter")
+
+
+def _themes(services: Services, actor: Actor, turn: Turn) -> Reply:
+    # One word for both audiences: whoever ran a session records its themes (`themes`, or
+    # `themes GROUP-ID`); coordinators see them per quarter (`themes`, `themes 2027-Q1`).
+    argument = turn.argument.strip()
+    quarter = argument.upper() if _QUARTER.match(argument) else None
+    overview = quarter is not None or argument.lower() in _OVERVIEW_WORDS
+    if overview or (not argument and not led_groups(actor) and actor.is_coordinator):
+        return [build_themes_overview_card(services.themes.overview(actor, quarter))]
+    return [build_themes_card(services.themes.form(actor, argument or None))]
+
+
 TEXT_COMMANDS: tuple[TextCommand, ...] = (
     TextCommand(("help", "?"), "what you can do here", Permission.EVERYONE, _help),
     TextCommand(("hello", "hi", "start", "welcome"), "the welcome card again", Permission.EVERYONE, _welcome),
@@ -161,6 +182,12 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
         "your goals for the quarter (and what your peer shared): set, review or change them",
         Permission.SELF,
         lambda s, a, _: [build_goals_card(s.goals.mine(a))],
+    ),
+    TextCommand(
+        ("gatherings", "gathering"),
+        "the open gatherings you can join or leave",
+        Permission.EVERYONE,
+        lambda s, a, _: [build_gatherings_card(s.gatherings.open_for(a))],
     ),
     TextCommand(
         ("intro", "introduce"),
@@ -202,6 +229,14 @@ TEXT_COMMANDS: tuple[TextCommand, ...] = (
         Permission.LEADER,
         _link,
         group_argument=True,
+    ),
+    TextCommand(
+        ("themes",),
+        "record your session's themes for the organisation (coordinators: themes per quarter)",
+        Permission.OVERSEER,
+        _themes,
+        # `themes GROUP-ID` names one of the leader's own groups (checked as LEADER, not OVERSEER:
+        # coordinators see themes only per quarter, never one group's).
     ),
     TextCommand(
         ("announce",),
@@ -315,6 +350,21 @@ CARD_VERBS: dict[str, CardVerb] = {
             Verb.ESCALATION_RESOLVE,
             Permission.COORDINATOR,
             lambda s, a, c: build_escalation_card(s.escalations.handle(a, _is(c, EscalationCommand))),
+        ),
+        CardVerb(
+            Verb.GATHERING_JOIN,
+            Permission.EVERYONE,
+            lambda s, a, c: build_gatherings_card(s.gatherings.join(a, _is(c, GatheringJoinCommand))),
+        ),
+        CardVerb(
+            Verb.GATHERING_LEAVE,
+            Permission.EVERYONE,
+            lambda s, a, c: build_gatherings_card(s.gatherings.leave(a, _is(c, GatheringLeaveCommand))),
+        ),
+        CardVerb(
+            Verb.THEMES_SUBMIT,
+            Permission.LEADER,
+            lambda s, a, c: build_themes_card(s.themes.record(a, _is(c, ThemesCommand))),
         ),
         CardVerb(
             Verb.ANNOUNCE_PREVIEW,

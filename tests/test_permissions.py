@@ -256,6 +256,14 @@ def _card_data(verb: str, world: World, group: Group | None) -> dict[str, Any]:
         return {"again": True, "intro_message": "Welcome, all"}
     if verb in (Verb.ESCALATION_ACK, Verb.ESCALATION_RESOLVE):
         return {"id": world.escalation}
+    if verb == Verb.GATHERING_JOIN:
+        return {"programme": "gatherings", "topic": "Bereavement"}
+    if verb == Verb.GATHERING_LEAVE:
+        return {"programme": "gatherings"}
+    if verb == Verb.THEMES_SUBMIT:
+        # A group that no longer exists: the router's check is the one this matrix tests (the use
+        # case's check on a real group is in tests/test_themes_flow.py).
+        return {"group": "gone", "month": MONTH, "theme:Workload": "true"}
     if verb in (Verb.ANNOUNCE_PREVIEW, Verb.ANNOUNCE_SEND):
         return {
             "announce_title": "Hello",
