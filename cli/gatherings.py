@@ -38,11 +38,13 @@ _AT_ALLOCATION = "they are placed in its group at the next `reflect groups alloc
 def add_people(args: argparse.Namespace) -> int:
     """Join people to a gathering (all or nothing: everyone must be active on the roster)."""
     with open_root(args) as root:
-        changed = root.services.gatherings.add(args.programme, args.topic, args.emails, datetime.now(UTC))
+        topic, changed = root.services.gatherings.add(
+            args.programme, args.topic, args.emails, datetime.now(UTC)
+        )
     if args.json:
-        print_json({"topic": args.topic, "joined": changed})
+        print_json({"topic": topic, "joined": changed})
     else:
-        print(f"{len(changed)} joined {args.topic}" + (f"; {_AT_ALLOCATION}" if changed else ""))
+        print(f"{len(changed)} joined {topic}" + (f"; {_AT_ALLOCATION}" if changed else ""))
     return 0
 
 

@@ -129,9 +129,12 @@ class Gatherings:
 
     # -- coordinators, from the CLI --------------------------------------------------------------
 
-    def add(self, programme_id: str | None, topic: str, emails: Iterable[str], now: datetime) -> list[str]:
+    def add(
+        self, programme_id: str | None, topic: str, emails: Iterable[str], now: datetime
+    ) -> tuple[str, list[str]]:
         """Join people to a gathering on their behalf; all or nothing (NotFoundError names anyone not
-        active on the roster). Returns the emails whose choice changed."""
+        active on the roster). Returns the topic as the settings spell it and the emails whose choice
+        changed."""
         definition = self._programme_or_error(programme_id)
         chosen = self._topic_or_error(definition, topic)
         wanted = list(dict.fromkeys(e.strip().lower() for e in emails))
@@ -145,7 +148,7 @@ class Gatherings:
                 if self._joins.topic_of(definition.id, email) != chosen:
                     self._joins.join(definition.id, email, chosen, now)
                     changed.append(email)
-        return changed
+        return chosen, changed
 
     def remove(self, programme_id: str | None, emails: Iterable[str]) -> list[str]:
         """Take people out of the programme's gatherings; returns those who had joined one."""
