@@ -167,8 +167,11 @@ class World:
         bot_settings: Any = None,
         auth_metadata: dict[str, str] | None = None,
         token_url: str | None = None,
+        programmes: Iterable[Any] = (),
     ) -> None:
         self.root = root
+        # The deployment's programmes (ProgrammeDefinition); none: the v1 one programme.
+        self.programmes = tuple(programmes)
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = root / "reflect.json"
         self.clock = MovableClock(BEFORE_SESSION)
@@ -199,7 +202,11 @@ class World:
 
         self.store = Store(self.db_path)
         self.services = Services.build(
-            self.store, ProgrammeSettings(), clock=self.clock, messages=CardMessages()
+            self.store,
+            ProgrammeSettings(),
+            clock=self.clock,
+            messages=CardMessages(),
+            programmes=self.programmes,
         )
         self.services.programme.import_roster(
             roster_csv(self.omit, self.probation), "roster.csv", self.clock()
