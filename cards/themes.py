@@ -31,6 +31,9 @@ LEGEND = (
     "with one so that it can't be worked out. Notes show only when 3 or more groups recorded themes."
 )
 NOTHING_YET = "No themes have been recorded yet."
+# The card stays small however many programmes, themes and notes there are; `reflect themes` has all.
+MAX_THEME_ROWS = 30
+MAX_NOTES = 5
 
 
 def build_themes_card(view: ThemesFormView) -> CardJson:
@@ -81,16 +84,26 @@ def _figure(value: int | None) -> str:
 
 
 def build_themes_overview_card(views: list[QuarterThemesView]) -> CardJson:
-    """Themes per quarter and programme, as counts of groups (suppressed below 3)."""
+    """One quarter's themes (the latest of `views`) per programme, as counts of groups (suppressed
+    below 3); earlier quarters and anything beyond the card's rows are in `reflect themes`."""
     body: list[CardJson] = [heading("Themes for the organisation")]
     if not views:
         body.append(text(NOTHING_YET))
         return card(body, fallback_text=NOTHING_YET)
-    for view in views:
+    quarter = max(v.quarter for v in views)
+    for view in (v for v in views if v.quarter == quarter):
         rows = [("Groups recording", _figure(view.groups_recording))]
-        rows.extend((t.theme, _figure(t.groups)) for t in view.themes)
+        rows.extend((t.theme, _figure(t.groups)) for t in view.themes[:MAX_THEME_ROWS])
         items: list[CardJson] = [text(f"{view.quarter}: {view.programme_name}", bold=True), facts(rows)]
-        items.extend(text(f"“{note}”", subtle=True) for note in view.notes)
+        items.extend(text(f"“{note}”", subtle=True) for note in view.notes[:MAX_NOTES])
+        more = max(0, len(view.themes) - MAX_THEME_ROWS) + max(0, len(view.notes) - MAX_NOTES)
+        if more:
+            items.append(text(f"More in `reflect themes --quarter {view.quarter}`.", subtle=True))
         body.append(container(items, style="emphasis"))
+    earlier = sorted({v.quarter for v in views if v.quarter != quarter})
+    if earlier:
+        body.append(
+            text(f"Earlier quarters: {', '.join(earlier)} (type `themes {earlier[-1]}`).", subtle=True)
+        )
     body.append(text(LEGEND, subtle=True))
-    return card(body, fallback_text="Themes for the organisation, per quarter.", full_width=True)
+    return card(body, fallback_text=f"Themes for the organisation, {quarter}.", full_width=True)

@@ -22,6 +22,7 @@ from cards.announcements import (
 )
 from cards.common import CardJson
 from cards.escalations import build_escalation_card
+from cards.gatherings import build_gatherings_card
 from cards.peers import (
     build_goals_card,
     build_goals_prompt_card,
@@ -41,6 +42,7 @@ from cards.session import (
     build_intro_console_card,
     build_session_roster_card,
 )
+from cards.themes import build_themes_card, build_themes_overview_card
 from cards.welcome import (
     build_error_card,
     build_help_card,
@@ -57,10 +59,13 @@ from service.commands import (
     CheckoutCommand,
     EscalationAction,
     EscalationCommand,
+    GatheringJoinCommand,
+    GatheringLeaveCommand,
     GoalsCommand,
     IntroSendCommand,
     PeerRecordCommand,
     RsvpCommand,
+    ThemesCommand,
 )
 from service.views import (
     AnnouncementDraft,
@@ -70,6 +75,8 @@ from service.views import (
     AttendanceView,
     ConsoleGroup,
     EscalationView,
+    GatheringsView,
+    GatheringView,
     GoalsRecord,
     GoalsView,
     IntroConsoleView,
@@ -78,14 +85,17 @@ from service.views import (
     PairPeer,
     PeerCheckView,
     PeerGoals,
+    QuarterThemesView,
     Role,
     RosterEntry,
     RosterView,
     RsvpView,
     SessionInfo,
+    ThemeCountView,
+    ThemesFormView,
     WelcomeView,
 )
-from tests.card_reading import walk
+from tests.card_reading import actions, facts_of, walk
 from tests.test_cards_schema import input_ids, serialised_size, validate_card
 
 LONG = ("Reflective practice means pausing to notice what happened and why. " * 30)[:2000]
@@ -161,6 +171,28 @@ DRAFT = AnnouncementDraft(
 )
 
 
+THEMES = tuple(f"Theme {i} {LONG[:60]}" for i in range(30))  # a programme's most
+THEMES_FORM = ThemesFormView(SESSION, "Peer reflection", THEMES, frozenset(), "", False, "19 November 2026")
+GATHERINGS = tuple(
+    GatheringView(
+        f"programme-{i % 3}", "Co-reflection", f"Topic {i} {LONG[:60]}", i, 4, SESSION.when, "", i == 2
+    )
+    for i in range(12)
+)
+THEMES_OVERVIEW = [
+    QuarterThemesView(
+        f"2026-Q{q}",
+        pid,
+        pid.title(),
+        None if q == 1 else 12,
+        tuple(ThemeCountView(t, None if i % 2 else i + 3) for i, t in enumerate(THEMES)),
+        tuple("x" * 200 for _ in range(0 if q == 1 else 20)),
+    )
+    for q in (1, 2, 3, 4)
+    for pid in ("reflection", "practice", "all")
+]
+
+
 def every_card() -> Iterator[tuple[str, CardJson]]:
     """Every builder in each of its states, filled with a full group of 8 and long texts."""
     yield "welcome", build_welcome_card(WelcomeView("Ann Lee", frozenset(Role)))
@@ -220,6 +252,27 @@ def every_card() -> Iterator[tuple[str, CardJson]]:
         "goals_prompt_probation",
         build_goals_prompt_card(dataclasses.replace(GOALS_VIEW, receives_only=True)),
     )
+    yield (
+        "rsvp_timekeeper",
+        build_rsvp_card(RsvpView(dataclasses.replace(SESSION, timekeeper="Ann Lee"))),
+    )
+    yield "gatherings_none", build_gatherings_card(GatheringsView(()))
+    yield "gatherings", build_gatherings_card(GatheringsView(GATHERINGS, notice=f"You joined {LONG[:150]}."))
+    yield "themes", build_themes_card(THEMES_FORM)
+    yield (
+        "themes_recorded",
+        build_themes_card(
+            dataclasses.replace(THEMES_FORM, chosen=frozenset(THEMES[:2]), note="x" * 200, recorded=True)
+        ),
+    )
+    yield (
+        "themes_closed",
+        build_themes_card(
+            dataclasses.replace(THEMES_FORM, chosen=frozenset(THEMES[:1]), recorded=True, correct_until=None)
+        ),
+    )
+    yield "themes_overview_empty", build_themes_overview_card([])
+    yield "themes_overview", build_themes_overview_card(THEMES_OVERVIEW)
     yield "composer", build_announcement_composer_card()
     yield "composer_preview", build_announcement_composer_card(DRAFT, preview_recipients=1200)
     yield "announcement", build_announcement_card(AnnouncementView("Closure", LONG, "Cora Coordinator"))
@@ -931,3 +984,39 @@ def test_a_broadcast_being_delivered_shows_pending_and_the_rate() -> None:
     }
     done = build_announcement_result_card(AnnouncementResultView("News", "everyone", 20000, 0, 0))
     assert "Pending" not in json.dumps(done) and "Announcement sent: News" in json.dumps(done)
+
+
+# ---- gatherings and themes ----
+
+
+def test_gatherings_card_joins_and_leaves_with_one_click_and_names_nobody() -> None:
+    open_one = GatheringView(
+        "gatherings", "Co-reflection", "Bereavement", 2, 4, SESSION.when, "Room 4", False
+    )
+    joined = dataclasses.replace(open_one, topic="Caring for someone", joined=5, mine=True)
+    card = build_gatherings_card(GatheringsView((open_one, joined)))
+    text = texts(card)
+    assert "meets once 4 have joined (2 so far)" in text and "meets: 5 have joined" in text
+    assert "Room 4" in text and "next allocation of groups" in text
+    assert press(card, Verb.GATHERING_JOIN) == GatheringJoinCommand("gatherings", "Bereavement")
+    assert press(card, Verb.GATHERING_LEAVE) == GatheringLeaveCommand("gatherings")
+
+
+def test_themes_card_round_trip_sends_the_toggled_themes_and_the_note() -> None:
+    view = ThemesFormView(
+        SESSION, "Peer reflection", ("Workload", "Referrals"), frozenset({"Referrals"}), "", True, "19 Nov"
+    )
+    card = build_themes_card(view)
+    assert "You can correct this until 19 Nov." in texts(card) and "without" in texts(card)
+    command = press(card, Verb.THEMES_SUBMIT, {"theme:Workload": "true", "themes_note": " Rota gaps "})
+    assert command == ThemesCommand(SESSION.group_id, SESSION.month, ("Referrals", "Workload"), "Rota gaps")
+    closed = build_themes_card(dataclasses.replace(view, correct_until=None))
+    assert not actions(closed, Verb.THEMES_SUBMIT) and "Themes: Referrals" in texts(closed)
+
+
+def test_themes_overview_marks_hidden_figures_and_names_no_group() -> None:
+    card = build_themes_overview_card(
+        [QuarterThemesView("2026-Q4", "all", "All programmes", None, (ThemeCountView("Workload", None),), ())]
+    )
+    assert facts_of(card) == {"Groups recording": "[c]", "Workload": "[c]"}
+    assert "fewer than 3 groups" in texts(card)
