@@ -99,10 +99,12 @@ class Register:
         return self.view(group, session, actor.person)
 
     def send_prompt(self, group: Group, session: Session) -> int:
-        """At a session's end, the register to whoever ran it (facilitator or rotating member)."""
+        """At a session's end, the register to whoever ran it (facilitator, the gathering's timekeeper,
+        or the rotating member)."""
         month = self.sessions.month_of(session)
         people = self.sessions.people()
-        leader = session_leader(group, month)
+        # In a gathering whose programme rotates facilitation, the month's timekeeper (as their cards say).
+        leader = self.sessions.timekeeping.keeper(group, month) or session_leader(group, month)
         # A leader who left gets nothing; a coordinator can still take the register (`attendance`).
         if leader is None or leader not in people or not people[leader].active:
             return 0

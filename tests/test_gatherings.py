@@ -294,3 +294,17 @@ def test_a_v1_group_without_a_facilitator_shows_no_timekeeper(store: Store) -> N
     place_groups(world.store, [v1], NOW)
     assert "Keeps time" not in rsvp_facts(world, "ann")
     assert TimekeepersRepository(world.store).history(v1.id) == {}
+
+
+def test_the_register_prompt_goes_to_the_timekeeper_the_cards_named(world: World) -> None:
+    place_groups(world.store, [BEREAVEMENT], NOW)
+    keeper = TimekeepersRepository(world.store)
+    rsvp_facts(world, "ann")
+    named = keeper.history(BEREAVEMENT.id)["2026-11"]
+    session = session_in_month(
+        BEREAVEMENT, "2026-11", world.services.programme.programme_of(BEREAVEMENT).settings
+    )
+    world.clock.now = session.end
+    assert world.services.register.send_prompt(BEREAVEMENT, session) == 1
+    (record,) = [r for r in world.services.outbox.records("2026-11").values() if r["kind"] == "attendance"]
+    assert record["recipient"] == named
