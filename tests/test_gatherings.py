@@ -64,9 +64,7 @@ BEREAVEMENT = Group(
     (email("ann"), email("bo"), email("cy")),
     "gatherings",
 )
-COACHES = Group(
-    "reflection-1", "Coaches", 3, "Coach", email("fay"), (email("ann"), email("bo")), "reflection"
-)
+COACHES = Group("reflection-1", "Coaches", 3, "Coach", email("fay"), (email("di"),), "reflection")
 
 
 def sender(key: str) -> TeamsSender:
@@ -261,9 +259,10 @@ def test_a_rotating_gathering_shows_who_keeps_time_the_same_on_every_card(world:
     assert shown.startswith(NAMES[history["2026-11"].partition("@")[0]])
 
     # A staff-facilitated group has no timekeeper: its facilitator runs the session.
-    ann = actor(world.services, "ann")
+    di = actor(world.services, "di")
     session = session_in_month(COACHES, "2026-11", world.services.programme.programme_of(COACHES).settings)
-    assert world.services.rsvps.view(COACHES, session, ann.person, ann.email).session.timekeeper == ""
+    assert world.services.rsvps.view(COACHES, session, di.person, di.email).session.timekeeper == ""
+    assert "Keeps time" not in rsvp_facts(world, "di")
     assert TimekeepersRepository(world.store).history(COACHES.id) == {}
 
 
@@ -284,7 +283,7 @@ def test_a_timekeeper_who_cannot_come_hands_over_and_turns_go_round(world: World
 
     # December: whoever has not kept time yet goes first.
     december = world.services.rsvps.sessions.timekeeping.keeper(BEREAVEMENT, "2026-12")
-    assert december not in (second,)
+    assert december in set(BEREAVEMENT.members) - {second}
     assert december == timekeeping.history(BEREAVEMENT.id)["2026-12"]
 
 
