@@ -12,6 +12,7 @@ from repositories.links import TeamsLinksRepository
 from service.announcements import Announcements
 from service.checkouts import Checkouts
 from service.escalations import Escalations
+from service.facilitators import ExternalFacilitators
 from service.goals import Goals
 from service.identity import Directory
 from service.introductions import Introductions
@@ -50,6 +51,7 @@ class Services:
     announcements: Announcements
     reports: Reports
     clock: Callable[[], datetime]
+    facilitators: ExternalFacilitators
 
     @staticmethod
     def build(
@@ -74,7 +76,9 @@ class Services:
         return Services(
             programme=programme,
             outbox=outbox,
-            directory=Directory(TeamsLinksRepository(store), programme.people_repo, tenant_id),
+            directory=Directory(
+                TeamsLinksRepository(store), programme.people_repo, tenant_id, programme.facilitators_repo
+            ),
             introductions=Introductions(sessions, rsvps, outbox, messages),
             rsvps=rsvps,
             register=Register(sessions, rsvps, checkouts, outbox, messages),
@@ -86,4 +90,5 @@ class Services:
             announcements=Announcements(programme, outbox, clock, messages),
             reports=Reports(programme, clock),
             clock=clock,
+            facilitators=ExternalFacilitators(programme),
         )
