@@ -9,7 +9,7 @@ ever replaced by the same Teams user. Refusals are logged without personal data.
 External facilitators (their own list, not the roster) are recognised by the same rules, with their
 Teams guest account: its Entra ID user id in the organisation's tenant decides when the list gives
 one, else the email ties the row to the first id seen. A guest acts in the organisation's tenant, so
-the tenant rule holds unchanged. The roster is asked first: an address on both is staff.
+the tenant rule holds unchanged. At each step the roster is asked first.
 """
 
 from __future__ import annotations
