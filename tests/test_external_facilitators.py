@@ -211,6 +211,9 @@ def test_someone_taken_off_the_list_is_no_longer_recognised(world: World) -> Non
     assert directory.recognise(guest("29:xena-guest", XENA_ID, XENA)).person is None
     (card,) = world.bot.say(XENA_SENDER, "intro")
     assert heading(card) == "Hello!"  # the not-on-the-roster answer
+    # Their groups lose them at the next allocation.
+    allocation = world.services.programme.allocate(world.clock.now)
+    assert XENA not in {g.facilitator for g in allocation.groups}
 
 
 def test_active_staff_cannot_be_listed_but_a_leaver_can_come_back_as_external(world: World) -> None:
