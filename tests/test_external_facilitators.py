@@ -24,7 +24,9 @@ from programme.model import Group
 from programme.policies import Permission, refusal
 from programme.sessions import session_in_month
 from programme.settings import ProgrammeSettings
+from repositories.links import TeamsLinksRepository
 from service.commands import AnnounceCommand, RsvpCommand
+from service.identity import Directory
 from service.invites import Invites, MailSettings
 from service.services import Services
 from store import Store
@@ -181,11 +183,9 @@ def test_a_guest_is_recognised_by_the_entra_id_user_id_the_list_gives(world: Wor
         directory.recognise(guest("29:impostor", "ffffffff-0000-4000-8000-000000000001", XENA)).person is None
     )
     # Guests act in the organisation's tenant; the same id from another tenant is refused.
-    directory = world.services.directory.__class__(
-        world.services.directory._links,  # noqa: SLF001 - the same links, a tenant set
-        world.services.programme.people_repo,
-        TENANT,
-        world.services.programme.facilitators_repo,
+    programme = world.services.programme
+    directory = Directory(
+        TeamsLinksRepository(world.store), programme.people_repo, TENANT, programme.facilitators_repo
     )
     assert directory.recognise(guest("29:xena-guest", XENA_ID)).person is not None
     assert directory.recognise(guest("29:xena-guest", XENA_ID, tenant="another-tenant")).person is None
