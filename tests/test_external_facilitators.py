@@ -330,6 +330,20 @@ def test_external_facilitators_are_never_counted_as_staff(world: World, tmp_path
         if e.message.kind == "announcement"
     }
     assert announced == {r.email for r in ROSTER} and result.sent + result.pending == len(ROSTER)
+    # They are facilitators, though: an announcement to the facilitators, or to their group, reaches them.
+    for audience, value, expected in (
+        (AudienceKind.FACILITATORS, "", {email("fay"), XENA}),
+        (AudienceKind.GROUP, X.id, {XENA, *X.members}),
+        (AudienceKind.ROLE, "Coach", {r.email for r in ROSTER if r.role == "Coach"}),
+    ):
+        before = {e.message.key for e in services.outbox.due(world.clock.now, 1000)}
+        services.announcements.announce(di, AnnounceCommand(audience.value, "News", audience, value, False))
+        sent = {
+            e.message.recipient
+            for e in services.outbox.due(world.clock.now, 1000)
+            if e.message.key not in before and e.message.kind == "announcement"
+        }
+        assert sent == expected, audience
     # Pair rounds and allocations place roster people only.
     round_ = services.programme.rotate_pairs(date(2026, 11, 1))
     paired = {e for pair in round_.pairs for e in pair.peers}
