@@ -17,7 +17,7 @@ from datetime import datetime
 
 from programme.errors import NotFoundError, ProgrammeChoiceError
 from programme.model import Group, Person
-from programme.policies import Actor
+from programme.policies import Actor, Permission, require
 from programme.programmes import Formation, ProgrammeDefinition
 from programme.sessions import next_session
 from repositories.gatherings import TopicJoinsRepository
@@ -75,7 +75,11 @@ class Gatherings:
         return when_text(session, self.sessions.zone(reader))
 
     def open_for(self, actor: Actor, notice: str = "") -> GatheringsView:
-        """The gatherings this person may join (every topic of every opt-in gathering programme)."""
+        """The gatherings this person may join (every topic of every opt-in gathering programme).
+
+        Staff only: an external facilitator is refused (Permission.SELF), as for their own answers.
+        """
+        require(Permission.SELF, actor)
         rows: list[GatheringView] = []
         if actor.person.active:
             for definition in self._programmes():
@@ -98,6 +102,7 @@ class Gatherings:
 
     def join(self, actor: Actor, command: GatheringJoinCommand) -> GatheringsView:
         """Join a gathering (leaving the person's other one in that programme)."""
+        require(Permission.SELF, actor)
         definition = self._programme(command.programme)
         topic = self._topic(definition, command.topic)
         if not actor.person.active:
@@ -116,6 +121,7 @@ class Gatherings:
 
     def leave(self, actor: Actor, command: GatheringLeaveCommand) -> GatheringsView:
         """Leave the person's gathering in a programme."""
+        require(Permission.SELF, actor)
         definition = self._programme(command.programme)
         with self.sessions.store.transaction():
             before = self._joins.topic_of(definition.id, actor.email)

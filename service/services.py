@@ -12,6 +12,7 @@ from repositories.links import TeamsLinksRepository
 from service.announcements import Announcements
 from service.checkouts import Checkouts
 from service.escalations import Escalations
+from service.facilitators import ExternalFacilitators
 from service.gatherings import Gatherings
 from service.goals import Goals
 from service.identity import Directory
@@ -54,6 +55,7 @@ class Services:
     gatherings: Gatherings
     themes: Themes
     clock: Callable[[], datetime]
+    facilitators: ExternalFacilitators
 
     @staticmethod
     def build(
@@ -78,7 +80,9 @@ class Services:
         return Services(
             programme=programme,
             outbox=outbox,
-            directory=Directory(TeamsLinksRepository(store), programme.people_repo, tenant_id),
+            directory=Directory(
+                TeamsLinksRepository(store), programme.people_repo, tenant_id, programme.facilitators_repo
+            ),
             introductions=Introductions(sessions, rsvps, outbox, messages),
             rsvps=rsvps,
             register=Register(sessions, rsvps, checkouts, outbox, messages),
@@ -92,4 +96,5 @@ class Services:
             gatherings=Gatherings(sessions),
             themes=Themes(sessions),
             clock=clock,
+            facilitators=ExternalFacilitators(programme),
         )

@@ -96,6 +96,9 @@ class Themes:
         # Everyone the group's session involves: its members and its facilitator.
         involved = [*group.members, *([group.facilitator] if group.facilitator else [])]
         names = [people[email].name for email in involved if email in people]
+        external = self.sessions.programme.facilitators_repo.get(group.facilitator or "")
+        if external is not None:
+            names.append(external.name)  # an external facilitator is not on the roster
         record = record_themes(
             definition,
             group.id,

@@ -319,3 +319,13 @@ class QuarterThemesView:
     groups_recording: int | None
     themes: tuple[ThemeCountView, ...]
     notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FacilitatorsImported:
+    """What an import of the external facilitators list changed (emails, sorted)."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int

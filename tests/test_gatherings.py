@@ -14,12 +14,14 @@ import pytest
 from cards.outbound import CardMessages
 from cards.protocol import Verb
 from programme.answers import RsvpAnswer
+from programme.errors import NotAllowedError
+from programme.facilitators import ExternalFacilitator
 from programme.model import Group
 from programme.programmes import parse_programmes
 from programme.sessions import session_in_month
 from repositories.gatherings import TopicJoinsRepository
 from repositories.timekeepers import TimekeepersRepository
-from service.commands import RsvpCommand
+from service.commands import GatheringJoinCommand, GatheringLeaveCommand, RsvpCommand
 from service.services import Services
 from store import Store
 from tests.bot_driver import BotDriver, TeamsSender, snapshot
@@ -307,3 +309,18 @@ def test_the_register_prompt_goes_to_the_timekeeper_the_cards_named(world: World
     assert world.services.register.send_prompt(BEREAVEMENT, session) == 1
     (record,) = [r for r in world.services.outbox.records("2026-11").values() if r["kind"] == "attendance"]
     assert record["recipient"] == named
+
+
+def test_an_external_facilitator_is_not_staff_and_joins_no_gathering(world: World) -> None:
+    guest = ExternalFacilitator("xena@partner.org", "Xena Outside")
+    world.services.programme.facilitators_repo.replace_all([guest])
+    xena = world.services.facilitators.actor(guest)
+    before = snapshot(world.store)
+    for attempt in (
+        lambda: world.services.gatherings.open_for(xena),
+        lambda: world.services.gatherings.join(xena, GatheringJoinCommand("gatherings", "Bereavement")),
+        lambda: world.services.gatherings.leave(xena, GatheringLeaveCommand("gatherings")),
+    ):
+        with pytest.raises(NotAllowedError, match="staff list"):
+            attempt()
+    assert snapshot(world.store) == before

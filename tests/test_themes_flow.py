@@ -7,6 +7,7 @@ The pure rules are tested in tests/test_themes.py; this is their wiring.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass
@@ -17,12 +18,15 @@ import pytest
 
 from cards.outbound import CardMessages
 from cards.protocol import Verb
+from programme.errors import NotAllowedError, ThemeError
+from programme.facilitators import ExternalFacilitator
 from programme.model import Group
 from programme.policies import Permission, refusal
 from programme.programmes import parse_programmes
 from programme.reports import SUPPRESSED_MARK
 from programme.sessions import session_in_month
 from repositories.themes import THEMES, ThemesRepository
+from service.commands import ThemesCommand
 from service.privacy import erase_person, export_person, purge_free_text
 from service.services import Services
 from store import Store
@@ -276,3 +280,19 @@ def test_export_shows_the_recorder_their_records_and_erasure_keeps_the_themes(wo
     assert record.themes == ("Workload",)
     raw = world.store.log(THEMES).all("2026-Q4")
     assert email("fay") not in json.dumps(raw)
+
+
+def test_an_external_facilitator_records_their_group_s_themes_without_their_own_name(store: Store) -> None:
+    world = build(store)
+    guest = ExternalFacilitator("xena@partner.org", "Xena Outside")
+    world.services.programme.facilitators_repo.replace_all([guest])
+    theirs = dataclasses.replace(G4, facilitator=guest.email)
+    place_groups(world.store, (G1, G2, G3, theirs), world.clock())
+    xena = world.services.facilitators.actor(guest)
+    world.clock.now = world.start + timedelta(minutes=90)
+    with pytest.raises(ThemeError, match="without names"):
+        world.services.themes.record(xena, ThemesCommand("g4", MONTH, ("Workload",), "Xena ran late"))
+    world.services.themes.record(xena, ThemesCommand("g4", MONTH, ("Workload",), "Rooms ran late"))
+    with pytest.raises(NotAllowedError):
+        world.services.themes.record(xena, ThemesCommand("g1", MONTH, ("Workload",), ""))
+    assert [r.group_id for r in ThemesRepository(world.store).all()] == ["g4"]
