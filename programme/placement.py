@@ -4,8 +4,10 @@
 this module gives them that programme's share of the deployment and keeps the programmes apart:
 
 - Members come from `programme.membership.members` (opt-in programmes: the people who joined one
-  of its topics); staff facilitators from the whole roster (form_groups picks the ones it needs);
-  external facilitators only for `facilitation = "external"`.
+  of its topics); staff facilitators from the whole roster (form_groups picks the ones it needs),
+  except those who already lead `facilitator_max_groups` groups of other programmes (a facilitator
+  below that limit elsewhere may still reach up to the limit here: form_groups counts one
+  programme's load); external facilitators only for `facilitation = "external"`.
 - `previous` is the programme's own current groups only, so another programme's groups never
   anchor, lose or gain a member through this allocation.
 - Group ids are unique across programmes: the legacy programme ("main") keeps v1's ids
@@ -19,6 +21,7 @@ this module gives them that programme's share of the deployment and keeps the pr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
@@ -64,10 +67,16 @@ def allocate_programme(
     taken = {g.id for g in current} | set(retired_ids)
     # The core makes unprefixed ids; it must avoid the unprefixed form of every id it could clash with.
     avoid = {t[len(prefix) :] for t in taken if t.startswith(prefix)}
+    # A staff facilitator who already leads their limit of groups in other programmes leads none here.
+    elsewhere = Counter(g.facilitator for g in current if g.programme != definition.id and g.facilitator)
     allocation = form_groups(
         definition,
         members(definition, everyone, opted_in),
-        staff_facilitators=[p for p in everyone if p.active and p.facilitator],
+        staff_facilitators=[
+            p
+            for p in everyone
+            if p.active and p.facilitator and elsewhere[p.email] < definition.settings.facilitator_max_groups
+        ],
         externals=externals if definition.facilitation is Facilitation.EXTERNAL else (),
         joined=joined,
         previous=own,

@@ -410,3 +410,20 @@ def test_a_groups_only_organisation_sends_no_pair_prompts(tmp_path: Path) -> Non
         assert {"invites", "rsvp_reminder", "session_end"} <= ran
         assert not kinds & PAIR_KINDS
         assert not ran & {"peer_check", "peer_nudge", "goals", "rotation"}
+
+
+def test_a_staff_facilitator_at_their_limit_in_one_programme_leads_nothing_in_another(tmp_path: Path) -> None:
+    programmes = parse_programmes(
+        {
+            "programme": {"facilitator_max_groups": 1},
+            "programmes": [{"id": "reflection"}, {"id": "teams", "weekday": "Tuesday"}],
+        }
+    )
+    rows = [Row("fay", facilitator=True), *(Row(k) for k in "ann bo cy di ed".split())]
+    with Store(tmp_path / "reflect.json") as store:
+        services = build_services(store, lambda: NOW, rows, programmes=programmes, allocate=False)
+        each = services.programme.allocate_each(NOW)
+        led = [g.programme for g in services.programme.groups() if g.facilitator == "fay@x.org"]
+        assert led == ["reflection"]
+        # The other programme's group rotates, and its allocation says a facilitator is needed.
+        assert each["teams"].facilitators_needed == {1: 1}
