@@ -134,11 +134,6 @@ class GroupsRepository:
                 needed[day] = needed.get(day, 0) + n
         return Allocation(self.groups(), tuple(unplaced), needed)
 
-    def allocations(self) -> dict[str, Allocation]:
-        """Each programme's stored allocation (programmes with groups or allocation metadata)."""
-        programmes = set(self._metadata()) | {g.programme for g in self.groups()}
-        return {p: self.allocation(p) for p in sorted(programmes)}
-
     def _metadata(self) -> dict[str, Doc]:
         return {_meta_programme(key, doc): doc for key, doc in self._allocation.all().items()}
 

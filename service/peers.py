@@ -52,11 +52,6 @@ class Peers:
         repo = self.programme.rounds_repo
         return [r for d in self.programme.programmes if d.has_pairs and (r := repo.latest(d.id)) is not None]
 
-    def current(self) -> PairRound | None:
-        """The latest pairing round of the first programme with pairs."""
-        rounds = self.current_rounds()
-        return rounds[0] if rounds else None
-
     def pair_of(self, email: str, number: int | None = None) -> tuple[PairRound, Pair]:
         """The person's pair in a current round (the round numbered `number`, else the first of the
         programmes with pairs in which they have one), or NotFoundError."""

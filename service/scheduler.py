@@ -10,7 +10,7 @@ the retention purge) hold the lock from the check to the record, so they run exa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from programme.calendar import month_sequence
@@ -68,7 +68,12 @@ class Scheduler:
         current = self.services.peers.current_rounds()
         # The earliest current round: the clock's peer jobs start with it, and its rotation is due first.
         last_round = min((r.started_on for r in current), default=None)
-        candidates = due_jobs(groups, programme.settings, now, last_round, (), programme.started_at())
+        settings = programme.settings
+        rotations = [d.settings.rotation_months for d in programme.programmes if d.has_pairs]
+        if rotations:
+            # The clock asks monthly from the soonest a round can end; `_rotate` rotates the ones due.
+            settings = replace(settings, rotation_months=min(rotations))
+        candidates = due_jobs(groups, settings, now, last_round, (), programme.started_at())
         runs = JobRunsRepository(programme.store)
         return [job for job in candidates if not runs.has_run(job.month, job.key)]
 

@@ -427,3 +427,35 @@ def test_a_staff_facilitator_at_their_limit_in_one_programme_leads_nothing_in_an
         assert led == ["reflection"]
         # The other programme's group rotates, and its allocation says a facilitator is needed.
         assert each["teams"].facilitators_needed == {1: 1}
+
+
+def test_each_programme_with_pairs_rotates_on_its_own_rotation_months(tmp_path: Path) -> None:
+    programmes = parse_programmes(
+        {
+            "programmes": [
+                {"id": "quick", "kind": "pairs", "rotation_months": 3},
+                {"id": "slow", "kind": "pairs", "rotation_months": 6},
+            ]
+        }
+    )
+    clock = Clock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    with Store(tmp_path / "reflect.json") as store:
+        rows = [Row(k) for k in "ann bo cy di ed fo gil hal".split()]
+        services = build_services(store, clock, rows, programmes=programmes, allocate=False)
+        for programme in ("quick", "slow"):
+            services.programme.rotate_pairs(date(2026, 12, 1), programme)
+        scheduler = Scheduler(services, Invites(services.programme, services.outbox, clock, MailSettings()))
+        for month in range(1, 9):
+            clock.now = datetime(2027, month, 1, 9, 30, tzinfo=UTC)
+            scheduler.run_due(clock.now)
+        started = {
+            p: [r.started_on.isoformat() for r in services.programme.pair_rounds(p)]
+            for p in ("quick", "slow")
+        }
+        assert started == {
+            "quick": ["2026-12-01", "2027-03-01", "2027-06-01"],
+            "slow": ["2026-12-01", "2027-06-01"],
+        }
+        # Each new round was introduced to its people (pair_intro messages name the round).
+        intros = {k.split(":")[1] for k, d in services.outbox.records().items() if d["kind"] == "pair_intro"}
+        assert intros == {str(r.number) for r in services.programme.pair_rounds() if r.number > 2}
