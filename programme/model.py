@@ -118,12 +118,15 @@ class Pair:
 
 @dataclass(frozen=True)
 class PairRound:
-    """One pairing round; rounds are numbered from 1."""
+    """One pairing round. Rounds are numbered from 1 across the deployment, not per programme, so a
+    round number (on a card, in a peer record or a message key) names exactly one round."""
 
     number: int
     started_on: date
     pairs: tuple[Pair, ...]
     unpaired: tuple[Unplaced, ...] = ()
+    # The programme whose members the round pairs; v1 rounds belong to the one programme of v1.
+    programme: str = LEGACY_PROGRAMME
 
 
 @dataclass(frozen=True)

@@ -115,14 +115,14 @@ class Goals:
 
     def send_prompts(self) -> int:
         """At a quarter start: the goal-setting prompt to everyone in a pair."""
-        round_ = self.peers.current()
-        if round_ is None:
-            return 0
         people = self.programme.people()
         now = self.clock()
         quarter = self._quarter()
         messages = []
-        for pair, email in self.peers.prompted(round_, people):
+        prompted = [
+            entry for round_ in self.peers.current_rounds() for entry in self.peers.prompted(round_, people)
+        ]
+        for pair, email in prompted:
             # The queued prompt names the quarter and the peers only: goals are shown live.
             supported = [e for e in supported_in_probation(pair, email) if not has_left(e, people)]
             view = GoalsView(
