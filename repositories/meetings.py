@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -55,8 +56,12 @@ def invite_to_doc(invite: SessionInvite) -> Doc:
 
 def meeting_from_doc(doc: Mapping[str, Any]) -> Meeting:
     invite = doc.get("invite")
+    sent = invite_from_doc(invite) if isinstance(invite, dict) and "uid" in doc else None
+    if sent is not None and isinstance(doc.get("sequence"), int) and doc["sequence"] != sent.sequence:
+        # The meeting's own SEQUENCE is the one versions count from (both are written together).
+        sent = replace(sent, sequence=doc["sequence"])
     return Meeting(
-        invite=invite_from_doc(invite) if isinstance(invite, dict) and "uid" in doc else None,
+        invite=sent,
         fingerprint=str(doc.get("fingerprint") or ""),
         status=MeetingStatus(doc.get("status") or MeetingStatus.ACTIVE.value),
         item_id=doc.get("item_id"),
