@@ -9,6 +9,7 @@ from datetime import datetime
 from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Session, without_leavers
 from programme.policies import Actor, Permission, require
+from programme.records import Checkout
 from programme.sessions import checkout_recipients, session_in_month
 from repositories.answers import CheckoutsRepository, RegistersRepository
 from service.commands import CheckoutCommand
@@ -67,13 +68,7 @@ class Checkouts:
                 command.month,
                 group.id,
                 actor.email,
-                {
-                    "helpful": command.helpful,
-                    "not_helpful": command.not_helpful,
-                    "rating": command.rating,
-                    "flags": sorted(f.value for f in command.flags),
-                    "at": now.isoformat(),
-                },
+                Checkout(command.helpful, command.not_helpful, command.rating, frozenset(command.flags), now),
             )
             if command.flags:
                 self.escalations.escalate(
@@ -102,8 +97,8 @@ class Checkouts:
         """Who the check-out is for (programme.sessions.checkout_recipients), and whether by register."""
         month = self.sessions.month_of(session)
         register = self._registers.get(month, group.id)
-        answers = {email: doc.get("answer", "") for email, doc in self.rsvps.answers(month, group).items()}
-        present = register["present"] if register else None
+        answers = {email: rsvp.answer.value for email, rsvp in self.rsvps.answers(month, group).items()}
+        present = sorted(register.present) if register else None
         members = without_leavers(group, self.sessions.people()).members  # nobody who left
         return checkout_recipients(members, present, answers), register is not None
 

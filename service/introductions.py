@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from programme.model import without_leavers
 from programme.policies import Actor, Permission, require
+from programme.records import Introduction
 from programme.sessions import next_session
 from repositories.escalations import IntroductionsRepository
 from service.commands import IntroSendCommand
@@ -56,13 +57,10 @@ class Introductions:
             for group in actor.facilitates:
                 session = next_session(group, now, self.sessions.settings)
                 month = self.sessions.month_of(session)
-                record = self._introductions.get(group.id, month) or {"sends": 0}
-                sends = record["sends"] + 1 if (command.again or record["sends"] == 0) else record["sends"]
-                self._introductions.put(
-                    group.id,
-                    month,
-                    {"facilitator": actor.email, "message": command.message, "sends": sends},
-                )
+                record = self._introductions.get(group.id, month)
+                before = record.sends if record else 0
+                sends = before + 1 if (command.again or before == 0) else before
+                self._introductions.put(group.id, month, Introduction(actor.email, command.message, sends))
                 suffix = "" if sends == 1 else f":again{sends}"
                 for email in without_leavers(group, people).members:
                     rsvp = self.rsvps.view(group, session, people.get(email), email)

@@ -23,7 +23,7 @@ class MeetingLinks:
         """Tie a Teams meeting chat to the next session of a group the actor leads (for meeting-end)."""
         group, session = self.sessions.led_session(actor, group_id, started=False)
         month = self.sessions.month_of(session)
-        self.sessions.programme.meetings_repo.update(group.id, month, {"chat_id": conversation_id})
+        self.sessions.programme.meetings_repo.link_chat(group.id, month, conversation_id)
         return MeetingLinked(group.name, when_text(session, self.sessions.zone(actor.person)))
 
     def meeting_ended(self, conversation_id: str) -> int | None:

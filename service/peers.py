@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from programme.answers import Flag
 from programme.errors import ClosedError, NotFoundError, ProbationError
 from programme.model import Pair, PairRound, Person, active_peers, has_left
 from programme.peers import awaiting_peer_record, gives_support, supported_in_probation
 from programme.policies import Actor
+from programme.records import PeerMeeting
 from programme.sessions import month_key
 from repositories.answers import PeerRecordsRepository
 from service.commands import PeerRecordCommand
@@ -135,14 +135,14 @@ class Peers:
         view = self._check_view(round_, pair, actor.email, month, self.programme.people())
         recorded = self._records.get(month, round_.number, actor.email)
         if recorded is not None:
-            flags = frozenset(Flag(f) for f in recorded.get("flags", ()))
+            flags = recorded.flags
             view = PeerCheckView(
                 view.round,
                 view.month,
                 view.peers,
                 view.receives_only,
                 view.supporting,
-                met=bool(recorded["met"]),
+                met=recorded.met,
                 flags=flags if gives_support(pair, actor.email) else frozenset(),
             )
         return view
@@ -171,7 +171,7 @@ class Peers:
                 command.month,
                 round_.number,
                 actor.email,
-                {"met": command.met, "flags": sorted(f.value for f in command.flags), "at": now.isoformat()},
+                PeerMeeting(command.met, frozenset(command.flags), now),
             )
             if command.flags:
                 for peer in pair.peers:
@@ -191,9 +191,9 @@ class Peers:
         """When each person of the round last recorded meeting their peer (one pass over the records)."""
         latest: dict[str, datetime] = {}
         for month in self._records.months():
-            for (number, email), doc in self._records.of_month(month).items():
-                if number == round_.number and doc.get("met"):
-                    at = datetime.fromisoformat(doc["at"])
+            for (number, email), record in self._records.of_month(month).items():
+                at = record.at
+                if number == round_.number and record.met and at is not None:
                     if email not in latest or at > latest[email]:
                         latest[email] = at
         return latest

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from programme.answers import RsvpAnswer
 from programme.errors import ClosedError
 from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, require
+from programme.records import AttendanceRegister
 from programme.sessions import (
     attendance_deadline,
     attendance_open,
@@ -56,8 +56,8 @@ class Register:
             AttendanceMember(
                 email=email,
                 name=self.sessions.name(people, email),
-                rsvp=RsvpAnswer(answers[email]["answer"]) if email in answers else None,
-                present=(email in register["present"]) if register else None,
+                rsvp=answers[email].answer if email in answers else None,
+                present=(email in register.present) if register else None,
             )
             for email in group.members
         )
@@ -84,12 +84,7 @@ class Register:
             self._registers.put(
                 command.month,
                 group.id,
-                {
-                    "present": sorted(command.present),
-                    "absent": sorted(command.absent),
-                    "recorded_by": actor.email,
-                    "recorded_at": now.isoformat(),
-                },
+                AttendanceRegister(frozenset(command.present), frozenset(command.absent), actor.email, now),
             )
             # Everyone ticked present, except anyone who has left since the groups were allocated.
             attended = checkout_recipients(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from programme.model import Group
 from programme.policies import Actor, Permission, require
+from programme.records import AttendanceRegister, Meeting, MeetingStatus
 from programme.reports import (
     EscalationRecord,
     PeerRecord,
@@ -44,14 +44,9 @@ def month_end(service: ProgrammeService, month: str) -> datetime:
     return datetime(year, number, 1, tzinfo=service.settings.zone)
 
 
-def _aware(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _invited(
-    register: dict[str, Any] | None,
-    meeting: dict[str, Any] | None,
+    register: AttendanceRegister | None,
+    meeting: Meeting | None,
     respondents: set[str],
     group: Group | None,
 ) -> frozenset[str]:
@@ -59,10 +54,10 @@ def _invited(
     request's attendees less the facilitator; else, if anyone answered, the group's members. Anyone
     who answered was invited, so they are always included."""
     if register is not None:
-        members = set(register.get("present", [])) | set(register.get("absent", []))
-    elif meeting and meeting.get("status", "active") == "active" and "invite" in meeting:
+        members = set(register.present | register.absent)
+    elif meeting and meeting.status is MeetingStatus.ACTIVE and meeting.invite is not None:
         facilitator = group.facilitator if group else None
-        members = {a for a in meeting["invite"].get("attendees", []) if a != facilitator}
+        members = {a for a in meeting.invite.attendees if a != facilitator}
     elif respondents and group is not None:
         members = set(group.members)
     else:
@@ -82,9 +77,9 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
         peers_repo = PeerRecordsRepository(store)
         peers_by_month = {month: peers_repo.of_month(month) for month in months}
         goals_repo = GoalsRepository(store)
-        goals_by_quarter = {q: docs for q in quarters_of(months) if (docs := goals_repo.of_quarter(q))}
+        goals_by_quarter = {q: setters for q in quarters_of(months) if (setters := goals_repo.setters(q))}
         meetings = service.meetings_repo.all()
-        escalation_docs = service.escalations_repo.all()
+        escalation_records = service.escalations_repo.all()
         rounds = tuple(service.pair_rounds())
 
     registers: list[Register] = []
@@ -93,14 +88,13 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
     peer_records: list[PeerRecord] = []
     for month in months:
         month_registers = registers_by_month.get(month, {})
-        for group_id, doc in month_registers.items():
-            registers.append(
-                Register(month, group_id, frozenset(doc.get("present", [])), frozenset(doc.get("absent", [])))
-            )
+        for group_id, register in month_registers.items():
+            registers.append(Register(month, group_id, register.present, register.absent))
         respondents: dict[str, set[str]] = {}
-        for group_id, email, doc in rsvps_by_month.get(month, []):
+        for group_id, email, rsvp in rsvps_by_month.get(month, []):
             respondents.setdefault(group_id, set()).add(email)
-            rsvps.append(RsvpRecord(month, group_id, email, str(doc.get("answer", "")), doc.get("reason")))
+            reason = rsvp.reason.value if rsvp.reason else None
+            rsvps.append(RsvpRecord(month, group_id, email, rsvp.answer.value, reason))
         meeting_groups = {group_id for group_id, meeting_month in meetings if meeting_month == month}
         for group_id in sorted(set(month_registers) | set(respondents) | meeting_groups):
             members = _invited(
@@ -111,14 +105,10 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
             )
             if members:
                 invited[(month, group_id)] = members
-        for (number, email), doc in peers_by_month.get(month, {}).items():
-            peer_records.append(PeerRecord(month, number, email, bool(doc.get("met"))))
+        for (number, email), peer_record in peers_by_month.get(month, {}).items():
+            peer_records.append(PeerRecord(month, number, email, peer_record.met))
 
-    escalations = tuple(
-        EscalationRecord(str(doc.get("about", "")), _aware(doc["created_at"]), str(doc.get("status", "open")))
-        for doc in escalation_docs
-        if doc.get("created_at")
-    )
+    escalations = tuple(EscalationRecord(e.about, e.created_at, e.status.value) for e in escalation_records)
     return ReportInputs(
         months=tuple(months),
         group_names={gid: g.name for gid, g in groups.items()},
@@ -127,7 +117,7 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
         rsvps=tuple(rsvps),
         rounds=rounds,
         peer_records=tuple(peer_records),
-        goal_setters={quarter: frozenset(docs) for quarter, docs in goals_by_quarter.items()},
+        goal_setters=goals_by_quarter,
         escalations=escalations,
         as_of=as_of,
     )

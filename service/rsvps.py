@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from programme.answers import AbsenceReason, RsvpAnswer
+from programme.answers import AbsenceReason
 from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, led_groups, require
+from programme.records import Rsvp
 from programme.sessions import next_session, rsvp_open, session_in_month
 from repositories.answers import RsvpsRepository
 from repositories.escalations import IntroductionsRepository
@@ -19,9 +19,9 @@ from service.sessions import Sessions, rsvp_months, when_text
 from service.views import IntroductionView, RosterEntry, RosterView, RsvpView
 
 
-def absence_reason(answer: dict[str, Any] | None) -> AbsenceReason | None:
-    """The stored answer's absence reason, if it has one."""
-    return AbsenceReason(answer["reason"]) if answer and answer.get("reason") else None
+def absence_reason(answer: Rsvp | None) -> AbsenceReason | None:
+    """The answer's absence reason, if it has one."""
+    return answer.reason if answer else None
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Rsvps:
         object.__setattr__(self, "_answers", RsvpsRepository(self.sessions.store))
         object.__setattr__(self, "_introductions", IntroductionsRepository(self.sessions.store))
 
-    def answers(self, month: str, group: Group) -> dict[str, dict[str, Any]]:
+    def answers(self, month: str, group: Group) -> dict[str, Rsvp]:
         """The stored answers of the group's members for a month, by email."""
         return self._answers.of_members(month, group.id, group.members)
 
@@ -49,7 +49,7 @@ class Rsvps:
         answer = self._answers.get(info.month, group.id, email)
         return RsvpView(
             session=info,
-            answer=RsvpAnswer(answer["answer"]) if answer else None,
+            answer=answer.answer if answer else None,
             reason=absence_reason(answer),
             closed=not rsvp_open(session, self.sessions.clock()),
         )
@@ -79,19 +79,14 @@ class Rsvps:
             command.month,
             group.id,
             actor.email,
-            {
-                "answer": command.answer.value,
-                "reason": command.reason.value if command.reason else None,
-                "note": command.note,
-                "answered_at": now.isoformat(),
-            },
+            Rsvp(command.answer, command.reason, command.note, now),
         )
         view = self.view(group, session, actor.person, actor.email)
         intro = self._introductions.get(group.id, command.month)
         if intro:
             # The facilitator may be external (off the roster): their listed name, not their address.
-            name = self.sessions.programme.display_name(intro["facilitator"])
-            return IntroductionView(name, intro["message"], view)
+            name = self.sessions.programme.display_name(intro.facilitator)
+            return IntroductionView(name, intro.message, view)
         return view
 
     def roster(self, actor: Actor, group_id: str | None = None) -> RosterView:
@@ -106,9 +101,9 @@ class Rsvps:
         entries = tuple(
             RosterEntry(
                 name=self.sessions.name(people, email),
-                answer=RsvpAnswer(answers[email]["answer"]) if email in answers else None,
+                answer=answers[email].answer if email in answers else None,
                 reason=absence_reason(answers.get(email)) if show_reasons else None,
-                note=(answers.get(email) or {}).get("note", "") if show_reasons else "",
+                note=answers[email].note if show_reasons and email in answers else "",
             )
             for email in group.members
         )

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.model import active_peers
+from programme.records import JobRun
 from programme.sessions import session_in_month
 from repositories.jobs import JobRunsRepository
 from service.invites import Invites
@@ -109,10 +110,7 @@ class Scheduler:
 
     def _record_runs(self, reports: list[JobReport], now: datetime) -> list[JobReport]:
         """Record runs not recorded yet; returns the reports of those this process recorded."""
-        runs = {
-            (r.job.month, r.job.key): {"ran_at": now.isoformat(), "queued": r.queued, "note": r.note}
-            for r in reports
-        }
+        runs = {(r.job.month, r.job.key): JobRun(now, r.queued, r.note) for r in reports}
         ours = set(JobRunsRepository(self.services.programme.store).record_new(runs))
         # The others: another process ran them at the same time, and its enqueues won.
         return [r for r in reports if (r.job.month, r.job.key) in ours]

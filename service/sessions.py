@@ -107,13 +107,13 @@ class Sessions:
     def session_info(self, group: Group, session: Session, reader: Person | None) -> SessionInfo:
         """A session as the reader sees it, with the Teams link once the meeting exists."""
         month = self.month_of(session)
-        meeting = self.programme.meetings_repo.get(group.id, month) or {}
+        meeting = self.programme.meetings_repo.get(group.id, month)
         return SessionInfo(
             group_id=group.id,
             group_name=group.name,
             month=month,
             when=when_text(session, self.zone(reader)),
-            teams_link=meeting.get("join_url"),
+            teams_link=meeting.join_url if meeting else None,
         )
 
     def led_session(

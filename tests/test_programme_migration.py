@@ -17,10 +17,20 @@ from typing import Any
 import pytest
 
 from cards.outbound import CardMessages
+from programme.answers import RsvpAnswer
 from programme.model import Group
 from programme.programmes import ProgrammeDefinition, parse_programmes
 from programme.settings import ProgrammeSettings
-from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
+from repositories.answers import (
+    ATTENDANCE,
+    GOALS,
+    PEER_MEETINGS,
+    RSVPS,
+    PeerRecordsRepository,
+    RegistersRepository,
+    RsvpsRepository,
+    answers_log,
+)
 from repositories.gatherings import TopicJoinsRepository
 from repositories.groups import GroupsRepository
 from service.services import Services
@@ -87,12 +97,15 @@ def _write_v1_file(path: Path) -> None:
         store.collection("groups", shards=1).replace_all(V1_GROUPS)
         store.collection("allocation").put("latest", V1_ALLOCATION)
         store.collection("pair_rounds", shards=4).put("1", V1_ROUND)
-        RsvpsRepository(store).put("2026-11", "thu-coach-1", "ann@x.org", {"answer": "yes", "reason": ""})
-        RegistersRepository(store).put("2026-11", "thu-coach-1", {"present": ["ann@x.org"], "absent": []})
-        PeerRecordsRepository(store).put(
-            "2026-11", 1, "bo@x.org", {"met": True, "flags": [], "at": FIRST_ALLOCATED}
+        # Answers as v1 wrote them (documents beneath the repositories, which read them back typed).
+        answers_log(store, RSVPS).put(
+            "2026-11", "thu-coach-1:ann@x.org", {"answer": "attending", "reason": None}
         )
-        GoalsRepository(store).put("2026-Q4", "cy@x.org", {"goals": [], "at": FIRST_ALLOCATED})
+        answers_log(store, ATTENDANCE).put("2026-11", "thu-coach-1", {"present": ["ann@x.org"], "absent": []})
+        answers_log(store, PEER_MEETINGS).put(
+            "2026-11", "1:bo@x.org", {"met": True, "flags": [], "at": FIRST_ALLOCATED}
+        )
+        answers_log(store, GOALS).put("2026-Q4", "cy@x.org", {"goals": [], "at": FIRST_ALLOCATED})
 
 
 @pytest.fixture
@@ -146,10 +159,8 @@ def test_a_v1_file_opens_with_nothing_lost(v1_file: Path) -> None:
         assert round_.programme == "main" and round_.number == 1 and len(round_.pairs) == 3
         assert programme.pair_rounds("main") == [round_]
         assert services.peers.pair_of("bo@x.org") == (round_, round_.pairs[0])
-        assert RsvpsRepository(store).get("2026-11", "thu-coach-1", "ann@x.org") == {
-            "answer": "yes",
-            "reason": "",
-        }
+        rsvp = RsvpsRepository(store).get("2026-11", "thu-coach-1", "ann@x.org")
+        assert rsvp is not None and rsvp.answer is RsvpAnswer.ATTENDING and rsvp.reason is None
         assert PeerRecordsRepository(store).get("2026-11", 1, "bo@x.org") is not None
     assert _snapshot(v1_file) == before  # reading rewrote nothing
 
@@ -201,10 +212,8 @@ def test_a_v1_file_under_renamed_programmes_retires_the_old_groups_and_keeps_the
         # The programme clock's start is still the first allocation of v1.
         assert programme.started_at() == datetime.fromisoformat(FIRST_ALLOCATED)
         # The answers of the old groups are all there for reports.
-        assert RegistersRepository(store).get("2026-11", "thu-coach-1") == {
-            "present": ["ann@x.org"],
-            "absent": [],
-        }
+        register = RegistersRepository(store).get("2026-11", "thu-coach-1")
+        assert register is not None and register.present == {"ann@x.org"} and not register.absent
         # Pairs: "peers" is a new programme with its own history, numbered after v1's round.
         round_ = programme.rotate_pairs(date(2026, 12, 1))
         assert (round_.programme, round_.number) == ("peers", 2)
