@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from programme.allocation import allocate_groups
-from programme.calendar import schedule
 from programme.errors import NotFoundError
-from programme.model import Allocation, Group, PairRound, Person, Session
+from programme.model import Allocation, Group, PairRound, Person
 from programme.pairing import rotate_pairs
 from programme.policies import Actor
 from programme.programmes import ProgrammeDefinition, choose_programme, legacy_programme
@@ -130,10 +129,6 @@ class ProgrammeService:
             round_ = rotate_pairs(self.people().values(), history, today, self.settings)
             self.rounds_repo.save(round_)
         return round_
-
-    def schedule(self, first: date, months: int) -> list[Session]:
-        """Sessions of the current groups for `months` months from the month of `first`."""
-        return schedule(self.groups(), first, months, self.settings)
 
     def group(self, group_id: str) -> Group | None:
         """One current group by id."""

@@ -16,7 +16,7 @@ from datetime import datetime
 from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.model import active_peers
-from programme.sessions import session_in_month
+from programme.sessions import SessionPlanner
 from repositories.jobs import JobRunsRepository
 from service.invites import Invites
 from service.privacy import purge_free_text
@@ -56,7 +56,10 @@ class Scheduler:
         rounds = programme.pair_rounds()
         groups = programme.current_allocation().groups
         last_round = rounds[-1].started_on if rounds else None
-        candidates = due_jobs(groups, programme.settings, now, last_round, (), programme.started_at())
+        planner = SessionPlanner(programme.programmes, programme.people())
+        candidates = due_jobs(
+            groups, programme.settings, now, last_round, (), programme.started_at(), planner
+        )
         runs = JobRunsRepository(programme.store)
         return [job for job in candidates if not runs.has_run(job.month, job.key)]
 
@@ -143,7 +146,9 @@ class Scheduler:
             group = services.programme.group(job.group_id or "")
             if group is None or job.month is None:
                 return JobReport(job, 0, "group no longer exists")
-            session = session_in_month(group, job.month, settings)
+            session = self.invites.sessions.session_in_month(group, job.month)
+            if session is None:
+                return JobReport(job, 0, "no session this month")
             if job.kind is JobKind.RSVP_REMINDER:
                 return JobReport(job, services.rsvps.send_reminders(group, session))
             queued = services.register.send_prompt(group, session)

@@ -49,6 +49,7 @@ class Services:
     goals: Goals
     announcements: Announcements
     reports: Reports
+    sessions: Sessions
     clock: Callable[[], datetime]
 
     @staticmethod
@@ -85,5 +86,6 @@ class Services:
             goals=Goals(programme, peers, outbox, clock, messages),
             announcements=Announcements(programme, outbox, clock, messages),
             reports=Reports(programme, clock),
+            sessions=sessions,
             clock=clock,
         )
