@@ -388,7 +388,10 @@ def report_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
 def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12")
     assert code == 0
-    assert out.startswith("Programme report: 2025-01 to 2025-12 (12 months)")
+    # A v1 deployment's report is as before, under the name of its one programme.
+    assert out.startswith(
+        "Programme: Peer reflection (main)\nProgramme report: 2025-01 to 2025-12 (12 months)"
+    )
     lines = out.splitlines()
     tiny = next(line for line in lines if line.startswith("Tiny D"))
     assert tiny.split()[2:] == [SUPPRESSED_MARK] * 12  # "Tiny D" then 12 hidden months
