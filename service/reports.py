@@ -210,11 +210,6 @@ class Reports:
     programme: ProgrammeService
     clock: Clock
 
-    def summary(self, actor: Actor, months: int = CARD_MONTHS) -> Report:
-        """The coordinators' summary of the latest `months` months (the bot's `report` command)."""
-        require(Permission.COORDINATOR, actor)
-        return programme_report(self.programme, now=self.clock(), months=months)
-
     def by_programme(self, actor: Actor, months: int = CARD_MONTHS) -> tuple[ProgrammeReport, ...]:
         """The coordinators' summary, a section per programme (the bot's `report` command)."""
         require(Permission.COORDINATOR, actor)

@@ -505,8 +505,10 @@ def test_report_card_validates_and_suppresses_the_same_way(service: ProgrammeSer
     coordinator = Actor(Person("cora@x.org", "Cora", "Coordinator", coordinator=True))
     reports = Reports(service, lambda: datetime(2025, 12, 20, 12, 0, tzinfo=UTC))
     with pytest.raises(NotAllowedError):
-        reports.summary(Actor(Person("ann@x.org", "Ann", "Nurse")))
-    card = build_report_card(report_card_view(reports.summary(coordinator)))
+        reports.by_programme(Actor(Person("ann@x.org", "Ann", "Nurse")))
+    (section,) = reports.by_programme(coordinator)  # a v1 deployment: its one programme
+    assert (section.programme_id, section.name) == ("main", "Peer reflection")
+    card = build_report_card(report_card_view(section.report, section.name))
     assert validate_card(card) == []
     assert serialised_size(card) < 80 * 1024
     dumped = json.dumps(card)
