@@ -86,8 +86,11 @@ def programme_next_session(group: Group, now: datetime, definition: ProgrammeDef
     if definition.cadence.kind is CadenceKind.MONTHLY:
         return next_session(group, now, definition.settings)
     month = month_key(now.astimezone(definition.settings.zone).date())
-    # A month before, for a session whose closure pushed it into this month; at most 12 weeks apart.
+    # A month before, for a session whose closure pushed it into this month; at most 12 weeks apart,
+    # and none before the anchor (a programme that has not begun yet).
     month = month_key(month_bounds(month)[0] - timedelta(days=1))
+    if definition.cadence.anchor is not None:
+        month = max(month, month_key(definition.cadence.anchor))
     for _ in range(6):
         session = programme_session_in_month(group, month, definition)
         if session is not None and session.end > now:

@@ -25,7 +25,8 @@ import pytest
 from app import outbox_drainer
 from cards.outbound import CardMessages
 from cards.reports import build_report_card, report_card_view
-from cards.rsvp import build_rsvp_card
+from cards.rsvp import build_introduction_card, build_rsvp_card
+from cards.session import build_session_roster_card
 from mailers.pickup import PickupMailer
 from programme.clock import JobKind, jobs_between
 from programme.errors import SettingsError
@@ -36,6 +37,7 @@ from programme.settings import ProgrammeSettings
 from service.commands import AttendanceCommand
 from service.invites import Invites, MailSettings
 from service.services import Services
+from service.views import IntroductionView
 from store import Store
 from support.config import BotSettings
 from tests.cli_run import run
@@ -272,6 +274,12 @@ def test_cards_say_where_an_in_person_session_is(store: Store) -> None:
     # The facilitator's roster of the session says where too.
     roster = services.rsvps.roster(actor(services, "gil"))
     assert roster.session.place == PLACE
+    assert f"In person: {PLACE}" in json.dumps(build_session_roster_card(roster))
+    assert "In person" not in json.dumps(
+        build_session_roster_card(services.rsvps.roster(actor(services, "fay")))
+    )
+    # The introduction says where as well.
+    assert PLACE in json.dumps(build_introduction_card(IntroductionView("Gil", "See you there", view)))
 
 
 # ---- reports per programme --------------------------------------------------------------------------
@@ -378,3 +386,11 @@ def test_invites_send_and_report_name_the_programme(
     assert code != 0 and "--programme" in err
     code, out, _ = run(capsys, "report", "--json", "--programme", "practice", "--months", "1", *base)
     assert code == 0 and json.loads(out)["programme"] == "practice"
+
+
+def test_before_an_every_n_weeks_programme_begins_its_next_session_is_the_anchor(store: Store) -> None:
+    services = two_programmes(store, lambda: datetime(2026, 3, 1, tzinfo=UTC))
+    upcoming = services.sessions.next_session(PRACTICE, datetime(2026, 3, 1, tzinfo=UTC))
+    assert upcoming.start == wall(date(2027, 1, 12))  # the anchor's week, moved off reflection's Thursday
+    after = services.sessions.next_session(PRACTICE, upcoming.end)
+    assert (after.start, after.month) == (wall(date(2027, 2, 25)), "2027-02")
