@@ -9,7 +9,7 @@ from datetime import datetime
 from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Session, without_leavers
 from programme.policies import Actor, Permission, require
-from programme.sessions import checkout_recipients
+from programme.sessions import checkout_recipients, month_key
 from repositories.answers import CheckoutsRepository, RegistersRepository
 from service.commands import CheckoutCommand
 from service.escalations import Escalations
@@ -43,7 +43,7 @@ class Checkouts:
             raise NotFoundError("You're not in a reflection group yet.")
         group = actor.member_of[0]
         now = self.sessions.clock()
-        this_month = self.sessions.this_month()
+        this_month = month_key(now.astimezone(self.sessions.definition(group).settings.zone).date())
         session = self.sessions.session_in_month(group, this_month)
         if session is None or session.start > now:
             # Not started (or none this month, on an every-N-weeks cadence): last month's.

@@ -184,10 +184,6 @@ class Sessions:
         """Where the group meets in person; empty when it meets online in Teams."""
         return self.definition(group).venue.place or ""
 
-    def this_month(self) -> str:
-        """The programme month of now."""
-        return month_key(self.clock().astimezone(self.settings.zone).date())
-
     def session_info(self, group: Group, session: Session, reader: Person | None) -> SessionInfo:
         """A session as the reader sees it, with the Teams link once the meeting exists."""
         month = self.month_of(session)

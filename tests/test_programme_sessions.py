@@ -28,13 +28,14 @@ from cards.reports import build_report_card, report_card_view
 from cards.rsvp import build_introduction_card, build_rsvp_card
 from cards.session import build_session_roster_card
 from mailers.pickup import PickupMailer
+from programme.answers import RsvpAnswer
 from programme.clock import JobKind, jobs_between
-from programme.errors import SettingsError
+from programme.errors import ClosedError, SettingsError
 from programme.model import Group
 from programme.programmes import parse_programmes
 from programme.sessions import SessionPlanner
 from programme.settings import ProgrammeSettings
-from service.commands import AttendanceCommand
+from service.commands import AttendanceCommand, RsvpCommand
 from service.invites import Invites, MailSettings
 from service.services import Services
 from service.views import IntroductionView
@@ -394,3 +395,23 @@ def test_before_an_every_n_weeks_programme_begins_its_next_session_is_the_anchor
     assert upcoming.start == wall(date(2027, 1, 12))  # the anchor's week, moved off reflection's Thursday
     after = services.sessions.next_session(PRACTICE, upcoming.end)
     assert (after.start, after.month) == (wall(date(2027, 2, 25)), "2027-02")
+
+
+def test_use_cases_follow_the_every_n_weeks_cadence(store: Store) -> None:
+    now = [datetime(2027, 3, 10, 12, tzinfo=UTC)]  # March: no practice session (25 Feb, then 8 Apr)
+    services = two_programmes(store, lambda: now[0])
+    ed, gil = actor(services, "ed"), actor(services, "gil")
+    # The check-out form is for the latest session that started: February's.
+    assert services.checkouts.form(ed).month == "2027-02"
+    # The next session (RSVP) is April's, moved to Tuesday 6th off reflection's Thursday 8th.
+    mine = services.rsvps.mine(ed)
+    assert (mine.session.month, mine.session.when[:24]) == ("2027-04", "Tuesday 6 April 2027, 10")
+    # A register for March is refused: there is no session that month.
+    with pytest.raises(ClosedError):
+        services.register.record(
+            gil, AttendanceCommand(PRACTICE.id, "2027-03", frozenset(PRACTICE.members), frozenset())
+        )
+    # An answer for April is taken; none for March exists to give.
+    services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-04", RsvpAnswer.ATTENDING, None, ""))
+    with pytest.raises(ClosedError):
+        services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-03", RsvpAnswer.ATTENDING, None, ""))
