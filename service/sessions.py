@@ -176,8 +176,11 @@ class Sessions:
         """The programme month a session belongs to."""
         if session.month is not None:
             return session.month
-        group = self.programme.group(session.group_id)
-        zone = self.definition(group).settings.zone if group is not None else self.settings.zone
+        programmes = self.programme.programmes
+        zone = programmes[0].settings.zone
+        if len(programmes) > 1:  # each programme may keep its own time zone
+            group = self.programme.group(session.group_id)
+            zone = self.definition(group).settings.zone if group is not None else self.settings.zone
         return month_key(session.start.astimezone(zone).date())
 
     def place(self, group: Group) -> str:
@@ -193,7 +196,13 @@ class Sessions:
             group_id=group.id,
             group_name=group.name,
             month=month,
-            when=when_text(session, self.zone(reader)),
+            # The reader's zone, else the programme's (not the shared settings'): its sessions' own.
+            when=when_text(
+                session,
+                ZoneInfo(reader.timezone)
+                if reader and reader.timezone
+                else self.definition(group).settings.zone,
+            ),
             place=place,
             # An in-person session has no Teams meeting (a link kept from an online past is stale).
             teams_link=None if place else meeting.get("join_url"),

@@ -415,3 +415,25 @@ def test_use_cases_follow_the_every_n_weeks_cadence(store: Store) -> None:
     services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-04", RsvpAnswer.ATTENDING, None, ""))
     with pytest.raises(ClosedError):
         services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-03", RsvpAnswer.ATTENDING, None, ""))
+
+
+def test_a_programme_in_another_time_zone_meets_at_its_own_local_time(store: Store) -> None:
+    programmes = parse_programmes(
+        tomllib.loads(
+            PROGRAMMES_TOML.replace(
+                "anchor = 2027-01-14", 'anchor = 2027-01-14\ntimezone = "America/New_York"'
+            )
+        )
+    )
+    services = Services.build(
+        store, ProgrammeSettings(), lambda: NOW, messages=CardMessages(), programmes=programmes
+    )
+    services.programme.import_roster(roster_csv(ROSTER), "roster.csv", NOW)
+    place_groups(store, [REFLECTION, PRACTICE], NOW)
+    # 10:00 in New York is 15:00 in London: no overlap with reflection's 10:00-11:30, so no move.
+    practice = services.sessions.session_in_month(PRACTICE, "2027-01")
+    assert practice is not None
+    assert practice.start == datetime(2027, 1, 14, 10, tzinfo=ZoneInfo("America/New_York"))
+    assert (
+        services.rsvps.mine(actor(services, "ed")).session.when == "Thursday 14 January 2027, 10:00-11:30 EST"
+    )
