@@ -22,7 +22,7 @@ from cards.outbound import CardMessages
 from mailers.factory import open_mailer
 from service.delivery import ChannelDeliverer, DeliveryRun, MailDeliverer, TeamsDeliverer, deliver_due
 from service.invites import Invites, MailSettings
-from service.outbox import OutboxDrainer
+from service.outbox_drainer import OutboxDrainer
 from service.scheduler import Scheduler
 from service.services import Services, system_clock
 from store import Store

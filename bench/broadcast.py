@@ -24,7 +24,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.delivery import TeamsDeliverer  # noqa: E402
-from service.outbox import OutboundMessage, Outbox, OutboxDrainer  # noqa: E402
+from service.outbox import OutboundMessage, Outbox  # noqa: E402
+from service.outbox_drainer import OutboxDrainer  # noqa: E402
 from store import Store  # noqa: E402
 from support.rate_limit import RateLimiter  # noqa: E402
 from support.retry import RetryPolicy  # noqa: E402

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cli import groups, jobs, manifest, pairs, person, report, roster, schedule, serve
+from cli import facilitators, groups, jobs, manifest, pairs, person, report, roster, schedule, serve
 from cli.common import Handler, OutputError
-from programme.errors import DeliveryBusyError, ProgrammeError, RosterError
+from programme.errors import DeliveryBusyError, FacilitatorsError, ProgrammeError, RosterError
 from store import StoreError
 
 
 def _roster_problems(error: Exception, args: argparse.Namespace) -> str:
-    problems = error.problems if isinstance(error, RosterError) else []
+    problems = error.problems if isinstance(error, RosterError | FacilitatorsError) else []
     source = Path(args.file) if getattr(args, "file", None) else "roster"
     return "\n".join([*problems, f"{source}: {len(problems)} problem(s); nothing was imported"])
 
@@ -36,6 +36,7 @@ def _nothing_changed(error: Exception, args: argparse.Namespace) -> str:
 # goes before its base. Anything not listed is a bug and ends with a traceback.
 ERRORS: tuple[tuple[type[Exception], int, Callable[[Exception, argparse.Namespace], str]], ...] = (
     (RosterError, 1, _roster_problems),
+    (FacilitatorsError, 1, _roster_problems),
     (DeliveryBusyError, 1, _nothing_changed),
     (ProgrammeError, 1, _plain),
     (StoreError, 1, _plain),
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reflect", description="Run a peer reflection programme.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     roster.register(commands, data)
+    facilitators.register(commands, data)
     groups.register(commands, data)
     pairs.register(commands, data)
     schedule.register(commands, data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -33,8 +33,14 @@ class Audience:
         return f"{self.kind.value} {self.value}"
 
 
-def resolve_audience(audience: Audience, people: Iterable[Person], groups: Iterable[Group]) -> list[str]:
-    """The active people an announcement goes to, sorted; unknown names are errors, not empty lists."""
+def resolve_audience(
+    audience: Audience, people: Iterable[Person], groups: Iterable[Group], external: Collection[str] = ()
+) -> list[str]:
+    """The active people an announcement goes to, sorted; unknown names are errors, not empty lists.
+
+    `external` are the external facilitators' emails: not staff, so never in "everyone" or a role,
+    but the facilitators of their groups (the facilitators, a weekday's or a group's audience).
+    """
     active = {p.email: p for p in people if p.active}
     groups = list(groups)
     if audience.kind is AudienceKind.EVERYONE:
@@ -61,4 +67,4 @@ def resolve_audience(audience: Audience, people: Iterable[Person], groups: Itera
         if not found:
             raise UnknownAudienceError(f"There is no group {audience.value!r}.")
         chosen = set(found[0].members) | ({found[0].facilitator} if found[0].facilitator else set())
-    return sorted(e for e in chosen if e in active)
+    return sorted(e for e in chosen if e in active or e in external)

@@ -62,13 +62,26 @@ def refusal(permission: Permission) -> str:
     return _REFUSALS[permission]
 
 
+def refusal_to(permission: Permission, actor: Actor) -> str:
+    """Why this person is refused: an external facilitator asking for a staff member's own things
+    (RSVP, check-out, peers, goals) is told they are for staff."""
+    if actor.external and permission is Permission.SELF:
+        return _REFUSALS[Permission.EVERYONE]
+    return refusal(permission)
+
+
 @dataclass(frozen=True)
 class Actor:
-    """A recognised person and the groups they facilitate or belong to."""
+    """A recognised person and the groups they facilitate or belong to.
+
+    `external`: someone off the staff roster who runs groups (an external facilitator). They act
+    only as the facilitator of their own groups: never a member, a coordinator or a participant.
+    """
 
     person: Person
     facilitates: tuple[Group, ...] = ()
     member_of: tuple[Group, ...] = ()
+    external: bool = False
 
     @property
     def email(self) -> str:
@@ -110,7 +123,7 @@ def roles_of(actor: Actor) -> frozenset[Role]:
     """The roles a person has in the programme right now (a facilitator or coordinator in no group
     is not also called a participant)."""
     roles = set()
-    if actor.member_of or not (actor.is_facilitator or actor.is_coordinator):
+    if actor.member_of or not (actor.is_facilitator or actor.is_coordinator or actor.external):
         roles.add(Role.PARTICIPANT)
     if actor.is_facilitator:
         roles.add(Role.FACILITATOR)
@@ -125,8 +138,11 @@ def may_use(permission: Permission, actor: Actor) -> bool:
     MEMBER is decided per group (`may_act_on`); anyone may try it, and someone in no group is told so.
     """
     match permission:
-        case Permission.EVERYONE | Permission.SELF | Permission.MEMBER:
+        case Permission.EVERYONE | Permission.MEMBER:
             return True
+        case Permission.SELF:
+            # A staff member's own RSVP, check-out, peer and goals: an external facilitator has none.
+            return not actor.external
         case Permission.FACILITATOR:
             return bool(actor.facilitates)
         case Permission.LEADER:
@@ -144,8 +160,10 @@ def may_act_on(permission: Permission, actor: Actor, group: Group) -> bool:
     `coming`, the report) but run no group's session they do not lead.
     """
     match permission:
-        case Permission.EVERYONE | Permission.SELF:
+        case Permission.EVERYONE:
             return True
+        case Permission.SELF:
+            return not actor.external
         case Permission.MEMBER:
             return actor.email in group.members
         case Permission.FACILITATOR:
@@ -162,13 +180,13 @@ def require(permission: Permission, actor: Actor, group: Group | None = None) ->
     """Refuse (NotAllowedError with the one wording) unless the person has `permission` (on `group`)."""
     allowed = may_use(permission, actor) if group is None else may_act_on(permission, actor, group)
     if not allowed:
-        raise NotAllowedError(refusal(permission))
+        raise NotAllowedError(refusal_to(permission, actor))
 
 
 def require_self(actor: Actor, email: str) -> None:
     """A person answers only for themself."""
-    if actor.email != email:
-        raise NotAllowedError(refusal(Permission.SELF))
+    if actor.email != email or actor.external:
+        raise NotAllowedError(refusal_to(Permission.SELF, actor))
 
 
 def require_member(actor: Actor, group: Group) -> None:

@@ -46,7 +46,10 @@ class Announcements:
         require(Permission.COORDINATOR, actor)
         audience = Audience(command.audience, command.audience_value)
         recipients = resolve_audience(
-            audience, self.programme.people().values(), self.programme.current_allocation().groups
+            audience,
+            self.programme.people().values(),
+            self.programme.current_allocation().groups,
+            self.programme.facilitators_repo.all().keys(),
         )
         now = self.clock()
         period = month_key(now.astimezone(self.programme.settings.zone).date())

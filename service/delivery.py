@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from repositories.meetings import MeetingsRepository
-from service.outbox import Deliverer, DeliveryError, DeliveryKind, OutboxDrainer, OutboxEntry, Status
+from service.outbox import OutboxEntry, Status
+from service.outbox_drainer import Deliverer, DeliveryError, DeliveryKind, OutboxDrainer
 from support.mail import Mailer, MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from support.progress import Progress
 from support.rate_limit import RateLimiter

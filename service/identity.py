@@ -5,6 +5,11 @@ one. The email/UPN from Teams only recognises a roster row *without* one, and ti
 first Entra ID user id seen; a later, different id is refused. Activities from another tenant than
 the organisation's (when it is set) are never recognised. A stored conversation reference is only
 ever replaced by the same Teams user. Refusals are logged without personal data.
+
+External facilitators (their own list, not the roster) are recognised by the same rules, with their
+Teams guest account: its Entra ID user id in the organisation's tenant decides when the list gives
+one, else the email ties the row to the first id seen. A guest acts in the organisation's tenant, so
+the tenant rule holds unchanged. At each step the roster is asked first.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from programme.facilitators import ExternalFacilitator
 from programme.identity import ConversationReference, TeamsUser
 from programme.model import Person
+from repositories.facilitators import ExternalFacilitatorsRepository
 from repositories.links import TeamsLinksRepository
 from repositories.people import PeopleRepository
 
@@ -25,23 +32,41 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Recognition:
-    """The roster person behind a Teams user, or None; `look_up` says an email lookup could help."""
+    """The roster person behind a Teams user, or None; `look_up` says an email lookup could help.
+
+    `external` is set when the person is an external facilitator (`person` is then their
+    `as_person()`): they act only on their own groups.
+    """
 
     person: Person | None
     look_up: bool = False
+    external: ExternalFacilitator | None = None
+
+
+def _found(person: Person | ExternalFacilitator | None, look_up: bool = False) -> Recognition:
+    if isinstance(person, ExternalFacilitator):
+        return Recognition(person.as_person(), external=person)
+    return Recognition(person, look_up)
 
 
 class Directory:
     """Recognises Teams users and keeps their links; every read is an in-memory lookup."""
 
-    def __init__(self, links: TeamsLinksRepository, people: PeopleRepository, tenant_id: str = "") -> None:
+    def __init__(
+        self,
+        links: TeamsLinksRepository,
+        people: PeopleRepository,
+        tenant_id: str = "",
+        facilitators: ExternalFacilitatorsRepository | None = None,
+    ) -> None:
         self._links = links
         self._people = people
         self._tenant_id = tenant_id.strip().lower()
+        self._facilitators = facilitators
 
     # -- recognition -------------------------------------------------------------------------------
     def recognise(self, user: TeamsUser) -> Recognition:
-        """The active roster person this Teams user is, by the rules above."""
+        """The active roster person (or listed external facilitator) this Teams user is, by the rules."""
         if self._tenant_id and (user.tenant_id or "").strip().lower() != self._tenant_id:
             log.warning("activity from another tenant refused")
             return Recognition(None)
@@ -49,28 +74,36 @@ class Directory:
             person = self._people.active_by_aad_object_id(user.aad_object_id)
             if person is not None:
                 return Recognition(person)
+            external = self._facilitators.by_aad_object_id(user.aad_object_id) if self._facilitators else None
+            if external is not None:
+                return _found(external)
             linked = self._links.email_for_aad_object_id(user.aad_object_id)
             if linked is not None:
-                return Recognition(self._without_own_id(linked))
+                return _found(self._without_own_id(linked))
         email = user.email or self._links.known_email(user.user_id)
         if not email:
             return Recognition(None, look_up=True)
-        person = self._without_own_id(email.strip().lower())
-        if person is None:
+        found = self._without_own_id(email.strip().lower())
+        if found is None:
             return Recognition(None, look_up=user.email is None)
-        linked_id = self._links.aad_object_id_for(person.email)
+        linked_id = self._links.aad_object_id_for(found.email)
         if linked_id is None:
             if user.aad_object_id:
-                self._links.link_aad_object_id(person.email, user.aad_object_id.lower())
-            return Recognition(person)
+                self._links.link_aad_object_id(found.email, user.aad_object_id.lower())
+            return _found(found)
         if (user.aad_object_id or "").lower() != linked_id:
             log.warning("identity refused: the roster row is linked to another Entra ID user")
             return Recognition(None)
-        return Recognition(person)
+        return _found(found)
 
-    def _without_own_id(self, email: str) -> Person | None:
-        person = self._people.get(email)
-        if person is None or not person.active:
+    def _without_own_id(self, email: str) -> Person | ExternalFacilitator | None:
+        """The active roster person, else the listed external facilitator, with this email, unless the
+        row names its own Entra ID user (then only that id is them)."""
+        staff = self._people.get(email)
+        person: Person | ExternalFacilitator | None = staff if staff is not None and staff.active else None
+        if person is None and self._facilitators is not None:
+            person = self._facilitators.get(email)
+        if person is None:
             return None
         if person.aad_object_id:
             # The roster names this row's Entra ID user, and the activity's is not it.

@@ -95,8 +95,8 @@ class Invites:
         group = without_leavers(group, people)  # leavers are taken off the meeting at once
         place = definition.venue.place
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
-        lead = people.get(group.facilitator) if group.facilitator else None
-        facilitator = lead.name if lead else None
+        # An external facilitator (off the roster) is named by the facilitators list.
+        facilitator = self.programme.display_name(group.facilitator) if group.facilitator else None
         return {
             "uid": f"reflect-{group.id}-{month}@{self.mail.domain}",
             "organizer": self.mail.mailbox,

@@ -58,6 +58,7 @@ from repositories import (
 from repositories.announcements import AnnouncementsRepository
 from repositories.erasures import ErasuresRepository
 from repositories.escalations import EscalationsRepository
+from repositories.facilitators import ExternalFacilitatorsRepository
 from repositories.links import TeamsLinksRepository
 from repositories.people import PEOPLE, PeopleRepository
 from repositories.personal import PersonalDataSweep, Subject
@@ -120,8 +121,10 @@ class _Found:
 def _find(store: Store, email: str) -> _Found:
     roster = PeopleRepository(store)
     person = roster.record(email)
+    # Someone off the roster who runs groups is known by the external facilitators list instead.
+    external = ExternalFacilitatorsRepository(store).get(email) if person is None else None
     warnings: list[str] = []
-    name = person.get("name") if person else None
+    name = person.get("name") if person else (external.name if external else None)
     if isinstance(name, str) and name.strip():
         others = [p.name for key, p in roster.all().items() if key != email]
         if name_is_ambiguous(name, others):
@@ -135,6 +138,8 @@ def _find(store: Store, email: str) -> _Found:
     ids: list[str] = []
     if person and person.get("aad_object_id"):
         ids.append(str(person["aad_object_id"]))
+    if external and external.aad_object_id:
+        ids.append(external.aad_object_id)
     ids.extend(TeamsLinksRepository(store).teams_ids_of(email))
     identity = Identity(email, name, tuple(dict.fromkeys(ids)))
     about, raised = EscalationsRepository(store).about_and_raised_by(identity)

@@ -15,6 +15,7 @@ from programme.programmes import ProgrammeDefinition, choose_programme, legacy_p
 from programme.roster import RosterChange, apply_roster, parse_roster
 from programme.settings import ProgrammeSettings
 from repositories.escalations import EscalationsRepository
+from repositories.facilitators import ExternalFacilitatorsRepository
 from repositories.groups import GroupsRepository
 from repositories.imports import RosterImportsRepository
 from repositories.meetings import MeetingsRepository
@@ -40,6 +41,8 @@ class ProgrammeService:
     imports_repo: RosterImportsRepository = field(init=False, repr=False)
     meetings_repo: MeetingsRepository = field(init=False, repr=False)
     escalations_repo: EscalationsRepository = field(init=False, repr=False)
+    # People off the roster who run groups: never in `people()`, never counted as staff.
+    facilitators_repo: ExternalFacilitatorsRepository = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.programmes:
@@ -50,6 +53,7 @@ class ProgrammeService:
         object.__setattr__(self, "imports_repo", RosterImportsRepository(self.store))
         object.__setattr__(self, "meetings_repo", MeetingsRepository(self.store))
         object.__setattr__(self, "escalations_repo", EscalationsRepository(self.store))
+        object.__setattr__(self, "facilitators_repo", ExternalFacilitatorsRepository(self.store))
 
     def programme_of(self, group: Group) -> ProgrammeDefinition:
         """The programme a group belongs to (NotFoundError when the settings no longer define it)."""
@@ -91,6 +95,15 @@ class ProgrammeService:
                 progress(min(start + _IMPORT_BATCH, len(touched)), len(touched))
         self.imports_repo.record(filename, now, change)
         return change
+
+    def display_name(self, email: str) -> str:
+        """What cards call someone: their roster name, else their external facilitator name, else the
+        address itself."""
+        person = self.people_repo.get(email)
+        if person is not None:
+            return person.name
+        external = self.facilitators_repo.get(email)
+        return external.name if external is not None else email
 
     def current_allocation(self) -> Allocation:
         """The stored allocation, as last computed."""

@@ -102,10 +102,15 @@ class Register:
         month = self.sessions.month_of(session)
         people = self.sessions.people()
         leader = session_leader(group, month)
-        # A leader who left gets nothing; a coordinator can still take the register (`attendance`).
-        if leader is None or leader not in people or not people[leader].active:
+        if leader is None:
             return 0
-        view = self.view(group, session, people[leader])
+        external = self.sessions.programme.facilitators_repo.get(leader) if leader not in people else None
+        reader = external.as_person() if external is not None else people.get(leader)
+        # A leader who left (or an external taken off the list) gets nothing; a coordinator can still
+        # take the register (`attendance`).
+        if reader is None or not reader.active:
+            return 0
+        view = self.view(group, session, reader)
         message = self.messages.register_prompt(view).message(
             key=f"attendance:{month}:{group.id}", period=month, recipient=leader, kind="attendance"
         )

@@ -90,7 +90,8 @@ class Rsvps:
         view = self.view(group, session, actor.person, actor.email)
         intro = self._introductions.get(group.id, command.month)
         if intro:
-            name = self.sessions.name(self.sessions.people(), intro["facilitator"])
+            # The facilitator may be external (off the roster): their listed name, not their address.
+            name = self.sessions.programme.display_name(intro["facilitator"])
             return IntroductionView(name, intro["message"], view)
         return view
 

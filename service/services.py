@@ -12,6 +12,7 @@ from repositories.links import TeamsLinksRepository
 from service.announcements import Announcements
 from service.checkouts import Checkouts
 from service.escalations import Escalations
+from service.facilitators import ExternalFacilitators
 from service.goals import Goals
 from service.identity import Directory
 from service.introductions import Introductions
@@ -51,6 +52,7 @@ class Services:
     reports: Reports
     sessions: Sessions
     clock: Callable[[], datetime]
+    facilitators: ExternalFacilitators
 
     @staticmethod
     def build(
@@ -75,7 +77,9 @@ class Services:
         return Services(
             programme=programme,
             outbox=outbox,
-            directory=Directory(TeamsLinksRepository(store), programme.people_repo, tenant_id),
+            directory=Directory(
+                TeamsLinksRepository(store), programme.people_repo, tenant_id, programme.facilitators_repo
+            ),
             introductions=Introductions(sessions, rsvps, outbox, messages),
             rsvps=rsvps,
             register=Register(sessions, rsvps, checkouts, outbox, messages),
@@ -88,4 +92,5 @@ class Services:
             reports=Reports(programme, clock),
             sessions=sessions,
             clock=clock,
+            facilitators=ExternalFacilitators(programme),
         )

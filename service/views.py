@@ -251,3 +251,13 @@ class AnnouncementStatus:
 
     latest: AnnouncementResultView | None
     problems: DeliveryProblemsView
+
+
+@dataclass(frozen=True)
+class FacilitatorsImported:
+    """What an import of the external facilitators list changed (emails, sorted)."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int

@@ -35,9 +35,10 @@ from cards.welcome import (
     build_welcome_card,
 )
 from programme.errors import BadActionError, NotAllowedError, ProgrammeError
+from programme.facilitators import ExternalFacilitator
 from programme.identity import ConversationReference, TeamsUser
 from programme.model import Person
-from programme.policies import Actor, Permission, may_use, refusal, require, roles_of
+from programme.policies import Actor, Permission, may_use, refusal_to, require, roles_of
 from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
@@ -367,9 +368,13 @@ class TeamsSurface:
 
     def recognise(self, user: TeamsUser) -> Recognised:
         found = self._services.directory.recognise(user)
-        return Recognised(found.person, found.look_up)
+        # The handle of an external facilitator is their list entry: `link` makes them that actor.
+        return Recognised(found.external or found.person, found.look_up)
 
     def link(self, user: TeamsUser, person: object, reference: ConversationReference | None) -> Actor:
+        if isinstance(person, ExternalFacilitator):
+            self._services.directory.link(user, person.as_person(), reference)
+            return self._services.facilitators.actor(person)
         person = _is(person, Person)
         self._services.directory.link(user, person, reference)
         return self._services.programme.actor(person)
@@ -386,7 +391,7 @@ class TeamsSurface:
             return Unrouted(help_card(actor))
         if not command.allowed(actor):
             # Another role's command says why not.
-            return Unrouted(build_refused_card(refusal(command.permission)))
+            return Unrouted(build_refused_card(refusal_to(command.permission, actor)))
         try:
             return command.run(self._services, actor, Turn(argument, conversation_id))
         except ProgrammeError as error:

@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 
 from service.delivery import ADAPTIVE_CARD, TeamsDeliverer, delivery_kind, message_activity
-from service.outbox import DeliveryError, DeliveryKind, OutboundMessage, OutboxEntry, Status
+from service.outbox import OutboundMessage, OutboxEntry, Status
+from service.outbox_drainer import DeliveryError, DeliveryKind
 from support.rate_limit import RateLimiter
 from teams_bot.connector import (
     BotConnectorClient,

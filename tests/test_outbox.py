@@ -15,15 +15,8 @@ import aiohttp
 import pytest
 
 from service.delivery import TeamsDeliverer
-from service.outbox import (
-    DeliveryError,
-    DeliveryKind,
-    OutboundMessage,
-    Outbox,
-    OutboxDrainer,
-    OutboxEntry,
-    Status,
-)
+from service.outbox import OutboundMessage, Outbox, OutboxEntry, Status
+from service.outbox_drainer import DeliveryError, DeliveryKind, OutboxDrainer
 from store import Store
 from support.rate_limit import TEAMS_CONVERSATION_LIMITS, RateLimiter
 from support.retry import RetryPolicy

@@ -21,7 +21,7 @@ from cards.protocol import Verb
 from programme.answers import Flag
 from programme.errors import NotAllowedError
 from programme.model import Group
-from programme.policies import Actor, Permission, may_act_on, may_use, refusal
+from programme.policies import Actor, Permission, may_act_on, may_use, refusal, refusal_to
 from programme.sessions import attendance_open, rsvp_open, session_in_month
 from programme.settings import ProgrammeSettings
 from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
@@ -54,10 +54,18 @@ _PEOPLE = (
     ("tia", "no", "no"),
     ("uma", "no", "no"),
     ("cora", "no", "yes"),  # coordinator in no group
+    ("val", "no", "no"),  # member of X, a group run by an external facilitator
+    ("wes", "no", "no"),
 )
+# An external facilitator (not on the roster: the facilitators list), with a Teams guest account.
+XENA = "xena@partner.example"
+XENA_GUEST_ID = "eeeeeeee-0000-4000-8000-000000000042"
+FACILITATORS_CSV = f"email,name,aad_object_id\n{XENA},Xena Guest,{XENA_GUEST_ID}\n".encode()
 
 
 def sender(key: str) -> TeamsSender:
+    if key == "xena":
+        return TeamsSender("29:xena-guest", XENA_GUEST_ID, "Xena Guest")
     number = [k for k, _, _ in _PEOPLE].index(key) + 1
     return TeamsSender(f"29:{key}", f"aaaaaaaa-0000-4000-8000-{number:012d}", key.title())
 
@@ -69,7 +77,8 @@ B = Group("thu-b", "Practitioners", 3, "Practitioner", email("rex"), (email("oli
 R = Group(
     "tue-r", "Advisors", 1, "Advisor", None, tuple(email(k) for k in ("rob", "ray", "sam", "tia", "uma"))
 )
-GROUPS = {g.id: g for g in (A, B, R)}
+X = Group("fri-x", "Outreach", 4, "Outreach", XENA, (email("val"), email("wes")))
+GROUPS = {g.id: g for g in (A, B, R, X)}
 
 SETTINGS = ProgrammeSettings()
 _SESSIONS = [session_in_month(g, MONTH, SETTINGS) for g in GROUPS.values()]
@@ -85,6 +94,7 @@ ROLES: dict[str, str | None] = {
     "facilitator-A": "fay",
     "facilitator-B": "rex",
     "coordinator": "cora",
+    "external-facilitator": "xena",
     "not-on-roster": None,
 }
 
@@ -113,6 +123,10 @@ class World:
     round: int
 
     def actor(self, key: str) -> Actor:
+        if key == "xena":
+            external = self.services.facilitators.get(XENA)
+            assert external is not None
+            return self.services.facilitators.actor(external)
         return actor(self.services, key)
 
 
@@ -120,6 +134,7 @@ def build_world(path: Path) -> Iterator[World]:
     clock = Clock(BEFORE)
     with Store(path) as store:
         services = build_services(store, clock, ROSTER, SETTINGS, allocate=False)
+        services.facilitators.import_list(FACILITATORS_CSV, "facilitators.csv")
         place_groups(store, GROUPS.values(), clock.now)
         round_ = services.programme.rotate_pairs(date(2026, 10, 1))
         escalation = services.escalations.escalate(
@@ -337,7 +352,7 @@ def test_authorisation_matrix(shared_world: World, case: Case) -> None:
         assert heading(reply) == NOT_ON_ROSTER, reply
         return
     assert isinstance(reply, dict) and heading(reply) == REFUSED, reply
-    assert refusal(case.permission) in reply["fallbackText"]
+    assert refusal_to(case.permission, world.actor(key)) in reply["fallbackText"]
 
 
 @pytest.mark.parametrize("role", [r for r, key in ROLES.items() if key is not None])

@@ -30,6 +30,10 @@ REX        roster only              facilitator of thu-2
 NINA, OMAR roster only              members of thu-2
 CLEO       roster only              coordinator (never installs the app: unreachable)
 =========  =======================  ==================================================
+
+A world may also seat external facilitators (Teams guests, on the facilitators list instead of the
+roster) in place of Playground users: ``guests={GUEST: RIA}``, and give them groups with
+``facilitator_of={G2: GUEST.email}``.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -167,8 +172,15 @@ class World:
         bot_settings: Any = None,
         auth_metadata: dict[str, str] | None = None,
         token_url: str | None = None,
+        guests: Mapping[User, User] | None = None,
+        facilitator_of: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
+        # External facilitators with a Teams guest account, each taking a Playground user's seat (the
+        # Playground has six): {guest: whose seat}. They are on the facilitators list, not the roster;
+        # `facilitator_of` gives them groups (group id -> facilitator email).
+        self.guests = dict(guests or {})
+        self.facilitator_of = dict(facilitator_of or {})
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = root / "reflect.json"
         self.clock = MovableClock(BEFORE_SESSION)
@@ -204,7 +216,16 @@ class World:
         self.services.programme.import_roster(
             roster_csv(self.omit, self.probation), "roster.csv", self.clock()
         )
-        place_groups(self.store, groups(self.omit), self.clock())
+        if self.guests:
+            listed = [
+                "email,name,aad_object_id",
+                *(f"{g.email},{g.name},{g.aad_object_id}" for g in self.guests),
+            ]
+            self.services.facilitators.import_list(("\n".join(listed) + "\n").encode(), "facilitators.csv")
+        placed = [
+            replace(g, facilitator=self.facilitator_of.get(g.id, g.facilitator)) for g in groups(self.omit)
+        ]
+        place_groups(self.store, placed, self.clock())
 
         app = build_web_app(
             self.services,
@@ -218,7 +239,8 @@ class World:
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = int(self._runner.addresses[0][1])
 
-        others = [u for u in PLAYGROUND_USERS if u != self.current_user]
+        seats = {seat: guest for guest, seat in self.guests.items()}
+        others = [seats.get(u, u) for u in PLAYGROUND_USERS if u != self.current_user]
         self.pg = Playground(self.endpoint, others, current_user=self.current_user, bot_name="Reflect")
         await self.pg.start()
         self.chats[self.current_user.id] = self.pg.personal_chat_id
