@@ -131,8 +131,11 @@ class PairRound:
 
 @dataclass(frozen=True)
 class Session:
-    """One monthly meeting of a group, with aware start and end datetimes."""
+    """One meeting of a group, with aware start and end datetimes."""
 
     group_id: str
     start: datetime
     end: datetime
+    # The programme month the session belongs to, when it is not the month of its start: an
+    # every-N-weeks session is keyed by the month of its programme-weekday date.
+    month: str | None = None

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from programme.model import without_leavers
 from programme.policies import Actor, Permission, require
 from programme.records import Introduction
-from programme.sessions import next_session
 from repositories.escalations import IntroductionsRepository
 from service.commands import IntroSendCommand
 from service.messages import Messages
@@ -40,7 +39,7 @@ class Introductions:
         rows = tuple(
             ConsoleGroup(
                 g.name,
-                when_text(next_session(g, now, self.sessions.settings), zone),
+                when_text(self.sessions.next_session(g, now), zone),
                 len(without_leavers(g, people).members),
             )
             for g in actor.facilitates
@@ -55,7 +54,7 @@ class Introductions:
         messages: list[OutboundMessage] = []
         with self.sessions.store.transaction():
             for group in actor.facilitates:
-                session = next_session(group, now, self.sessions.settings)
+                session = self.sessions.next_session(group, now)
                 month = self.sessions.month_of(session)
                 record = self._introductions.get(group.id, month)
                 before = record.sends if record else 0

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from programme.model import Group, Person, Session, has_left, without_leavers
+from programme.programmes import LEGACY_NAME, CadenceKind, ProgrammeDefinition
 from programme.records import Meeting, MeetingStatus, SessionInvite
-from programme.sessions import session_in_month
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
-from service.sessions import Clock, when_text
+from service.sessions import Clock, Sessions, when_text
 
 INVITE = "invite"
 CANCEL = "cancel"
@@ -33,21 +34,36 @@ class MailSettings:
     domain: str = "reflect.local"  # right-hand side of iCalendar UIDs
 
 
-def invite_body(group: Group, session: Session, zone: ZoneInfo, facilitator: str | None) -> str:
+def invite_body(
+    group: Group,
+    session: Session,
+    zone: ZoneInfo,
+    facilitator: str | None,
+    place: str | None = None,
+    heading: str = "Monthly peer reflection",
+) -> str:
     """What the session is and how to answer, in plain text (nothing confidential)."""
     lead = (
         f"Facilitator: {facilitator}."
         if facilitator
         else "This group shares facilitation: one member keeps time."
     )
+    where = f"In person at {place}.\n\n" if place else ""
     return (
-        f"Monthly peer reflection: {group.name}, {when_text(session, zone)}.\n\n"
+        f"{heading}: {group.name}, {when_text(session, zone)}.\n\n{where}"
         "A protected, confidential space to reflect on your work with peers in similar roles. "
         f"{lead}\n\n"
         "Please answer in Teams: the peer reflection bot sends you a card with Attending / Can't "
         "attend / Maybe. If you can't come, choose the reason there; only the programme "
         "coordinators see it. You can change your answer until the session starts."
     )
+
+
+def _heading(definition: ProgrammeDefinition) -> str:
+    """What the invite calls the session: v1's words for a monthly programme, else the programme's name."""
+    if definition.cadence.kind is CadenceKind.MONTHLY and definition.name == LEGACY_NAME:
+        return "Monthly peer reflection"
+    return definition.name
 
 
 def _fingerprint(invite: SessionInvite) -> str:
@@ -81,36 +97,56 @@ class Invites:
     clock: Clock
     mail: MailSettings
 
-    def desired(self, group: Group, month: str, people: Mapping[str, Person]) -> SessionInvite:
-        """The invite this group's session should have now (its first version's sequence)."""
-        settings = self.programme.settings
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Where and when each group meets (its programme's cadence, clashes avoided)."""
+        return Sessions(self.programme, self.clock)
+
+    def desired(
+        self, group: Group, month: str, people: Mapping[str, Person], session: Session | None = None
+    ) -> SessionInvite:
+        """The invite this group's session should have now (`session`: the month's, when known), with
+        its first version's sequence."""
+        definition: ProgrammeDefinition = self.programme.programme_of(group)
+        settings = definition.settings
+        session = session or self.sessions.require_session(group, month)
         group = without_leavers(group, people)  # leavers are taken off the meeting at once
-        session = session_in_month(group, month, settings)
+        place = definition.venue.place
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
         # An external facilitator (off the roster) is named by the facilitators list.
         facilitator = self.programme.display_name(group.facilitator) if group.facilitator else None
         return SessionInvite(
             uid=f"reflect-{group.id}-{month}@{self.mail.domain}",
             organizer=self.mail.mailbox,
-            subject=f"Peer reflection: {group.name}",
-            body_text=invite_body(group, session, settings.zone, facilitator),
+            subject=f"{definition.name}: {group.name}",
+            body_text=invite_body(group, session, settings.zone, facilitator, place, _heading(definition)),
             start=session.start,
             end=session.end,
             timezone=settings.timezone,
             attendees=tuple(attendees),
-            location="Microsoft Teams meeting",
-            online=True,
+            # In person: the place, and no Teams meeting is asked of Graph or Exchange.
+            location=place or "Microsoft Teams meeting",
+            online=place is None,
             sequence=0,
         )
 
-    def sync_month(self, month: str) -> int:
-        """Queue new invites, updates and cancellations for a month; returns how many were queued."""
+    def sync_month(self, month: str, programme_id: str | None = None) -> int:
+        """Queue new invites, updates and cancellations for a month; returns how many were queued.
+
+        Only groups with a session that month get one (an every-N-weeks programme skips months);
+        `programme_id` limits it to that programme's groups.
+        """
         store = self.programme.store
         now = self.clock()
         people = self.programme.people()
         messages: list[OutboundMessage] = []
         with store.transaction():
-            groups = {g.id: g for g in self.programme.groups()}
+            planned = self.sessions.month_sessions(month)
+            groups = {
+                g.id: g
+                for g in self.programme.groups()
+                if g.id in planned and programme_id in (None, g.programme)
+            }
             stored = {
                 group_id: meeting
                 for group_id, meeting in self.programme.meetings_repo.of_month(month).items()
@@ -120,9 +156,9 @@ class Invites:
             # so a later cancellation can repeat its time and attendees).
             changed: dict[tuple[str, str], Meeting] = {}
             for group_id, group in groups.items():
-                if session_in_month(group, month, self.programme.settings).start <= now:
+                if planned[group_id].start <= now:
                     continue  # a session that has begun keeps the meeting it had
-                invite = self.desired(group, month, people)
+                invite = self.desired(group, month, people, planned[group_id])
                 fingerprint = _fingerprint(invite)
                 current = stored.get(group_id)
                 active = current is not None and current.status is MeetingStatus.ACTIVE
@@ -136,10 +172,13 @@ class Invites:
                 before = sent.attendees if sent and active else ()
                 removed = [a for a in before if a not in invite.attendees]
                 messages.append(self._message(INVITE, group_id, month, invite, removed))
+            others = {g.id for g in self.programme.groups() if programme_id not in (None, g.programme)}
             for group_id, current in stored.items():
                 sent = current.invite
                 if sent is None or group_id in groups or current.status is not MeetingStatus.ACTIVE:
                     continue
+                if group_id in others:
+                    continue  # another programme's meetings are not this sync's to cancel
                 if sent.start <= now:
                     continue  # a session that has begun keeps the meeting it had
                 # Not to people who left since the last version: they get no programme mail.

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from programme.policies import Actor
-from programme.sessions import session_in_month
 from service.checkouts import Checkouts
 from service.sessions import Sessions, when_text
 from service.views import MeetingLinked
@@ -33,4 +32,5 @@ class MeetingLinks:
             return None
         group_id, month = found
         group = self.sessions.group(group_id)
-        return self.checkouts.send_prompts(group, session_in_month(group, month, self.sessions.settings))
+        session = self.sessions.session_in_month(group, month)
+        return 0 if session is None else self.checkouts.send_prompts(group, session)

@@ -6,9 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from programme.calendar import schedule
 from programme.errors import NotFoundError, ProgrammeChoiceError
-from programme.model import Allocation, Group, PairRound, Person, Session
+from programme.model import Allocation, Group, PairRound, Person
 from programme.placement import allocate_programme, pairing_round, pairs_programme
 from programme.policies import Actor
 from programme.programmes import ProgrammeDefinition, choose_programme, legacy_programme
@@ -205,10 +204,6 @@ class ProgrammeService:
             )
             self.rounds_repo.save(round_)
         return round_
-
-    def schedule(self, first: date, months: int) -> list[Session]:
-        """Sessions of the current groups for `months` months from the month of `first`."""
-        return schedule(self.groups(), first, months, self.settings)
 
     def group(self, group_id: str) -> Group | None:
         """One current group by id."""

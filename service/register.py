@@ -13,7 +13,6 @@ from programme.sessions import (
     attendance_deadline,
     attendance_open,
     checkout_recipients,
-    session_in_month,
     session_leader,
 )
 from repositories.answers import RegistersRepository
@@ -69,9 +68,9 @@ class Register:
         """Record the register (corrections allowed for 7 days) and prompt attendees to check out."""
         group = self.sessions.group(command.group)
         require(Permission.LEADER, actor, group)
-        session = session_in_month(group, command.month, self.sessions.settings)
+        session = self.sessions.session_in_month(group, command.month)
         now = self.sessions.clock()
-        if not attendance_open(session, now):
+        if session is None or not attendance_open(session, now):
             raise ClosedError(
                 "The register can be taken from the start of the session until 7 days after it."
             )

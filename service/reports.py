@@ -7,11 +7,12 @@ the data file), and everything is read under the store's lock, so the figures ar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from programme.model import Group
 from programme.policies import Actor, Permission, require
+from programme.programmes import ProgrammeDefinition
 from programme.records import AttendanceRegister, Meeting, MeetingStatus
 from programme.reports import (
     EscalationRecord,
@@ -137,13 +138,69 @@ def programme_report(
 
 
 @dataclass(frozen=True)
+class ProgrammeReport:
+    """One programme's section of the report."""
+
+    programme_id: str
+    name: str
+    report: Report
+
+
+def programme_inputs(
+    inputs: ReportInputs, groups: dict[str, str], definition: ProgrammeDefinition
+) -> ReportInputs:
+    """The inputs of one programme: its groups' registers, invitations and answers; pair figures only
+    for a programme with pairs. Escalations are about people, not programmes: every section has them."""
+    mine = {gid for gid, programme_id in groups.items() if programme_id == definition.id}
+    pairs = definition.has_pairs
+    return replace(
+        inputs,
+        group_names={gid: name for gid, name in inputs.group_names.items() if gid in mine},
+        registers=tuple(r for r in inputs.registers if r.group_id in mine),
+        invited={key: members for key, members in inputs.invited.items() if key[1] in mine},
+        rsvps=tuple(r for r in inputs.rsvps if r.group_id in mine),
+        rounds=inputs.rounds if pairs else (),
+        peer_records=inputs.peer_records if pairs else (),
+        goal_setters=inputs.goal_setters if pairs else {},
+    )
+
+
+def programme_reports(
+    service: ProgrammeService,
+    *,
+    now: datetime,
+    months: int = 12,
+    until: str | None = None,
+    programme_id: str | None = None,
+) -> tuple[ProgrammeReport, ...]:
+    """The report per programme (or of the one named), each suppressed on its own numbers.
+
+    A v1 deployment's one programme gets exactly `programme_report`.
+    """
+    chosen = service.programmes if programme_id is None else (service.choose_programme(programme_id),)
+    last = until or this_month(service, now)
+    window = month_range(last, months)
+    as_of = min(now, month_end(service, last) - timedelta(microseconds=1))
+    inputs = load_report_inputs(service, window, as_of)
+    if len(service.programmes) == 1:
+        only = service.programmes[0]
+        return (ProgrammeReport(only.id, only.name, build_report(inputs)),)
+    with service.store.transaction():
+        groups = {gid: g.programme for gid, g in service.groups_repo.retired().items()}
+        groups.update({g.id: g.programme for g in service.groups()})
+    return tuple(
+        ProgrammeReport(p.id, p.name, build_report(programme_inputs(inputs, groups, p))) for p in chosen
+    )
+
+
+@dataclass(frozen=True)
 class Reports:
     """The report use cases a coordinator reaches from Teams."""
 
     programme: ProgrammeService
     clock: Clock
 
-    def summary(self, actor: Actor, months: int = CARD_MONTHS) -> Report:
-        """The coordinators' summary of the latest `months` months (the bot's `report` command)."""
+    def by_programme(self, actor: Actor, months: int = CARD_MONTHS) -> tuple[ProgrammeReport, ...]:
+        """The coordinators' summary, a section per programme (the bot's `report` command)."""
         require(Permission.COORDINATOR, actor)
-        return programme_report(self.programme, now=self.clock(), months=months)
+        return programme_reports(self.programme, now=self.clock(), months=months)

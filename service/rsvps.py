@@ -9,13 +9,13 @@ from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, led_groups, require
 from programme.records import Rsvp
-from programme.sessions import next_session, rsvp_open, session_in_month
+from programme.sessions import rsvp_open
 from repositories.answers import RsvpsRepository
 from repositories.escalations import IntroductionsRepository
 from service.commands import RsvpCommand
 from service.messages import Messages
 from service.outbox import Outbox
-from service.sessions import Sessions, rsvp_months, when_text
+from service.sessions import Sessions, when_text
 from service.views import IntroductionView, RosterEntry, RosterView, RsvpView
 
 
@@ -59,7 +59,7 @@ class Rsvps:
         if not actor.member_of:
             raise NotFoundError("You're not in a reflection group yet.")
         group = actor.member_of[0]
-        session = next_session(group, self.sessions.clock(), self.sessions.settings)
+        session = self.sessions.next_session(group, self.sessions.clock())
         return self.view(group, session, actor.person, actor.email)
 
     def answer(self, actor: Actor, command: RsvpCommand) -> RsvpView | IntroductionView:
@@ -67,12 +67,13 @@ class Rsvps:
         group = self.sessions.group(command.group)
         require(Permission.MEMBER, actor, group)
         now = self.sessions.clock()
-        settings = self.sessions.settings
         # Only the sessions a card can offer (the group's next one, or the one after it for a card
         # sent early): a forged month must not file answers under periods far from now.
-        if command.month not in rsvp_months(group, now, settings):
+        if command.month not in self.sessions.rsvp_months(group, now):
             raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
-        session = session_in_month(group, command.month, settings)
+        session = self.sessions.session_in_month(group, command.month)
+        if session is None:
+            raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
         if not rsvp_open(session, now):
             raise ClosedError("The session has started, so answers are closed.")
         self._answers.put(
@@ -119,8 +120,7 @@ class Rsvps:
             require(Permission.LEADER, actor)
             groups = led_groups(actor)
         now = self.sessions.clock()
-        settings = self.sessions.settings
-        return sum(self.send_reminders(g, next_session(g, now, settings)) for g in groups)
+        return sum(self.send_reminders(g, self.sessions.next_session(g, now)) for g in groups)
 
     def send_reminders(self, group: Group, session: Session) -> int:
         """Remind members who have not answered the session's RSVP yet (nobody who left)."""
@@ -132,7 +132,7 @@ class Rsvps:
         month = self.sessions.month_of(session)
         answers = self.answers(month, group)
         # The email says when in the programme's zone; the card, in the reader's.
-        email_when = when_text(session, self.sessions.settings.zone)
+        email_when = when_text(session, self.sessions.definition(group).settings.zone)
         messages = [
             self.messages.rsvp_reminder(
                 self.view(group, session, people.get(email), email), email_when

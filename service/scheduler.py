@@ -17,7 +17,7 @@ from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.model import active_peers
 from programme.records import JobRun
-from programme.sessions import session_in_month
+from programme.sessions import SessionPlanner
 from repositories.jobs import JobRunsRepository
 from service.invites import Invites
 from service.privacy import purge_free_text
@@ -74,7 +74,8 @@ class Scheduler:
         if rotations:
             # The clock asks monthly from the soonest a round can end; `_rotate` rotates the ones due.
             settings = replace(settings, rotation_months=min(rotations))
-        candidates = due_jobs(groups, settings, now, last_round, (), programme.started_at())
+        planner = SessionPlanner(programme.programmes, programme.people())
+        candidates = due_jobs(groups, settings, now, last_round, (), programme.started_at(), planner)
         runs = JobRunsRepository(programme.store)
         return [job for job in candidates if not runs.has_run(job.month, job.key)]
 
@@ -158,7 +159,9 @@ class Scheduler:
             group = services.programme.group(job.group_id or "")
             if group is None or job.month is None:
                 return JobReport(job, 0, "group no longer exists")
-            session = session_in_month(group, job.month, settings)
+            session = self.invites.sessions.session_in_month(group, job.month)
+            if session is None:
+                return JobReport(job, 0, "no session this month")
             if job.kind is JobKind.RSVP_REMINDER:
                 return JobReport(job, services.rsvps.send_reminders(group, session))
             queued = services.register.send_prompt(group, session)

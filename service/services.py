@@ -50,6 +50,7 @@ class Services:
     goals: Goals
     announcements: Announcements
     reports: Reports
+    sessions: Sessions
     clock: Callable[[], datetime]
     facilitators: ExternalFacilitators
 
@@ -89,6 +90,7 @@ class Services:
             goals=Goals(programme, peers, outbox, clock, messages),
             announcements=Announcements(programme, outbox, clock, messages),
             reports=Reports(programme, clock),
+            sessions=sessions,
             clock=clock,
             facilitators=ExternalFacilitators(programme),
         )

@@ -388,7 +388,10 @@ def report_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
 def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12")
     assert code == 0
-    assert out.startswith("Programme report: 2025-01 to 2025-12 (12 months)")
+    # A v1 deployment's report is as before, under the name of its one programme.
+    assert out.startswith(
+        "Programme: Peer reflection (main)\nProgramme report: 2025-01 to 2025-12 (12 months)"
+    )
     lines = out.splitlines()
     tiny = next(line for line in lines if line.startswith("Tiny D"))
     assert tiny.split()[2:] == [SUPPRESSED_MARK] * 12  # "Tiny D" then 12 hidden months
@@ -502,8 +505,10 @@ def test_report_card_validates_and_suppresses_the_same_way(service: ProgrammeSer
     coordinator = Actor(Person("cora@x.org", "Cora", "Coordinator", coordinator=True))
     reports = Reports(service, lambda: datetime(2025, 12, 20, 12, 0, tzinfo=UTC))
     with pytest.raises(NotAllowedError):
-        reports.summary(Actor(Person("ann@x.org", "Ann", "Nurse")))
-    card = build_report_card(report_card_view(reports.summary(coordinator)))
+        reports.by_programme(Actor(Person("ann@x.org", "Ann", "Nurse")))
+    (section,) = reports.by_programme(coordinator)  # a v1 deployment: its one programme
+    assert (section.programme_id, section.name) == ("main", "Peer reflection")
+    card = build_report_card(report_card_view(section.report, section.name))
     assert validate_card(card) == []
     assert serialised_size(card) < 80 * 1024
     dumped = json.dumps(card)

@@ -295,7 +295,7 @@ def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Cloc
     reply = command.run(services, actor(services, "di@x.org"), Turn("", "a:di"))
     assert isinstance(reply, list) and len(reply) == 1
     (card,) = reply
-    assert heading(card) == "Programme report"
+    assert heading(card) == "Programme report: Peer reflection"  # its one programme, named
     assert "October 2026 to December 2026" in texts(card)
     # Its sections: attendance, reasons for absence, goal-setting and open escalations by age.
     assert {"Attendance", "RSVP replies", "Pairs met", "Total open"} <= set(texts(card))
