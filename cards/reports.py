@@ -49,6 +49,7 @@ class ReportCardView:
     goals: tuple[tuple[str, str], ...]  # (quarter, "12/20 60%")
     escalations_as_of: str  # "23 November 2026"
     escalations: tuple[tuple[str, str], ...]  # (age bucket label, count), then ("Total open", n)
+    programme: str = ""  # the programme's name, shown under the title
 
 
 def _short(month: str) -> str:
@@ -60,8 +61,8 @@ def _rate(rate: Rate | None) -> str:
     return NO_DATA if rate is None else rate.text()
 
 
-def report_card_view(report: Report) -> ReportCardView:
-    """The card's view of a report (its latest month's groups; every month of the report)."""
+def report_card_view(report: Report, programme: str = "") -> ReportCardView:
+    """The card's view of a programme's report (its latest month's groups; every month of the report)."""
     attendance = {t.month: t.rate for t in report.attendance_total}
     rsvp = {r.month: r.rate for r in report.rsvp}
     pairs = {p.month: p.rate for p in report.pairs}
@@ -96,6 +97,7 @@ def report_card_view(report: Report) -> ReportCardView:
         goals=tuple((g.quarter, g.rate.text()) for g in report.goals),
         escalations_as_of=f"{as_of.day} {as_of:%B %Y}",
         escalations=(*escalations, ("Total open", report.escalations.total.text())),
+        programme=programme,
     )
 
 
@@ -127,7 +129,7 @@ def _section(title: str) -> CardJson:
 def build_report_card(view: ReportCardView) -> CardJson:
     """The programme summary for coordinators: attendance, RSVPs, pairs, absences, goals, escalations."""
     body: list[CardJson] = [
-        heading("Programme report"),
+        heading(f"Programme report: {view.programme}" if view.programme else "Programme report"),
         text(view.period, subtle=True),
         _section("Each month"),
         _table(

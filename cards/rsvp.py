@@ -76,7 +76,8 @@ def build_introduction_card(view: IntroductionView) -> CardJson:
     body: list[CardJson] = [heading(f"{view.facilitator_name} introduces {session.group_name}")]
     if view.message:
         body.append(container([text(view.message)], style="emphasis"))
-    body.append(text("Your reflection group meets monthly, and this is its next session."))
+    # Not "monthly": a programme can meet every few weeks.
+    body.append(text("This is your reflection group's next session."))
     body.append(session_facts(session))
     answer_body, actions = _rsvp_section(view.rsvp)
     return card(

@@ -101,6 +101,8 @@ def build_session_roster_card(view: RosterView, *, show_reasons: bool = False) -
     """Who is coming, names only; the coordinator variant (`show_reasons`) adds absence reasons and notes."""
     session = view.session
     body: list[CardJson] = [heading(f"Who is coming: {session.group_name}"), text(session.when, subtle=True)]
+    if session.place:
+        body.append(text(f"In person: {session.place}", subtle=True))
     if show_reasons:
         body.append(text("Includes absence reasons: for the programme coordinators only.", color="attention"))
     sections: Sequence[tuple[str, RsvpAnswer | None]] = (

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import orjson
 
 from app import deliver
-from cli.common import Commands, datetime_arg, month_arg, open_root
+from cli.common import Commands, add_programme_argument, chosen_programme, datetime_arg, month_arg, open_root
 from service.delivery import DeliveryRun
 from service.services import system_clock
 from support.progress import progress_bar
@@ -27,6 +27,7 @@ def register(commands: Commands, data: argparse.ArgumentParser) -> None:
     )
     send = invites.add_parser("send", parents=[data], help="send (or update) a month's meeting requests now")
     send.add_argument("--month", type=month_arg, required=True, help="the month, YYYY-MM")
+    add_programme_argument(send)
     send.set_defaults(handler=send_invites)
 
     due = commands.add_parser("run-due", parents=[data], help="run every programme job due now, once")
@@ -111,15 +112,22 @@ def run_due(args: argparse.Namespace) -> int:
 def send_invites(args: argparse.Namespace) -> int:
     """Send (or update) one month's meeting requests now, instead of waiting for the clock."""
     with open_root(args) as root:
-        queued = root.scheduler.invites.sync_month(args.month)
+        definition = chosen_programme(args, root)
+        queued = root.scheduler.invites.sync_month(args.month, definition.id)
         with progress_bar("delivering", enabled=not args.json, unit="msg") as sending:
             delivery = asyncio.run(deliver(root, sending))
     if args.json:
         print(
             orjson.dumps(
-                {"month": args.month, "queued": queued, "delivery": delivery_json(delivery)}
+                {
+                    "month": args.month,
+                    "programme": definition.id,
+                    "queued": queued,
+                    "delivery": delivery_json(delivery),
+                }
             ).decode()
         )
     else:
-        print(f"{args.month}: {queued} meeting request(s) queued; {delivery_summary(delivery)}")
+        summary = delivery_summary(delivery)
+        print(f"{args.month} ({definition.id}): {queued} meeting request(s) queued; {summary}")
     return delivery_status(delivery)

@@ -18,7 +18,16 @@ from typing import TextIO
 import orjson
 
 from cli.charts import write_charts
-from cli.common import Commands, OutputError, month_arg, months_arg, open_root, write_atomically
+from cli.common import (
+    Commands,
+    OutputError,
+    add_programme_argument,
+    month_arg,
+    months_arg,
+    open_root,
+    write_atomically,
+)
+from programme.errors import ProgrammeChoiceError
 from programme.reports import (
     ABSENCE_LABELS,
     AGE_BUCKETS,
@@ -30,7 +39,7 @@ from programme.reports import (
     tidy_rows,
 )
 from programme.spreadsheet import csv_text
-from service.reports import programme_report
+from service.reports import ProgrammeReport, programme_reports
 
 NO_DATA = "-"
 CSV_HEADER = ("section", "period", "group", "measure", "value", "suppressed")
@@ -180,26 +189,55 @@ def register(commands: Commands, data: argparse.ArgumentParser) -> None:
     report.add_argument("--until", type=month_arg, help="last month, YYYY-MM (default: this month)")
     report.add_argument("--csv", metavar="FILE", help="write the figures as CSV ('-' for stdout)")
     report.add_argument("--png", metavar="DIR", help="write charts as PNG files into DIR")
+    add_programme_argument(report)
     report.set_defaults(handler=show_report)
 
 
+def section_json(section: ProgrammeReport) -> dict[str, object]:
+    """One programme's report as JSON, saying which programme it is."""
+    return {"programme": section.programme_id, "programme_name": section.name, **report_json(section.report)}
+
+
+def sections_text(sections: Sequence[ProgrammeReport]) -> str:
+    """Each programme's report as text tables, under its name."""
+    return "\n".join(f"Programme: {s.name} ({s.programme_id})\n{report_text(s.report)}" for s in sections)
+
+
 def show_report(args: argparse.Namespace) -> int:
-    """`reflect report [--months N] [--until YYYY-MM] [--csv FILE|-] [--png DIR] [--json]`."""
+    """`reflect report [--months N] [--until YYYY-MM] [--csv FILE|-] [--png DIR] [--json] [--programme ID]`.
+
+    A section per programme (each suppressed on its own numbers), or only the one `--programme`
+    names; the CSV and the charts are of one programme, so with several they need `--programme`.
+    """
     with open_root(args) as root:
         if args.csv == "-" and args.json:
             print("reflect: --csv - and --json both write to stdout: choose one", file=sys.stderr)
             return 2
-        report = programme_report(
-            root.services.programme, now=datetime.now(UTC), months=args.months, until=args.until
+        if (args.csv or args.png) and args.programme is None:
+            root.services.programme.choose_programme(None)  # ProgrammeChoiceError when there are several
+        sections = programme_reports(
+            root.services.programme,
+            now=datetime.now(UTC),
+            months=args.months,
+            until=args.until,
+            programme_id=args.programme,
         )
+    if (args.csv or args.png) and len(sections) != 1:
+        raise ProgrammeChoiceError("the CSV and charts are of one programme: say which with --programme ID")
+    report = sections[0].report
     machine = args.json or args.csv == "-"
     notices = sys.stderr if machine else sys.stdout
     if args.csv == "-":
         _emit(report_csv(report), sys.stdout)
     elif args.json:
-        _emit(orjson.dumps(report_json(report), option=orjson.OPT_INDENT_2).decode() + "\n", sys.stdout)
+        document: object = (
+            section_json(sections[0])
+            if len(sections) == 1
+            else {"programmes": [section_json(s) for s in sections]}
+        )
+        _emit(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n", sys.stdout)
     else:
-        _emit(report_text(report), sys.stdout)
+        _emit(sections_text(sections), sys.stdout)
     if args.csv and args.csv != "-":
         path = Path(args.csv)
         write_csv(report, path)

@@ -7,14 +7,15 @@ runs once and a second process finds nothing left to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from programme.calendar import month_sequence, session_for
+from programme.calendar import month_sequence
 from programme.model import Group
-from programme.sessions import month_key
+from programme.programmes import legacy_programme
+from programme.sessions import SessionPlanner, month_key
 from programme.settings import ProgrammeSettings
 
 # Jobs older than this are not caught up: a reminder for a session months ago helps nobody.
@@ -61,30 +62,42 @@ def jobs_between(
     start: datetime,
     end: datetime,
     last_round_start: date | None,
+    planner: SessionPlanner | None = None,
 ) -> list[Job]:
-    """Every job due in (start, end], in due order."""
+    """Every job due in (start, end], in due order.
+
+    `planner` places each group's sessions on its programme's cadence (default: the one programme
+    `settings` describes, as v1); a month in which a group has no session has no jobs for it, and a
+    month in which no group meets has no invites. Group jobs run on the group's programme's
+    settings (send time, invite and reminder days); the rest on `settings`.
+    """
     groups = sorted(groups, key=lambda g: g.id)
+    planner = planner or SessionPlanner((legacy_programme(settings),))
     local_start = start.astimezone(settings.zone).date() - timedelta(days=1)
     # Invites for a month go out before it starts, so look one month past the window's end too.
     months = _months_between(local_start, end.astimezone(settings.zone).date()) + 3
     jobs: list[Job] = []
     for year, month in month_sequence(local_start.replace(day=1), months):
         key = f"{year:04d}-{month:02d}"
-        sessions = {group.id: session_for(group, year, month, settings) for group in groups}
-        if sessions:
-            earliest = min(session.start for session in sessions.values()).astimezone(settings.zone).date()
-            invite_day = earliest - timedelta(days=settings.invite_days_before)
-            jobs.append(Job(f"invites:{key}", JobKind.INVITES, _at(invite_day, settings), key))
-        for group in groups:
-            session = sessions[group.id]
-            remind_day = session.start.astimezone(settings.zone).date() - timedelta(
-                days=settings.reminder_days_before
+        sessions = planner.month_sessions(groups, key)
+        meeting = [
+            (group, sessions[group.id], planner.settings_of(group))
+            for group in groups
+            if group.id in sessions
+        ]
+        if meeting:
+            invite_at = min(
+                _at(s.start.astimezone(own.zone).date() - timedelta(days=own.invite_days_before), own)
+                for _, s, own in meeting
             )
+            jobs.append(Job(f"invites:{key}", JobKind.INVITES, invite_at, key))
+        for group, session, own in meeting:
+            remind_day = session.start.astimezone(own.zone).date() - timedelta(days=own.reminder_days_before)
             jobs.append(
                 Job(
                     f"rsvp_reminder:{key}:{group.id}",
                     JobKind.RSVP_REMINDER,
-                    _at(remind_day, settings),
+                    _at(remind_day, own),
                     key,
                     group.id,
                 )
@@ -133,13 +146,12 @@ def jobs_between(
 
 
 def _session_ahead(
-    groups: Iterable[Group], settings: ProgrammeSettings, month: str | None, now: datetime
+    groups: Sequence[Group], planner: SessionPlanner, month: str | None, now: datetime
 ) -> bool:
     """Whether any group's session of `month` ("YYYY-MM") has not begun at `now`."""
     if month is None:
         return False
-    year, number = (int(part) for part in month.split("-"))
-    return any(session_for(group, year, number, settings).start > now for group in groups)
+    return any(session.start > now for session in planner.month_sessions(groups, month).values())
 
 
 def due_jobs(
@@ -149,6 +161,7 @@ def due_jobs(
     last_round_start: date | None,
     done: Iterable[str],
     started: datetime | None = None,
+    planner: SessionPlanner | None = None,
 ) -> list[Job]:
     """Jobs due by `now` (within the catch-up window, and not before the programme started) not yet run.
 
@@ -156,16 +169,17 @@ def due_jobs(
     allocated after its invite day and one of its sessions is still ahead.
     """
     groups = list(groups)
+    planner = planner or SessionPlanner((legacy_programme(settings),))
     finished = set(done)
     since = now - CATCH_UP if started is None else max(now - CATCH_UP, started)
-    candidates = jobs_between(groups, settings, since, now, last_round_start)
+    candidates = jobs_between(groups, settings, since, now, last_round_start, planner)
     if since > now - CATCH_UP:
         # Groups allocated after a month's invite day still need that month's meeting requests (its
         # RSVP reminders point to them): an invites job missed that way runs while a session is ahead.
         missed = [
             job
-            for job in jobs_between(groups, settings, now - CATCH_UP, since, None)
-            if job.kind is JobKind.INVITES and _session_ahead(groups, settings, job.month, now)
+            for job in jobs_between(groups, settings, now - CATCH_UP, since, None, planner)
+            if job.kind is JobKind.INVITES and _session_ahead(groups, planner, job.month, now)
         ]
         candidates = sorted([*missed, *candidates], key=lambda j: (j.due, j.key))
     pending = [job for job in candidates if job.key not in finished]

@@ -118,18 +118,24 @@ class Pair:
 
 @dataclass(frozen=True)
 class PairRound:
-    """One pairing round; rounds are numbered from 1."""
+    """One pairing round. Rounds are numbered from 1 across the deployment, not per programme, so a
+    round number (on a card, in a peer record or a message key) names exactly one round."""
 
     number: int
     started_on: date
     pairs: tuple[Pair, ...]
     unpaired: tuple[Unplaced, ...] = ()
+    # The programme whose members the round pairs; v1 rounds belong to the one programme of v1.
+    programme: str = LEGACY_PROGRAMME
 
 
 @dataclass(frozen=True)
 class Session:
-    """One monthly meeting of a group, with aware start and end datetimes."""
+    """One meeting of a group, with aware start and end datetimes."""
 
     group_id: str
     start: datetime
     end: datetime
+    # The programme month the session belongs to, when it is not the month of its start: an
+    # every-N-weeks session is keyed by the month of its programme-weekday date.
+    month: str | None = None

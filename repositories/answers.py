@@ -7,11 +7,13 @@ classes are the only code that knows the logs' names and key formats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
+from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.privacy import written_before
+from programme.records import AttendanceRegister, Checkout, PeerMeeting, QuarterGoals, Rsvp
 from repositories.personal import PersonalTable, Subject, drop_if, key_is_email, own_by_email_key
 from store import PartitionedLog, Store
 
@@ -22,6 +24,7 @@ CHECKOUTS = "checkouts"  # by month: "group:email" -> check-out (confidential)
 PEER_MEETINGS = "peer_meetings"  # by month: "round:email" -> met, flags
 GOALS = "goals"  # by quarter: email -> goals, training needs, capacity
 Doc = dict[str, Any]
+R = TypeVar("R")
 
 
 def answers_log(store: Store, name: str) -> PartitionedLog:
@@ -29,12 +32,139 @@ def answers_log(store: Store, name: str) -> PartitionedLog:
     return store.log(name, new_shards=ANSWER_SHARDS)
 
 
-class _AnswerLog:
+# -- document mapping ---------------------------------------------------------------------------------
+
+
+def parse_moment(value: Any) -> datetime | None:
+    """A stored ISO timestamp as an aware datetime (one written without an offset: UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def moment_text(moment: datetime | None) -> str | None:
+    """How a timestamp is stored."""
+    return moment.isoformat() if moment is not None else None
+
+
+def _flags(value: Any) -> frozenset[Flag]:
+    return frozenset(Flag(f) for f in value or ())
+
+
+def rsvp_from_doc(doc: Doc) -> Rsvp:
+    reason = doc.get("reason")
+    return Rsvp(
+        answer=RsvpAnswer(doc["answer"]),
+        reason=AbsenceReason(reason) if reason else None,
+        note=doc.get("note") or "",
+        answered_at=parse_moment(doc.get("answered_at")),
+    )
+
+
+def rsvp_to_doc(rsvp: Rsvp) -> Doc:
+    return {
+        "answer": rsvp.answer.value,
+        "reason": rsvp.reason.value if rsvp.reason else None,
+        "note": rsvp.note,
+        "answered_at": moment_text(rsvp.answered_at),
+    }
+
+
+def register_from_doc(doc: Doc) -> AttendanceRegister:
+    return AttendanceRegister(
+        present=frozenset(doc.get("present") or ()),
+        absent=frozenset(doc.get("absent") or ()),
+        recorded_by=doc.get("recorded_by"),
+        recorded_at=parse_moment(doc.get("recorded_at")),
+    )
+
+
+def register_to_doc(register: AttendanceRegister) -> Doc:
+    return {
+        "present": sorted(register.present),
+        "absent": sorted(register.absent),
+        "recorded_by": register.recorded_by,
+        "recorded_at": moment_text(register.recorded_at),
+    }
+
+
+def checkout_from_doc(doc: Doc) -> Checkout:
+    return Checkout(
+        helpful=doc.get("helpful") or "",
+        not_helpful=doc.get("not_helpful") or "",
+        rating=doc.get("rating"),
+        flags=_flags(doc.get("flags")),
+        at=parse_moment(doc.get("at")),
+    )
+
+
+def checkout_to_doc(checkout: Checkout) -> Doc:
+    return {
+        "helpful": checkout.helpful,
+        "not_helpful": checkout.not_helpful,
+        "rating": checkout.rating,
+        "flags": sorted(f.value for f in checkout.flags),
+        "at": moment_text(checkout.at),
+    }
+
+
+def peer_meeting_from_doc(doc: Doc) -> PeerMeeting:
+    return PeerMeeting(
+        met=bool(doc.get("met")), flags=_flags(doc.get("flags")), at=parse_moment(doc.get("at"))
+    )
+
+
+def peer_meeting_to_doc(record: PeerMeeting) -> Doc:
+    return {"met": record.met, "flags": sorted(f.value for f in record.flags), "at": moment_text(record.at)}
+
+
+def goals_from_doc(doc: Doc) -> QuarterGoals:
+    goals = tuple(
+        Goal(str(g.get("text") or ""), bool(g.get("shared")))
+        for g in doc.get("goals") or ()
+        if isinstance(g, dict)
+    )
+    round_number = doc.get("round")
+    return QuarterGoals(
+        goals=goals,
+        training_needs=doc.get("training_needs") or "",
+        capacity_now=doc.get("capacity_now"),
+        capacity_plan=doc.get("capacity_plan") or "",
+        round=round_number if isinstance(round_number, int) else None,
+        at=parse_moment(doc.get("at")),
+    )
+
+
+def goals_to_doc(record: QuarterGoals) -> Doc:
+    doc: Doc = {
+        "goals": [{"text": g.text, "shared": g.shared} for g in record.goals],
+        "training_needs": record.training_needs,
+        "capacity_now": record.capacity_now,
+        "capacity_plan": record.capacity_plan,
+    }
+    if record.round is not None:  # records from before rounds were kept have none
+        doc["round"] = record.round
+    doc["at"] = moment_text(record.at)
+    return doc
+
+
+# -- the logs -----------------------------------------------------------------------------------------
+
+
+class _AnswerLog(Generic[R]):
     """One answer log, registered on its first write: reading (a report) never creates one."""
 
-    def __init__(self, store: Store, name: str) -> None:
+    def __init__(
+        self, store: Store, name: str, decode: Callable[[Doc], R], encode: Callable[[R], Doc]
+    ) -> None:
         self._store = store
         self._name = name
+        self._decode = decode
+        self._encode = encode
         self._opened: PartitionedLog | None = None
 
     @property
@@ -52,92 +182,99 @@ class _AnswerLog:
         log = self._existing()
         return log.all(period) if log is not None and period in log.periods() else {}
 
+    def _get(self, period: str, key: str) -> R | None:
+        doc = self._log.get(period, key)
+        return self._decode(doc) if doc is not None else None
+
+    def _put(self, period: str, key: str, record: R) -> None:
+        self._log.put(period, key, self._encode(record))
+
     def periods(self) -> list[str]:
         """Periods (months, or quarters for goals) that have records."""
         log = self._existing()
         return log.periods() if log is not None else []
 
 
-class _ByGroupAndPerson(_AnswerLog):
+class _ByGroupAndPerson(_AnswerLog[R]):
     """Records keyed "group:email" within a month."""
 
-    def of_month(self, month: str) -> list[tuple[str, str, Doc]]:
+    def of_month(self, month: str) -> list[tuple[str, str, R]]:
         """Every record of a month as (group id, email, record)."""
         records = []
         for key, doc in self._period(month).items():
             group_id, sep, email = key.partition(":")
             if sep:
-                records.append((group_id, email, doc))
+                records.append((group_id, email, self._decode(doc)))
         return records
 
-    def get(self, month: str, group_id: str, email: str) -> Doc | None:
+    def get(self, month: str, group_id: str, email: str) -> R | None:
         """One person's record for a group's month."""
-        return self._log.get(month, f"{group_id}:{email}")
+        return self._get(month, f"{group_id}:{email}")
 
-    def of_members(self, month: str, group_id: str, members: Iterable[str]) -> dict[str, Doc]:
+    def of_members(self, month: str, group_id: str, members: Iterable[str]) -> dict[str, R]:
         """The records of these members, by email (one lookup each, not a scan of the month)."""
-        found = {email: self._log.get(month, f"{group_id}:{email}") for email in members}
-        return {email: doc for email, doc in found.items() if doc is not None}
+        found = {email: self._get(month, f"{group_id}:{email}") for email in members}
+        return {email: record for email, record in found.items() if record is not None}
 
-    def put(self, month: str, group_id: str, email: str, doc: Mapping[str, Any]) -> None:
+    def put(self, month: str, group_id: str, email: str, record: R) -> None:
         """Record (or replace) one person's record."""
-        self._log.put(month, f"{group_id}:{email}", doc)
+        self._put(month, f"{group_id}:{email}", record)
 
 
-class RsvpsRepository(_ByGroupAndPerson):
+class RsvpsRepository(_ByGroupAndPerson[Rsvp]):
     """RSVP answers."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store, RSVPS)
+        super().__init__(store, RSVPS, rsvp_from_doc, rsvp_to_doc)
 
 
-class CheckoutsRepository(_ByGroupAndPerson):
+class CheckoutsRepository(_ByGroupAndPerson[Checkout]):
     """Check-outs (confidential: shown to nobody, counted in reports)."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store, CHECKOUTS)
+        super().__init__(store, CHECKOUTS, checkout_from_doc, checkout_to_doc)
 
 
-class RegistersRepository(_AnswerLog):
+class RegistersRepository(_AnswerLog[AttendanceRegister]):
     """Each group's register per month."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store, ATTENDANCE)
+        super().__init__(store, ATTENDANCE, register_from_doc, register_to_doc)
 
-    def of_month(self, month: str) -> dict[str, Doc]:
+    def of_month(self, month: str) -> dict[str, AttendanceRegister]:
         """Every register of a month, by group id."""
-        return self._period(month)
+        return {group_id: self._decode(doc) for group_id, doc in self._period(month).items()}
 
-    def get(self, month: str, group_id: str) -> Doc | None:
+    def get(self, month: str, group_id: str) -> AttendanceRegister | None:
         """The group's register for the month."""
-        return self._log.get(month, group_id)
+        return self._get(month, group_id)
 
-    def put(self, month: str, group_id: str, doc: Mapping[str, Any]) -> None:
+    def put(self, month: str, group_id: str, register: AttendanceRegister) -> None:
         """Record (or correct) a register."""
-        self._log.put(month, group_id, doc)
+        self._put(month, group_id, register)
 
 
-class PeerRecordsRepository(_AnswerLog):
+class PeerRecordsRepository(_AnswerLog[PeerMeeting]):
     """Whether each person met their peer, per month and pairing round."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store, PEER_MEETINGS)
+        super().__init__(store, PEER_MEETINGS, peer_meeting_from_doc, peer_meeting_to_doc)
 
-    def get(self, month: str, round_number: int, email: str) -> Doc | None:
+    def get(self, month: str, round_number: int, email: str) -> PeerMeeting | None:
         """One person's record for the month."""
-        return self._log.get(month, f"{round_number}:{email}")
+        return self._get(month, f"{round_number}:{email}")
 
-    def put(self, month: str, round_number: int, email: str, doc: Mapping[str, Any]) -> None:
+    def put(self, month: str, round_number: int, email: str, record: PeerMeeting) -> None:
         """Record (or change) one person's record."""
-        self._log.put(month, f"{round_number}:{email}", doc)
+        self._put(month, f"{round_number}:{email}", record)
 
-    def of_month(self, month: str) -> dict[tuple[int, str], Doc]:
+    def of_month(self, month: str) -> dict[tuple[int, str], PeerMeeting]:
         """Every record of a month by (round, email)."""
-        records: dict[tuple[int, str], Doc] = {}
+        records: dict[tuple[int, str], PeerMeeting] = {}
         for key, doc in self._period(month).items():
             round_text, _, email = key.partition(":")
             if round_text.isdigit():
-                records[(int(round_text), email)] = doc
+                records[(int(round_text), email)] = self._decode(doc)
         return records
 
     def months(self) -> list[str]:
@@ -145,23 +282,27 @@ class PeerRecordsRepository(_AnswerLog):
         return self.periods()
 
 
-class GoalsRepository(_AnswerLog):
+class GoalsRepository(_AnswerLog[QuarterGoals]):
     """Quarterly goals per person (private ones are seen by their owner only)."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store, GOALS)
+        super().__init__(store, GOALS, goals_from_doc, goals_to_doc)
 
-    def get(self, quarter: str, email: str) -> Doc | None:
+    def get(self, quarter: str, email: str) -> QuarterGoals | None:
         """One person's goals for a quarter."""
-        return self._log.get(quarter, email)
+        return self._get(quarter, email)
 
-    def of_quarter(self, quarter: str) -> dict[str, Doc]:
+    def of_quarter(self, quarter: str) -> dict[str, QuarterGoals]:
         """Everyone's goals for a quarter, by email."""
-        return self._period(quarter)
+        return {email: self._decode(doc) for email, doc in self._period(quarter).items()}
 
-    def put(self, quarter: str, email: str, doc: Mapping[str, Any]) -> None:
+    def setters(self, quarter: str) -> frozenset[str]:
+        """Who set goals in a quarter (without decoding them)."""
+        return frozenset(self._period(quarter))
+
+    def put(self, quarter: str, email: str, record: QuarterGoals) -> None:
         """Record (or revise) a person's goals."""
-        self._log.put(quarter, email, doc)
+        self._put(quarter, email, record)
 
 
 # -- free-text retention --------------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Reflection groups: the current allocation, retired groups, and who leads or belongs to which."""
+"""Reflection groups: the current allocation, retired groups, and who leads or belongs to which.
+
+Each programme is allocated on its own: storing one programme's allocation replaces (and retires)
+only that programme's groups, and its metadata (unplaced people, facilitators needed, when it was
+first allocated) is kept per programme. The v1 metadata document ("latest") is the legacy
+programme's and keeps its key, so a v1 data file reads unchanged.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from store import Store
 GROUPS = "groups"
 RETIRED_GROUPS = "retired_groups"
 ALLOCATION = "allocation"
-_LATEST = "latest"
+_LATEST = "latest"  # the metadata of the legacy programme "main" (the only one in v1)
 Doc = dict[str, Any]
 
 
@@ -45,6 +51,14 @@ def group_from_doc(doc: Doc) -> Group:
         # Groups written before programmes existed belong to the one programme of v1.
         programme=doc.get("programme", LEGACY_PROGRAMME),
     )
+
+
+def _meta_key(programme: str) -> str:
+    return _LATEST if programme == LEGACY_PROGRAMME else f"programme:{programme}"
+
+
+def _meta_programme(key: str, doc: Doc) -> str:
+    return str(doc.get("programme") or (LEGACY_PROGRAMME if key == _LATEST else key.partition(":")[2]))
 
 
 def unplaced_to_doc(entry: Unplaced) -> Doc:
@@ -108,41 +122,77 @@ class GroupsRepository:
             member_of=index.member_of.get(person.email, ()),
         )
 
-    def allocation(self) -> Allocation:
-        """The stored allocation, as last computed."""
-        meta = self._allocation.get(_LATEST) or {}
+    def allocation(self, programme: str | None = None) -> Allocation:
+        """The stored allocation of one programme, or of all programmes together, as last computed."""
+        if programme is not None:
+            return self._allocation_of(programme, self._allocation.get(_meta_key(programme)) or {})
+        metas = self._metadata()
+        unplaced = [u for p, meta in sorted(metas.items()) for u in self._allocation_of(p, meta).unplaced]
+        needed: dict[int, int] = {}
+        for p, meta in metas.items():
+            for day, n in self._allocation_of(p, meta).facilitators_needed.items():
+                needed[day] = needed.get(day, 0) + n
+        return Allocation(self.groups(), tuple(unplaced), needed)
+
+    def _metadata(self) -> dict[str, Doc]:
+        return {_meta_programme(key, doc): doc for key, doc in self._allocation.all().items()}
+
+    def _allocation_of(self, programme: str, meta: Doc) -> Allocation:
         return Allocation(
-            groups=self.groups(),
+            groups=tuple(g for g in self.groups() if g.programme == programme),
             unplaced=tuple(Unplaced(u["email"], u["reason"]) for u in meta.get("unplaced", [])),
             facilitators_needed={int(day): n for day, n in meta.get("facilitators_needed", {}).items()},
         )
 
     def retired_ids(self) -> set[str]:
-        """Ids of groups that existed once: never reused for a new group."""
+        """Ids of groups that existed once (in any programme): never reused for a new group."""
         return set(self._retired.all())
 
     def retired(self) -> dict[str, Group]:
         """Groups of earlier allocations, by id (for reports on past months)."""
         return {gid: group_from_doc(doc) for gid, doc in self._retired.all().items()}
 
-    def started_at(self) -> datetime | None:
-        """When groups were first allocated: the programme's start for the clock."""
-        first = (self._allocation.get(_LATEST) or {}).get("first_allocated_at")
-        return datetime.fromisoformat(first) if first else None
+    def started_at(self, programme: str | None = None) -> datetime | None:
+        """When groups were first allocated (in the programme, or in any): the start for the clock."""
+        if programme is not None:
+            first = (self._allocation.get(_meta_key(programme)) or {}).get("first_allocated_at")
+            return datetime.fromisoformat(first) if first else None
+        times = [
+            datetime.fromisoformat(m["first_allocated_at"])
+            for m in self._metadata().values()
+            if m.get("first_allocated_at")
+        ]
+        return min(times) if times else None
 
-    def save_allocation(self, allocation: Allocation, now: datetime) -> None:
-        """Replace the current groups, retiring the ones that went (one transaction)."""
+    def save_allocation(
+        self, allocation: Allocation, now: datetime, programme: str = LEGACY_PROGRAMME
+    ) -> None:
+        """Replace the programme's current groups, retiring the ones that went (one transaction).
+
+        Other programmes' groups and metadata are not touched.
+        """
+        strays = sorted(g.id for g in allocation.groups if g.programme != programme)
+        if strays:
+            raise ValueError(f"groups {', '.join(strays)} are not of programme {programme!r}")
         with self._store.transaction():
-            previous = self.groups()
+            previous = [g for g in self.groups() if g.programme == programme]
             kept = {group.id for group in allocation.groups}
             newly_retired = {g.id: group_to_doc(g) for g in previous if g.id not in kept}
             if newly_retired:
                 self._retired.put_many(newly_retired)
-            self._groups.replace_all({g.id: group_to_doc(g) for g in allocation.groups})
-            first = (self._allocation.get(_LATEST) or {}).get("first_allocated_at")
+            # One atomic write of the groups file: the other programmes' documents go back as they were.
+            others = {
+                key: doc
+                for key, doc in self._groups.all().items()
+                if doc.get("programme", LEGACY_PROGRAMME) != programme
+            }
+            self._groups.replace_all({**others, **{g.id: group_to_doc(g) for g in allocation.groups}})
+            key = _meta_key(programme)
+            first = (self._allocation.get(key) or {}).get("first_allocated_at")
             self._allocation.put(
-                _LATEST,
+                key,
                 {
+                    "programme": programme,
                     # The programme clock runs nothing for the time before the first groups existed.
                     "first_allocated_at": first or now.isoformat(),
                     "unplaced": [unplaced_to_doc(u) for u in allocation.unplaced],

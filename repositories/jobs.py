@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from programme.records import JobRun
 from repositories.personal import PersonalTable, nothing
 from store import Store
 
 JobId = tuple[str | None, str]  # (month, job key)
 JOB_RUNS = "job_runs"  # by month of the job ("none" for jobs of no month): job key -> ran_at, queued, note
+
+
+def job_run_to_doc(run: JobRun) -> dict[str, Any]:
+    return {"ran_at": run.ran_at.isoformat(), "queued": run.queued, "note": run.note}
 
 
 class JobRunsRepository:
@@ -23,16 +28,14 @@ class JobRunsRepository:
         """Whether the job occurrence was recorded."""
         return self._log.get(month or "none", key) is not None
 
-    def record_new(
-        self, runs: Mapping[tuple[str | None, str], Mapping[str, Any]]
-    ) -> list[tuple[str | None, str]]:
+    def record_new(self, runs: Mapping[JobId, JobRun]) -> list[JobId]:
         """Record runs not recorded yet (one write per month); returns those this call recorded."""
         ours: list[JobId] = []
         with self._store.transaction():
             by_month: dict[str, dict[str, Mapping[str, Any]]] = {}
-            for (month, key), doc in runs.items():
+            for (month, key), run in runs.items():
                 if not self.has_run(month, key):
-                    by_month.setdefault(month or "none", {})[key] = doc
+                    by_month.setdefault(month or "none", {})[key] = job_run_to_doc(run)
                     ours.append((month, key))
             for period, docs in by_month.items():
                 self._log.put_many(period, docs)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
+from programme.records import Meeting, MeetingStatus, SessionInvite
 from repositories.cached import CachedCollection
 from repositories.personal import PersonalTable, Subject
 from store import Store
@@ -19,52 +22,133 @@ def meeting_key(group_id: str, month: str) -> str:
     return f"{group_id}:{month}"
 
 
+def invite_from_doc(doc: Mapping[str, Any]) -> SessionInvite:
+    return SessionInvite(
+        uid=str(doc["uid"]),
+        organizer=str(doc.get("organizer") or ""),
+        subject=str(doc.get("subject") or ""),
+        body_text=str(doc.get("body_text") or ""),
+        start=datetime.fromisoformat(doc["start"]),
+        end=datetime.fromisoformat(doc["end"]),
+        timezone=str(doc.get("timezone") or ""),
+        attendees=tuple(doc.get("attendees") or ()),
+        location=str(doc.get("location", "")),
+        online=bool(doc.get("online", True)),
+        sequence=int(doc.get("sequence") or 0),
+    )
+
+
+def invite_to_doc(invite: SessionInvite) -> Doc:
+    return {
+        "uid": invite.uid,
+        "organizer": invite.organizer,
+        "subject": invite.subject,
+        "body_text": invite.body_text,
+        "start": invite.start.isoformat(),
+        "end": invite.end.isoformat(),
+        "timezone": invite.timezone,
+        "attendees": list(invite.attendees),
+        "location": invite.location,
+        "online": invite.online,
+        "sequence": invite.sequence,
+    }
+
+
+def meeting_from_doc(doc: Mapping[str, Any]) -> Meeting:
+    invite = doc.get("invite")
+    sent = invite_from_doc(invite) if isinstance(invite, dict) and "uid" in doc else None
+    if sent is not None and isinstance(doc.get("sequence"), int) and doc["sequence"] != sent.sequence:
+        # The meeting's own SEQUENCE is the one versions count from (both are written together).
+        sent = replace(sent, sequence=doc["sequence"])
+    return Meeting(
+        invite=sent,
+        fingerprint=str(doc.get("fingerprint") or ""),
+        status=MeetingStatus(doc.get("status") or MeetingStatus.ACTIVE.value),
+        item_id=doc.get("item_id"),
+        join_url=doc.get("join_url"),
+        chat_id=doc.get("chat_id"),
+    )
+
+
+def version_fields(meeting: Meeting) -> Doc:
+    """The fields a new version of a meeting (an invite, an update, a cancellation) writes."""
+    if meeting.invite is None:
+        return {}
+    return {
+        "uid": meeting.invite.uid,
+        "sequence": meeting.invite.sequence,
+        "fingerprint": meeting.fingerprint,
+        "status": meeting.status.value,
+        "invite": invite_to_doc(meeting.invite),
+    }
+
+
 class MeetingsRepository:
-    """Meetings by group and month, read from memory."""
+    """Meetings by group and month, read from memory.
+
+    Three writers each own their fields of the one record: the invite sync (a new version), the
+    mail delivery (the backend's item id and Teams link) and the meeting chat link. Each merges
+    its fields into the stored document, so none overwrites what another wrote meanwhile.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._collection = store.collection(MEETINGS, shards=MEETING_SHARDS)
-        self._cache: CachedCollection[Mapping[str, Any]] = CachedCollection(
-            self._collection, lambda _key, doc: doc
+        self._cache: CachedCollection[Meeting] = CachedCollection(
+            self._collection, lambda _key, doc: meeting_from_doc(doc)
         )
 
-    def get(self, group_id: str, month: str) -> Doc | None:
-        """A copy of one meeting record."""
-        doc = self._cache.current().get(meeting_key(group_id, month))
-        return dict(doc) if doc is not None else None
+    def get(self, group_id: str, month: str) -> Meeting | None:
+        """One meeting."""
+        return self._cache.current().get(meeting_key(group_id, month))
 
-    def of_month(self, month: str) -> dict[str, Doc]:
+    def of_month(self, month: str) -> dict[str, Meeting]:
         """The month's meetings by group id."""
         suffix = f":{month}"
         return {
-            key[: -len(suffix)]: dict(doc)
-            for key, doc in self._cache.current().items()
+            key[: -len(suffix)]: meeting
+            for key, meeting in self._cache.current().items()
             if key.endswith(suffix)
         }
 
-    def all(self) -> dict[tuple[str, str], Doc]:
+    def all(self) -> dict[tuple[str, str], Meeting]:
         """Every meeting by (group id, month), for reports."""
-        meetings: dict[tuple[str, str], Doc] = {}
-        for key, doc in self._cache.current().items():
+        meetings: dict[tuple[str, str], Meeting] = {}
+        for key, meeting in self._cache.current().items():
             group_id, sep, month = key.rpartition(":")
             if sep:
-                meetings[(group_id, month)] = dict(doc)
+                meetings[(group_id, month)] = meeting
         return meetings
 
     def by_chat(self, conversation_id: str) -> tuple[str, str] | None:
         """(group id, month) of the meeting whose chat this is."""
-        for key, doc in self._cache.current().items():
-            if doc.get("chat_id") == conversation_id:
+        for key, meeting in self._cache.current().items():
+            if meeting.chat_id == conversation_id:
                 group_id, _, month = key.rpartition(":")
                 return group_id, month
         return None
 
-    def put_many(self, meetings: Mapping[tuple[str, str], Doc]) -> None:
-        """Store meetings keyed by (group id, month): one write per shard touched."""
-        self._collection.put_many({meeting_key(g, m): doc for (g, m), doc in meetings.items()})
+    def save_versions(self, meetings: Mapping[tuple[str, str], Meeting]) -> None:
+        """Store new versions of meetings keyed by (group id, month): one write per shard touched.
 
-    def update(self, group_id: str, month: str, fields: Mapping[str, Any]) -> None:
+        The item id, Teams link and chat stay as stored: they are the delivery's and the link's.
+        """
+        with self._store.transaction():
+            docs = {}
+            for (group_id, month), meeting in meetings.items():
+                key = meeting_key(group_id, month)
+                docs[key] = {**(self._collection.get(key) or {}), **version_fields(meeting)}
+            self._collection.put_many(docs)
+
+    def record_delivery(self, group_id: str, month: str, item_id: str | None, join_url: str | None) -> None:
+        """What the mail backend returned for the meeting's invite: its item id and Teams link."""
+        self._merge(group_id, month, {"item_id": item_id, "join_url": join_url})
+
+    def link_chat(self, group_id: str, month: str, chat_id: str) -> None:
+        """The Teams meeting chat of the session (its end sends the check-outs)."""
+        self._merge(group_id, month, {"chat_id": chat_id})
+
+    def _merge(self, group_id: str, month: str, fields: Mapping[str, Any]) -> None:
         """Merge fields into one meeting record (created if missing), under the store lock."""
         with self._store.transaction():
             current = self._collection.get(meeting_key(group_id, month)) or {}

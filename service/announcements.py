@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from programme.announcements import Audience, resolve_audience
 from programme.policies import Actor, Permission, require
+from programme.records import Announcement
 from programme.sessions import month_key
 from repositories.announcements import AnnouncementsRepository
 from service.commands import AnnounceCommand
@@ -74,24 +75,23 @@ class Announcements:
             announcements = AnnouncementsRepository(self.programme.store)
             recent = [
                 key
-                for key, doc in announcements.all().items()
-                if doc.get("digest") == digest
-                and now - datetime.fromisoformat(doc["sent_at"]) < REPEAT_WINDOW
+                for key, sent in announcements.all().items()
+                if sent.digest == digest and now - sent.sent_at < REPEAT_WINDOW
             ]
             if recent:
                 return self.result(actor, recent[0])
             ident = f"ann-{now:%Y%m%d%H%M%S}-{digest}"
             announcements.put(
                 ident,
-                {
-                    "title": command.title,
-                    "audience": audience.describe(),
-                    "sender": actor.email,
-                    "sent_at": now.isoformat(),
-                    "recipients": len(recipients),
-                    "period": period,
-                    "digest": digest,
-                },
+                Announcement(
+                    title=command.title,
+                    audience=audience.describe(),
+                    sender=actor.email,
+                    sent_at=now,
+                    recipients=len(recipients),
+                    period=period,
+                    digest=digest,
+                ),
             )
             self.outbox.enqueue(
                 [
@@ -111,11 +111,11 @@ class Announcements:
     def result(self, actor: Actor, ident: str) -> AnnouncementResultView:
         """Delivery counts of one announcement so far."""
         require(Permission.COORDINATOR, actor)
-        doc = AnnouncementsRepository(self.programme.store).get(ident)
+        sent = AnnouncementsRepository(self.programme.store).get(ident)
         counts, rate = self.outbox.batch_progress(ident)
         return AnnouncementResultView(
-            title=doc["title"] if doc else "",
-            audience=doc["audience"] if doc else "",
+            title=sent.title if sent else "",
+            audience=sent.audience if sent else "",
             sent=counts.get("sent", 0),
             failed=counts.get("failed", 0),
             unreachable=counts.get("unreachable", 0),
@@ -131,8 +131,8 @@ class Announcements:
             failed=tuple((kind, reason, n) for (kind, reason), n in sorted(failed.items())),
             retrying=tuple(sorted(retrying.items())),
         )
-        docs = AnnouncementsRepository(self.programme.store).all()
-        if not docs:
+        sent = AnnouncementsRepository(self.programme.store).all()
+        if not sent:
             return AnnouncementStatus(None, problems)
-        ident = max(docs, key=lambda key: (docs[key]["sent_at"], key))
+        ident = max(sent, key=lambda key: (sent[key].sent_at, key))
         return AnnouncementStatus(self.result(actor, ident), problems)

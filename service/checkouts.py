@@ -9,14 +9,15 @@ from datetime import datetime
 from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Session, without_leavers
 from programme.policies import Actor, Permission, require
-from programme.sessions import checkout_recipients, session_in_month
+from programme.records import Checkout
+from programme.sessions import checkout_recipients, month_key
 from repositories.answers import CheckoutsRepository, RegistersRepository
 from service.commands import CheckoutCommand
 from service.escalations import Escalations
 from service.messages import Messages
 from service.outbox import Outbox
 from service.rsvps import Rsvps
-from service.sessions import Sessions, previous_month, recent_months
+from service.sessions import Sessions, previous_month_key, recent_months
 from service.views import CheckoutPrompt, CheckoutReceipt, SessionInfo
 
 
@@ -43,10 +44,13 @@ class Checkouts:
             raise NotFoundError("You're not in a reflection group yet.")
         group = actor.member_of[0]
         now = self.sessions.clock()
-        settings = self.sessions.settings
-        session = session_in_month(group, self.sessions.this_month(), settings)
-        if session.start > now:
-            session = session_in_month(group, previous_month(session), settings)
+        this_month = month_key(now.astimezone(self.sessions.definition(group).settings.zone).date())
+        session = self.sessions.session_in_month(group, this_month)
+        if session is None or session.start > now:
+            # Not started (or none this month, on an every-N-weeks cadence): last month's.
+            session = self.sessions.session_in_month(group, previous_month_key(this_month))
+        if session is None:
+            raise NotFoundError("There is no session to check out from yet.")
         return self.sessions.session_info(group, session, actor.person)
 
     def submit(self, actor: Actor, command: CheckoutCommand) -> CheckoutReceipt:
@@ -56,9 +60,11 @@ class Checkouts:
         now = self.sessions.clock()
         # Only the sessions `form` offers (this month's, last month's): a forged month must not file
         # answers, or queue escalation messages, under periods far from now.
-        if command.month not in recent_months(now, self.sessions.settings.zone):
+        if command.month not in recent_months(now, self.sessions.definition(group).settings.zone):
             raise ClosedError("The check-out for that session is closed.")
-        session = session_in_month(group, command.month, self.sessions.settings)
+        session = self.sessions.session_in_month(group, command.month)
+        if session is None:
+            raise ClosedError("The check-out for that session is closed.")
         if now < session.start:
             raise ClosedError("The check-out opens when the session starts.")
         source_key = f"checkout:{command.month}:{group.id}:{actor.email}"
@@ -67,13 +73,7 @@ class Checkouts:
                 command.month,
                 group.id,
                 actor.email,
-                {
-                    "helpful": command.helpful,
-                    "not_helpful": command.not_helpful,
-                    "rating": command.rating,
-                    "flags": sorted(f.value for f in command.flags),
-                    "at": now.isoformat(),
-                },
+                Checkout(command.helpful, command.not_helpful, command.rating, frozenset(command.flags), now),
             )
             if command.flags:
                 self.escalations.escalate(
@@ -102,8 +102,8 @@ class Checkouts:
         """Who the check-out is for (programme.sessions.checkout_recipients), and whether by register."""
         month = self.sessions.month_of(session)
         register = self._registers.get(month, group.id)
-        answers = {email: doc.get("answer", "") for email, doc in self.rsvps.answers(month, group).items()}
-        present = register["present"] if register else None
+        answers = {email: rsvp.answer.value for email, rsvp in self.rsvps.answers(month, group).items()}
+        present = sorted(register.present) if register else None
         members = without_leavers(group, self.sessions.people()).members  # nobody who left
         return checkout_recipients(members, present, answers), register is not None
 

@@ -172,10 +172,10 @@ class MailDeliverer:
         kind = data.get("type")
         if kind in ("invite", "cancel"):
             group_id, _, month = str(data["meeting"]).rpartition(":")
-            stored = self._meetings.get(group_id, month) or {}
+            stored = self._meetings.get(group_id, month)
             existing = (
-                MeetingResult(stored.get("item_id"), stored.get("join_url"))
-                if stored.get("item_id") or stored.get("join_url")
+                MeetingResult(stored.item_id, stored.join_url)
+                if stored and (stored.item_id or stored.join_url)
                 else None
             )
             invite = invite_from_data(data["invite"])
@@ -185,10 +185,7 @@ class MailDeliverer:
             result = await self._mailer.send_invite(invite, existing)
             # A durable write: off the event loop.
             await asyncio.to_thread(
-                self._meetings.update,
-                group_id,
-                month,
-                {"item_id": result.item_id, "join_url": result.join_url},
+                self._meetings.record_delivery, group_id, month, result.item_id, result.join_url
             )
             return result.item_id or invite.uid
         if kind == "mail":

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, replace
 
 from programme.answers import EscalationStatus, Flag
 from programme.errors import NotFoundError
 from programme.model import Person
 from programme.policies import Actor, Permission, require
+from programme.records import Escalation, EscalationSource
 from service.commands import EscalationAction, EscalationCommand
 from service.messages import Messages
 from service.outbox import Outbox
@@ -33,7 +32,13 @@ class Escalations:
     messages: Messages
 
     def escalate(
-        self, source_key: str, raised_by: str, about: str, source: str, flags: frozenset[Flag], period: str
+        self,
+        source_key: str,
+        raised_by: str,
+        about: str,
+        source: EscalationSource,
+        flags: frozenset[Flag],
+        period: str,
     ) -> str:
         """Open (or widen) the escalation of one source record and tell every coordinator once."""
         now = self.sessions.clock()
@@ -42,22 +47,22 @@ class Escalations:
         repository = self.sessions.programme.escalations_repo
         with self.sessions.store.transaction():
             current = repository.get(ident)
-            all_flags = sorted(set(current["flags"] if current else []) | {f.value for f in flags})
-            doc = {
-                "id": ident,
-                "raised_by": raised_by,
-                "about": about,
-                "source": source,
-                "flags": all_flags,
-                "created_at": current["created_at"] if current else now.isoformat(),
-                "status": current["status"] if current else EscalationStatus.OPEN.value,
-                "handled_by": current.get("handled_by") if current else None,
-            }
-            repository.put(ident, doc)
+            all_flags = (current.flags if current else frozenset()) | flags
+            escalation = Escalation(
+                id=ident,
+                raised_by=raised_by,
+                about=about,
+                source=source,
+                flags=all_flags,
+                created_at=current.created_at if current else now,
+                status=current.status if current else EscalationStatus.OPEN,
+                handled_by=current.handled_by if current else None,
+            )
+            repository.put(escalation)
             # Never to the person it is about, even when they are a coordinator themself.
             coordinators = sorted(e for e, p in people.items() if p.active and p.coordinator and e != about)
             messages = [
-                self.messages.escalation(self._view(doc, people, people.get(email))).message(
+                self.messages.escalation(self._view(escalation, people, people.get(email))).message(
                     key=f"escalation:{ident}:{len(all_flags)}:{email}",
                     period=period,
                     recipient=email,
@@ -69,30 +74,29 @@ class Escalations:
         return ident
 
     def _view(
-        self, doc: dict[str, Any], people: Mapping[str, Person], reader: Person | None
+        self, escalation: Escalation, people: Mapping[str, Person], reader: Person | None
     ) -> EscalationView:
-        created = datetime.fromisoformat(doc["created_at"])
         name = self.sessions.name
         return EscalationView(
-            id=doc["id"],
-            raised_by=name(people, doc["raised_by"]),
-            about=name(people, doc["about"]),
-            source=doc["source"],
-            flags=frozenset(Flag(f) for f in doc["flags"]),
-            raised_when=when_text_date(created, self.sessions.zone(reader)),
-            status=EscalationStatus(doc["status"]),
-            handled_by=name(people, doc["handled_by"]) if doc.get("handled_by") else None,
+            id=escalation.id,
+            raised_by=name(people, escalation.raised_by),
+            about=name(people, escalation.about),
+            source=escalation.source,
+            flags=escalation.flags,
+            raised_when=when_text_date(escalation.created_at, self.sessions.zone(reader)),
+            status=escalation.status,
+            handled_by=name(people, escalation.handled_by) if escalation.handled_by else None,
         )
 
     def pending(self, actor: Actor) -> list[EscalationView]:
         """Open and acknowledged escalations, oldest first: coordinators only."""
         require(Permission.COORDINATOR, actor)
         people = self.sessions.people()
-        docs = self.sessions.programme.escalations_repo.all()
+        escalations = self.sessions.programme.escalations_repo.all()
         return [
-            self._view(doc, people, actor.person)
-            for doc in docs
-            if doc["status"] != EscalationStatus.RESOLVED.value and doc["about"] != actor.email
+            self._view(escalation, people, actor.person)
+            for escalation in escalations
+            if escalation.status is not EscalationStatus.RESOLVED and escalation.about != actor.email
         ]
 
     def handle(self, actor: Actor, command: EscalationCommand) -> EscalationView:
@@ -100,15 +104,15 @@ class Escalations:
         require(Permission.COORDINATOR, actor)
         repository = self.sessions.programme.escalations_repo
         with self.sessions.store.transaction():
-            doc = repository.get(command.id)
-            if doc is None or doc["about"] == actor.email:
+            escalation = repository.get(command.id)
+            if escalation is None or escalation.about == actor.email:
                 raise NotFoundError("That escalation no longer exists.")
             status = (
                 EscalationStatus.RESOLVED
                 if command.action is EscalationAction.RESOLVE
                 else EscalationStatus.ACKNOWLEDGED
             )
-            if doc["status"] != EscalationStatus.RESOLVED.value and doc["about"] != actor.email:
-                doc = {**doc, "status": status.value, "handled_by": actor.email}
-                repository.put(command.id, doc)
-        return self._view(doc, self.sessions.people(), actor.person)
+            if escalation.status is not EscalationStatus.RESOLVED:
+                escalation = replace(escalation, status=status, handled_by=actor.email)
+                repository.put(escalation)
+        return self._view(escalation, self.sessions.people(), actor.person)

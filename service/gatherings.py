@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from programme.errors import NotFoundError, ProgrammeChoiceError
 from programme.model import Group, Person
 from programme.policies import Actor, Permission, require
 from programme.programmes import Formation, ProgrammeDefinition
-from programme.sessions import next_session
+from programme.sessions import programme_next_session
 from repositories.gatherings import TopicJoinsRepository
 from service.commands import GatheringJoinCommand, GatheringLeaveCommand
 from service.sessions import Sessions, when_text
@@ -71,8 +72,10 @@ class Gatherings:
             members=(),
             programme=definition.id,
         )
-        session = next_session(provisional, self.sessions.clock(), definition.settings)
-        return when_text(session, self.sessions.zone(reader))
+        session = programme_next_session(provisional, self.sessions.clock(), definition)
+        # The reader's zone, else the programme's own (as session cards show it).
+        zone = ZoneInfo(reader.timezone) if reader.timezone else definition.settings.zone
+        return when_text(session, zone)
 
     def open_for(self, actor: Actor, notice: str = "") -> GatheringsView:
         """The gatherings this person may join (every topic of every opt-in gathering programme).

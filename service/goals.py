@@ -6,13 +6,13 @@ from calendar import month_name
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from programme.answers import Goal
 from programme.errors import ClosedError
 from programme.model import Pair, PairRound, Person, has_left
 from programme.peers import gives_support, previous_quarter, quarter_of, shared_only, supported_in_probation
 from programme.policies import Actor
+from programme.records import QuarterGoals
 from repositories.answers import GoalsRepository
 from service.commands import GoalsCommand
 from service.messages import Messages
@@ -36,8 +36,9 @@ def _quarter_end(quarter: str) -> str:
     return f"{last.day} {month_name[last.month]} {last.year}"
 
 
-def _goals(doc: Mapping[str, Any] | None) -> tuple[Goal, ...]:
-    return tuple(Goal(g["text"], bool(g["shared"])) for g in (doc or {}).get("goals", []) if g.get("text"))
+def _goals(record: QuarterGoals | None) -> tuple[Goal, ...]:
+    """The goals that still have their text (free text is purged after the retention period)."""
+    return tuple(g for g in record.goals if g.text) if record else ()
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,23 @@ class Goals:
     def _quarter(self) -> str:
         return quarter_key(self.clock().astimezone(self.programme.settings.zone))
 
-    def _round_of(self, doc: Mapping[str, Any]) -> int | None:
+    def _round_of(self, record: QuarterGoals) -> int | None:
         """The pairing round goals were saved in (records from before it was kept: by their date)."""
-        if isinstance(doc.get("round"), int):
-            return int(doc["round"])
-        saved_on = datetime.fromisoformat(doc["at"]).astimezone(self.programme.settings.zone).date()
+        if record.round is not None:
+            return record.round
+        if record.at is None:
+            return None
+        saved_on = record.at.astimezone(self.programme.settings.zone).date()
         started = [r.number for r in self.programme.pair_rounds() if r.started_on <= saved_on]
         return started[-1] if started else None
 
     def _shared_by_peers(
-        self, docs: Mapping[str, Any], round_: PairRound, pair: Pair, email: str, people: Mapping[str, Person]
+        self,
+        docs: Mapping[str, QuarterGoals],
+        round_: PairRound,
+        pair: Pair,
+        email: str,
+        people: Mapping[str, Person],
     ) -> tuple[PeerGoals, ...]:
         """What the person's peers shared in a quarter, set while they were this pair: shared goals only."""
         shared = []
@@ -92,12 +100,7 @@ class Goals:
             quarter,
             self.peers.names(pair, email, people),
             open_until=_quarter_end(quarter),
-            mine=GoalsRecord(
-                _goals(mine),
-                mine.get("training_needs", ""),
-                mine.get("capacity_now"),
-                mine.get("capacity_plan", ""),
-            )
+            mine=GoalsRecord(_goals(mine), mine.training_needs, mine.capacity_now, mine.capacity_plan)
             if mine
             else None,
             shared_with_me=self._shared_by_peers(docs, round_, pair, email, people),
@@ -115,14 +118,14 @@ class Goals:
 
     def send_prompts(self) -> int:
         """At a quarter start: the goal-setting prompt to everyone in a pair."""
-        round_ = self.peers.current()
-        if round_ is None:
-            return 0
         people = self.programme.people()
         now = self.clock()
         quarter = self._quarter()
         messages = []
-        for pair, email in self.peers.prompted(round_, people):
+        prompted = [
+            entry for round_ in self.peers.current_rounds() for entry in self.peers.prompted(round_, people)
+        ]
+        for pair, email in prompted:
             # The queued prompt names the quarter and the peers only: goals are shown live.
             supported = [e for e in supported_in_probation(pair, email) if not has_left(e, people)]
             view = GoalsView(
@@ -154,13 +157,13 @@ class Goals:
         self._goals.put(
             command.quarter,
             actor.email,
-            {
-                "goals": [{"text": g.text, "shared": g.shared} for g in command.goals],
-                "training_needs": command.training_needs,
-                "capacity_now": command.capacity_now,
-                "capacity_plan": command.capacity_plan,
-                "round": round_.number,
-                "at": now.isoformat(),
-            },
+            QuarterGoals(
+                goals=tuple(command.goals),
+                training_needs=command.training_needs,
+                capacity_now=command.capacity_now,
+                capacity_plan=command.capacity_plan,
+                round=round_.number,
+                at=now,
+            ),
         )
         return self._view(round_, pair, actor.email, quarter)

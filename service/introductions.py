@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from programme.model import without_leavers
 from programme.policies import Actor, Permission, require
-from programme.sessions import next_session
+from programme.records import Introduction
 from repositories.escalations import IntroductionsRepository
 from service.commands import IntroSendCommand
 from service.messages import Messages
@@ -39,7 +39,7 @@ class Introductions:
         rows = tuple(
             ConsoleGroup(
                 g.name,
-                when_text(next_session(g, now, self.sessions.settings), zone),
+                when_text(self.sessions.next_session(g, now), zone),
                 len(without_leavers(g, people).members),
             )
             for g in actor.facilitates
@@ -54,15 +54,12 @@ class Introductions:
         messages: list[OutboundMessage] = []
         with self.sessions.store.transaction():
             for group in actor.facilitates:
-                session = next_session(group, now, self.sessions.settings)
+                session = self.sessions.next_session(group, now)
                 month = self.sessions.month_of(session)
-                record = self._introductions.get(group.id, month) or {"sends": 0}
-                sends = record["sends"] + 1 if (command.again or record["sends"] == 0) else record["sends"]
-                self._introductions.put(
-                    group.id,
-                    month,
-                    {"facilitator": actor.email, "message": command.message, "sends": sends},
-                )
+                record = self._introductions.get(group.id, month)
+                before = record.sends if record else 0
+                sends = before + 1 if (command.again or before == 0) else before
+                self._introductions.put(group.id, month, Introduction(actor.email, command.message, sends))
                 suffix = "" if sends == 1 else f":again{sends}"
                 for email in without_leavers(group, people).members:
                     rsvp = self.rsvps.view(group, session, people.get(email), email)

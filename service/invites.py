@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from programme.model import Group, Person, Session, has_left, without_leavers
-from programme.sessions import session_in_month
+from programme.programmes import LEGACY_NAME, CadenceKind, ProgrammeDefinition
+from programme.records import Meeting, MeetingStatus, SessionInvite
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
-from service.sessions import Clock, when_text
+from service.sessions import Clock, Sessions, when_text
 
 INVITE = "invite"
 CANCEL = "cancel"
@@ -33,15 +34,23 @@ class MailSettings:
     domain: str = "reflect.local"  # right-hand side of iCalendar UIDs
 
 
-def invite_body(group: Group, session: Session, zone: ZoneInfo, facilitator: str | None) -> str:
+def invite_body(
+    group: Group,
+    session: Session,
+    zone: ZoneInfo,
+    facilitator: str | None,
+    place: str | None = None,
+    heading: str = "Monthly peer reflection",
+) -> str:
     """What the session is and how to answer, in plain text (nothing confidential)."""
     lead = (
         f"Facilitator: {facilitator}."
         if facilitator
         else "This group shares facilitation: one member keeps time."
     )
+    where = f"In person at {place}.\n\n" if place else ""
     return (
-        f"Monthly peer reflection: {group.name}, {when_text(session, zone)}.\n\n"
+        f"{heading}: {group.name}, {when_text(session, zone)}.\n\n{where}"
         "A protected, confidential space to reflect on your work with peers in similar roles. "
         f"{lead}\n\n"
         "Please answer in Teams: the peer reflection bot sends you a card with Attending / Can't "
@@ -50,9 +59,33 @@ def invite_body(group: Group, session: Session, zone: ZoneInfo, facilitator: str
     )
 
 
-def _fingerprint(invite: dict[str, Any]) -> str:
-    parts = [invite["start"], invite["end"], *sorted(invite["attendees"]), invite["subject"]]
+def _heading(definition: ProgrammeDefinition) -> str:
+    """What the invite calls the session: v1's words for a monthly programme, else the programme's name."""
+    if definition.cadence.kind is CadenceKind.MONTHLY and definition.name == LEGACY_NAME:
+        return "Monthly peer reflection"
+    return definition.name
+
+
+def _fingerprint(invite: SessionInvite) -> str:
+    parts = [invite.start.isoformat(), invite.end.isoformat(), *sorted(invite.attendees), invite.subject]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def invite_data(invite: SessionInvite) -> dict[str, Any]:
+    """The invite as the outbox entry carries it to delivery (`service.delivery.invite_from_data`)."""
+    return {
+        "uid": invite.uid,
+        "organizer": invite.organizer,
+        "subject": invite.subject,
+        "body_text": invite.body_text,
+        "start": invite.start.isoformat(),
+        "end": invite.end.isoformat(),
+        "timezone": invite.timezone,
+        "attendees": list(invite.attendees),
+        "location": invite.location,
+        "online": invite.online,
+        "sequence": invite.sequence,
+    }
 
 
 @dataclass(frozen=True)
@@ -64,96 +97,116 @@ class Invites:
     clock: Clock
     mail: MailSettings
 
-    def desired(self, group: Group, month: str, people: Mapping[str, Person]) -> dict[str, Any]:
-        """The invite this group's session should have now."""
-        settings = self.programme.settings
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Where and when each group meets (its programme's cadence, clashes avoided)."""
+        return Sessions(self.programme, self.clock)
+
+    def desired(
+        self, group: Group, month: str, people: Mapping[str, Person], session: Session | None = None
+    ) -> SessionInvite:
+        """The invite this group's session should have now (`session`: the month's, when known), with
+        its first version's sequence."""
+        definition: ProgrammeDefinition = self.programme.programme_of(group)
+        settings = definition.settings
+        session = session or self.sessions.require_session(group, month)
         group = without_leavers(group, people)  # leavers are taken off the meeting at once
-        session = session_in_month(group, month, settings)
+        place = definition.venue.place
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
         # An external facilitator (off the roster) is named by the facilitators list.
         facilitator = self.programme.display_name(group.facilitator) if group.facilitator else None
-        return {
-            "uid": f"reflect-{group.id}-{month}@{self.mail.domain}",
-            "organizer": self.mail.mailbox,
-            "subject": f"Peer reflection: {group.name}",
-            "body_text": invite_body(group, session, settings.zone, facilitator),
-            "start": session.start.isoformat(),
-            "end": session.end.isoformat(),
-            "timezone": settings.timezone,
-            "attendees": attendees,
-            "location": "Microsoft Teams meeting",
-            "online": True,
-        }
+        return SessionInvite(
+            uid=f"reflect-{group.id}-{month}@{self.mail.domain}",
+            organizer=self.mail.mailbox,
+            subject=f"{definition.name}: {group.name}",
+            body_text=invite_body(group, session, settings.zone, facilitator, place, _heading(definition)),
+            start=session.start,
+            end=session.end,
+            timezone=settings.timezone,
+            attendees=tuple(attendees),
+            # In person: the place, and no Teams meeting is asked of Graph or Exchange.
+            location=place or "Microsoft Teams meeting",
+            online=place is None,
+            sequence=0,
+        )
 
-    def sync_month(self, month: str) -> int:
-        """Queue new invites, updates and cancellations for a month; returns how many were queued."""
+    def sync_month(self, month: str, programme_id: str | None = None) -> int:
+        """Queue new invites, updates and cancellations for a month; returns how many were queued.
+
+        Only groups with a session that month get one (an every-N-weeks programme skips months);
+        `programme_id` limits it to that programme's groups.
+        """
         store = self.programme.store
         now = self.clock()
         people = self.programme.people()
         messages: list[OutboundMessage] = []
         with store.transaction():
-            groups = {g.id: g for g in self.programme.groups()}
+            planned = self.sessions.month_sessions(month)
+            groups = {
+                g.id: g
+                for g in self.programme.groups()
+                if g.id in planned and programme_id in (None, g.programme)
+            }
             stored = {
-                group_id: doc
-                for group_id, doc in self.programme.meetings_repo.of_month(month).items()
-                if "uid" in doc
+                group_id: meeting
+                for group_id, meeting in self.programme.meetings_repo.of_month(month).items()
+                if meeting.invite is not None
             }
             # One write for the whole month: every meeting's new version and the invite it sent (kept
             # so a later cancellation can repeat its time and attendees).
-            changed: dict[tuple[str, str], dict[str, Any]] = {}
+            changed: dict[tuple[str, str], Meeting] = {}
             for group_id, group in groups.items():
-                if session_in_month(group, month, self.programme.settings).start <= now:
+                if planned[group_id].start <= now:
                     continue  # a session that has begun keeps the meeting it had
-                invite = self.desired(group, month, people)
+                invite = self.desired(group, month, people, planned[group_id])
                 fingerprint = _fingerprint(invite)
                 current = stored.get(group_id)
-                if current and current["fingerprint"] == fingerprint and current["status"] == "active":
+                active = current is not None and current.status is MeetingStatus.ACTIVE
+                if current and active and current.fingerprint == fingerprint:
                     continue
-                invite["sequence"] = current["sequence"] + 1 if current else 0
-                changed[(group_id, month)] = {
-                    **(current or {}),
-                    "uid": invite["uid"],
-                    "sequence": invite["sequence"],
-                    "fingerprint": fingerprint,
-                    "status": "active",
-                    "invite": invite,
-                }
+                sent = current.invite if current else None
+                invite = replace(invite, sequence=sent.sequence + 1 if sent else 0)
+                changed[(group_id, month)] = Meeting(invite, fingerprint, MeetingStatus.ACTIVE)
                 # Exchange tells attendees taken off a meeting that it is cancelled for them; the
                 # pickup backend writes them that cancellation itself (`removed`, message only).
-                before = current["invite"]["attendees"] if current and current["status"] == "active" else []
-                removed = [a for a in before if a not in invite["attendees"]]
-                messages.append(self._message(INVITE, group_id, month, {**invite, "removed": removed}))
+                before = sent.attendees if sent and active else ()
+                removed = [a for a in before if a not in invite.attendees]
+                messages.append(self._message(INVITE, group_id, month, invite, removed))
+            others = {g.id for g in self.programme.groups() if programme_id not in (None, g.programme)}
             for group_id, current in stored.items():
-                started = datetime.fromisoformat(current["invite"]["start"]) <= now
-                if group_id not in groups and current["status"] == "active" and not started:
-                    # Not to people who left since the last version: they get no programme mail.
-                    attendees = [a for a in current["invite"]["attendees"] if not has_left(a, people)]
-                    invite = {
-                        **current["invite"],
-                        "sequence": current["sequence"] + 1,
-                        "attendees": attendees,
-                    }
-                    changed[(group_id, month)] = {
-                        **current,
-                        "sequence": invite["sequence"],
-                        "status": "cancelled",
-                        "invite": invite,
-                    }
-                    if attendees:
-                        messages.append(self._message(CANCEL, group_id, month, invite))
+                sent = current.invite
+                if sent is None or group_id in groups or current.status is not MeetingStatus.ACTIVE:
+                    continue
+                if group_id in others:
+                    continue  # another programme's meetings are not this sync's to cancel
+                if sent.start <= now:
+                    continue  # a session that has begun keeps the meeting it had
+                # Not to people who left since the last version: they get no programme mail.
+                attendees = tuple(a for a in sent.attendees if not has_left(a, people))
+                cancelled = replace(sent, sequence=sent.sequence + 1, attendees=attendees)
+                changed[(group_id, month)] = replace(
+                    current, invite=cancelled, status=MeetingStatus.CANCELLED
+                )
+                if attendees:
+                    messages.append(self._message(CANCEL, group_id, month, cancelled))
             if changed:
-                self.programme.meetings_repo.put_many(changed)
+                self.programme.meetings_repo.save_versions(changed)
             return len(self.outbox.enqueue(messages, now, immediate=True))
 
     @staticmethod
-    def _message(action: str, group_id: str, month: str, invite: dict[str, Any]) -> OutboundMessage:
+    def _message(
+        action: str, group_id: str, month: str, invite: SessionInvite, removed: list[str] | None = None
+    ) -> OutboundMessage:
+        data = invite_data(invite)
+        if removed is not None:  # an invite names who was taken off; a cancellation does not
+            data["removed"] = removed
         return OutboundMessage(
-            key=f"{action}:{invite['uid']}:{invite['sequence']}",
+            key=f"{action}:{invite.uid}:{invite.sequence}",
             period=month,
             recipient=f"group:{group_id}",
             kind=action,
             channel="email",
-            data={"type": action, "meeting": f"{group_id}:{month}", "invite": invite},
+            data={"type": action, "meeting": f"{group_id}:{month}", "invite": data},
         )
 
     def mail_message(

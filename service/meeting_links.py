@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from programme.policies import Actor
-from programme.sessions import session_in_month
 from service.checkouts import Checkouts
 from service.sessions import Sessions, when_text
 from service.views import MeetingLinked
@@ -23,7 +22,7 @@ class MeetingLinks:
         """Tie a Teams meeting chat to the next session of a group the actor leads (for meeting-end)."""
         group, session = self.sessions.led_session(actor, group_id, started=False)
         month = self.sessions.month_of(session)
-        self.sessions.programme.meetings_repo.update(group.id, month, {"chat_id": conversation_id})
+        self.sessions.programme.meetings_repo.link_chat(group.id, month, conversation_id)
         return MeetingLinked(group.name, when_text(session, self.sessions.zone(actor.person)))
 
     def meeting_ended(self, conversation_id: str) -> int | None:
@@ -33,4 +32,5 @@ class MeetingLinks:
             return None
         group_id, month = found
         group = self.sessions.group(group_id)
-        return self.checkouts.send_prompts(group, session_in_month(group, month, self.sessions.settings))
+        session = self.sessions.session_in_month(group, month)
+        return 0 if session is None else self.checkouts.send_prompts(group, session)

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from programme.answers import Flag
 from programme.errors import ClosedError, NotFoundError, ProbationError
 from programme.model import Pair, PairRound, Person, active_peers, has_left
 from programme.peers import awaiting_peer_record, gives_support, supported_in_probation
 from programme.policies import Actor
+from programme.records import PeerMeeting
 from programme.sessions import month_key
 from repositories.answers import PeerRecordsRepository
 from service.commands import PeerRecordCommand
@@ -46,17 +46,21 @@ class Peers:
         object.__setattr__(self, "_records", PeerRecordsRepository(self.programme.store))
 
     # -- lookups -----------------------------------------------------------------------------
-    def current(self) -> PairRound | None:
-        """The latest pairing round."""
-        return self.programme.rounds_repo.latest()
+    def current_rounds(self) -> list[PairRound]:
+        """The current round of each programme with pairs, in settings order (a programme without
+        pairs has none, even if its data file holds rounds from before)."""
+        repo = self.programme.rounds_repo
+        return [r for d in self.programme.programmes if d.has_pairs and (r := repo.latest(d.id)) is not None]
 
-    def pair_of(self, email: str) -> tuple[PairRound, Pair]:
-        """The person's pair in the current round, or NotFoundError."""
-        round_ = self.current()
-        pair = self.programme.rounds_repo.pair_of(email)
-        if round_ is None or pair is None:
-            raise NotFoundError("You don't have a peer in the current round yet.")
-        return round_, pair
+    def pair_of(self, email: str, number: int | None = None) -> tuple[PairRound, Pair]:
+        """The person's pair in a current round (the round numbered `number`, else the first of the
+        programmes with pairs in which they have one), or NotFoundError."""
+        repo = self.programme.rounds_repo
+        for round_ in self.current_rounds():
+            pair = repo.pair_of(email, round_.programme)
+            if pair is not None and number in (None, round_.number):
+                return round_, pair
+        raise NotFoundError("You don't have a peer in the current round yet.")
 
     def names(self, pair: Pair, email: str, people: Mapping[str, Person]) -> tuple[str, ...]:
         """The names of the person's peers who have not left."""
@@ -99,7 +103,11 @@ class Peers:
     def introduce_round(self, round_: PairRound) -> int:
         """Tell everyone in a new round who their peer is."""
         people = self.programme.people()
-        until = _until(round_, self.programme.settings.rotation_months)
+        settings = next(
+            (d.settings for d in self.programme.programmes if d.id == round_.programme),
+            self.programme.settings,
+        )
+        until = _until(round_, settings.rotation_months)
         period = month_key(round_.started_on)
         messages: list[OutboundMessage] = []
         for pair in round_.pairs:
@@ -127,23 +135,27 @@ class Peers:
         view = self._check_view(round_, pair, actor.email, month, self.programme.people())
         recorded = self._records.get(month, round_.number, actor.email)
         if recorded is not None:
-            flags = frozenset(Flag(f) for f in recorded.get("flags", ()))
+            flags = recorded.flags
             view = PeerCheckView(
                 view.round,
                 view.month,
                 view.peers,
                 view.receives_only,
                 view.supporting,
-                met=bool(recorded["met"]),
+                met=recorded.met,
                 flags=flags if gives_support(pair, actor.email) else frozenset(),
             )
         return view
 
     def record(self, actor: Actor, command: PeerRecordCommand) -> PeerRecorded:
         """Record whether the person met their peer; flags about the peer escalate in confidence."""
-        round_, pair = self.pair_of(actor.email)
-        if command.round != round_.number:
-            raise NotFoundError("That pairing round has ended; your new peer is in your latest card.")
+        try:
+            round_, pair = self.pair_of(actor.email, command.round)
+        except NotFoundError:
+            self.pair_of(actor.email)  # no peer at all: say so
+            raise NotFoundError(
+                "That pairing round has ended; your new peer is in your latest card."
+            ) from None
         if command.flags and not gives_support(pair, actor.email):
             raise ProbationError(
                 "While you are in probation you are not asked about your peer: they support you. "
@@ -159,7 +171,7 @@ class Peers:
                 command.month,
                 round_.number,
                 actor.email,
-                {"met": command.met, "flags": sorted(f.value for f in command.flags), "at": now.isoformat()},
+                PeerMeeting(command.met, frozenset(command.flags), now),
             )
             if command.flags:
                 for peer in pair.peers:
@@ -179,18 +191,18 @@ class Peers:
         """When each person of the round last recorded meeting their peer (one pass over the records)."""
         latest: dict[str, datetime] = {}
         for month in self._records.months():
-            for (number, email), doc in self._records.of_month(month).items():
-                if number == round_.number and doc.get("met"):
-                    at = datetime.fromisoformat(doc["at"])
+            for (number, email), record in self._records.of_month(month).items():
+                at = record.at
+                if number == round_.number and record.met and at is not None:
                     if email not in latest or at > latest[email]:
                         latest[email] = at
         return latest
 
     def send_monthly_checks(self) -> int:
         """Ask everyone in a pair who has not recorded this month's meeting yet whether they met."""
-        round_ = self.current()
-        if round_ is None:
-            return 0
+        return sum(self._send_monthly_checks(round_) for round_ in self.current_rounds())
+
+    def _send_monthly_checks(self, round_: PairRound) -> int:
         people = self.programme.people()
         month = self.local_month()
         answered = {email for number, email in self._records.of_month(month) if number == round_.number}
@@ -209,9 +221,9 @@ class Peers:
 
     def send_nudges(self) -> int:
         """Nudge pairs with no meeting recorded for 5 weeks (counted from the round's start)."""
-        round_ = self.current()
-        if round_ is None:
-            return 0
+        return sum(self._send_nudges(round_) for round_ in self.current_rounds())
+
+    def _send_nudges(self, round_: PairRound) -> int:
         now = self.clock()
         zone = self.programme.settings.zone
         started = datetime.combine(round_.started_on, datetime.min.time(), tzinfo=zone)

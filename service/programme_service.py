@@ -6,17 +6,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from programme.allocation import allocate_groups
-from programme.calendar import schedule
-from programme.errors import NotFoundError
-from programme.model import Allocation, Group, PairRound, Person, Session
-from programme.pairing import rotate_pairs
+from programme.errors import NotFoundError, ProgrammeChoiceError
+from programme.model import Allocation, Group, PairRound, Person
+from programme.placement import allocate_programme, pairing_round, pairs_programme
 from programme.policies import Actor
 from programme.programmes import ProgrammeDefinition, choose_programme, legacy_programme
 from programme.roster import RosterChange, apply_roster, parse_roster
 from programme.settings import ProgrammeSettings
 from repositories.escalations import EscalationsRepository
 from repositories.facilitators import ExternalFacilitatorsRepository
+from repositories.gatherings import TopicJoinsRepository
 from repositories.groups import GroupsRepository
 from repositories.imports import RosterImportsRepository
 from repositories.meetings import MeetingsRepository
@@ -118,35 +117,93 @@ class ProgrammeService:
         """The person with the groups they lead and belong to."""
         return self.groups_repo.actor(person)
 
-    def allocate(self, now: datetime | None = None) -> Allocation:
-        """Allocate groups from the current roster, keeping people in their valid groups."""
+    def allocate(self, now: datetime | None = None, programme: str | None = None) -> Allocation:
+        """Allocate groups from the current roster, keeping people in their valid groups.
+
+        Every programme with groups (or the one named); returns the groups of all programmes and
+        the unplaced people of those allocated (`allocate_each` keeps them apart per programme).
+        """
+        each = self.allocate_each(now, programme)
+        unplaced = tuple(u for allocation in each.values() for u in allocation.unplaced)
+        needed: dict[int, int] = {}
+        for allocation in each.values():
+            for day, n in allocation.facilitators_needed.items():
+                needed[day] = needed.get(day, 0) + n
+        return Allocation(self.groups(), unplaced, needed)
+
+    def allocate_each(
+        self, now: datetime | None = None, programme: str | None = None
+    ) -> dict[str, Allocation]:
+        """Allocate every programme with groups (or the one named), each on its own; by programme id.
+
+        Allocating all programmes also retires the groups of programmes the settings no longer define
+        (kept as retired groups for reports). Named, a programme without groups is refused
+        (ProgrammeChoiceError) and the other programmes' groups are not touched.
+        """
         now = now or datetime.now(UTC)
+        chosen = (
+            [d for d in self.programmes if d.has_groups]
+            if programme is None
+            else [self.groups_programme(programme)]
+        )
+        results: dict[str, Allocation] = {}
         with self.store.transaction():
-            previous = self.groups_repo.groups()
-            retired = self.groups_repo.retired_ids()
-            allocation = allocate_groups(self.people().values(), self.settings, previous, retired)
-            self.groups_repo.save_allocation(allocation, now)
-        return allocation
+            people = self.people()
+            externals = ExternalFacilitatorsRepository(self.store).all().values()
+            joins = TopicJoinsRepository(self.store)
+            for definition in chosen:
+                allocation = allocate_programme(
+                    definition,
+                    people.values(),
+                    externals=externals,
+                    joined=joins.joined(definition.id),
+                    current=self.groups_repo.groups(),
+                    retired_ids=self.groups_repo.retired_ids(),
+                )
+                self.groups_repo.save_allocation(allocation, now, definition.id)
+                results[definition.id] = allocation
+            if programme is None:
+                # Groups of a programme the settings no longer define (or that lost its groups) would
+                # meet forever otherwise: they retire, and their records stay for reports.
+                defined = {d.id for d in chosen}
+                for gone in sorted({g.programme for g in self.groups_repo.groups()} - defined):
+                    self.groups_repo.save_allocation(Allocation((), ()), now, gone)
+        return results
 
-    def started_at(self) -> datetime | None:
-        """When groups were first allocated: the programme's start for the clock."""
-        return self.groups_repo.started_at()
+    def groups_programme(self, wanted: str) -> ProgrammeDefinition:
+        """The named programme, which must have groups (ProgrammeChoiceError otherwise)."""
+        definition = self.choose_programme(wanted)
+        if not definition.has_groups:
+            raise ProgrammeChoiceError(f"programme {definition.id!r} has no groups (it runs peer pairs only)")
+        return definition
 
-    def pair_rounds(self) -> list[PairRound]:
-        """Every pairing round so far, oldest first."""
-        return list(self.rounds_repo.rounds())
+    def pairs_programme(self, wanted: str | None) -> ProgrammeDefinition:
+        """The programme a pairs command means: named (it must have pairs), or the only one with pairs."""
+        return pairs_programme(self.programmes, wanted)
 
-    def rotate_pairs(self, today: date) -> PairRound:
-        """Start a new pairing round: nobody meets a previous peer again."""
+    def started_at(self, programme: str | None = None) -> datetime | None:
+        """When groups were first allocated (in the programme, or in any): the start for the clock."""
+        return self.groups_repo.started_at(programme)
+
+    def pair_rounds(self, programme: str | None = None) -> list[PairRound]:
+        """Every pairing round so far (of one programme, or of all), oldest first."""
+        return list(self.rounds_repo.rounds(programme))
+
+    def rotate_pairs(self, today: date, programme: str | None = None) -> PairRound:
+        """Start a new pairing round of a programme with pairs: nobody meets a previous peer again."""
+        definition = self.pairs_programme(programme)
         with self.store.transaction():
-            history = self.pair_rounds()
-            round_ = rotate_pairs(self.people().values(), history, today, self.settings)
+            joined = TopicJoinsRepository(self.store).joined(definition.id)
+            round_ = pairing_round(
+                definition,
+                self.people().values(),
+                history=self.rounds_repo.rounds(definition.id),
+                number=self.rounds_repo.next_number(),
+                today=today,
+                opted_in={email for emails in joined.values() for email in emails},
+            )
             self.rounds_repo.save(round_)
         return round_
-
-    def schedule(self, first: date, months: int) -> list[Session]:
-        """Sessions of the current groups for `months` months from the month of `first`."""
-        return schedule(self.groups(), first, months, self.settings)
 
     def group(self, group_id: str) -> Group | None:
         """One current group by id."""

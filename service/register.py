@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from programme.answers import RsvpAnswer
 from programme.errors import ClosedError
 from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, require
+from programme.records import AttendanceRegister
 from programme.sessions import (
     attendance_deadline,
     attendance_open,
     checkout_recipients,
-    session_in_month,
     session_leader,
 )
 from repositories.answers import RegistersRepository
@@ -56,8 +55,8 @@ class Register:
             AttendanceMember(
                 email=email,
                 name=self.sessions.name(people, email),
-                rsvp=RsvpAnswer(answers[email]["answer"]) if email in answers else None,
-                present=(email in register["present"]) if register else None,
+                rsvp=answers[email].answer if email in answers else None,
+                present=(email in register.present) if register else None,
             )
             for email in group.members
         )
@@ -69,9 +68,9 @@ class Register:
         """Record the register (corrections allowed for 7 days) and prompt attendees to check out."""
         group = self.sessions.group(command.group)
         require(Permission.LEADER, actor, group)
-        session = session_in_month(group, command.month, self.sessions.settings)
+        session = self.sessions.session_in_month(group, command.month)
         now = self.sessions.clock()
-        if not attendance_open(session, now):
+        if session is None or not attendance_open(session, now):
             raise ClosedError(
                 "The register can be taken from the start of the session until 7 days after it."
             )
@@ -84,12 +83,7 @@ class Register:
             self._registers.put(
                 command.month,
                 group.id,
-                {
-                    "present": sorted(command.present),
-                    "absent": sorted(command.absent),
-                    "recorded_by": actor.email,
-                    "recorded_at": now.isoformat(),
-                },
+                AttendanceRegister(frozenset(command.present), frozenset(command.absent), actor.email, now),
             )
             # Everyone ticked present, except anyone who has left since the groups were allocated.
             attended = checkout_recipients(

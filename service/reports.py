@@ -7,12 +7,13 @@ the data file), and everything is read under the store's lock, so the figures ar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from programme.model import Group
 from programme.policies import Actor, Permission, require
+from programme.programmes import ProgrammeDefinition
+from programme.records import AttendanceRegister, Meeting, MeetingStatus
 from programme.reports import (
     EscalationRecord,
     PeerRecord,
@@ -44,14 +45,9 @@ def month_end(service: ProgrammeService, month: str) -> datetime:
     return datetime(year, number, 1, tzinfo=service.settings.zone)
 
 
-def _aware(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _invited(
-    register: dict[str, Any] | None,
-    meeting: dict[str, Any] | None,
+    register: AttendanceRegister | None,
+    meeting: Meeting | None,
     respondents: set[str],
     group: Group | None,
 ) -> frozenset[str]:
@@ -59,10 +55,10 @@ def _invited(
     request's attendees less the facilitator; else, if anyone answered, the group's members. Anyone
     who answered was invited, so they are always included."""
     if register is not None:
-        members = set(register.get("present", [])) | set(register.get("absent", []))
-    elif meeting and meeting.get("status", "active") == "active" and "invite" in meeting:
+        members = set(register.present | register.absent)
+    elif meeting and meeting.status is MeetingStatus.ACTIVE and meeting.invite is not None:
         facilitator = group.facilitator if group else None
-        members = {a for a in meeting["invite"].get("attendees", []) if a != facilitator}
+        members = {a for a in meeting.invite.attendees if a != facilitator}
     elif respondents and group is not None:
         members = set(group.members)
     else:
@@ -82,9 +78,9 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
         peers_repo = PeerRecordsRepository(store)
         peers_by_month = {month: peers_repo.of_month(month) for month in months}
         goals_repo = GoalsRepository(store)
-        goals_by_quarter = {q: docs for q in quarters_of(months) if (docs := goals_repo.of_quarter(q))}
+        goals_by_quarter = {q: setters for q in quarters_of(months) if (setters := goals_repo.setters(q))}
         meetings = service.meetings_repo.all()
-        escalation_docs = service.escalations_repo.all()
+        escalation_records = service.escalations_repo.all()
         rounds = tuple(service.pair_rounds())
 
     registers: list[Register] = []
@@ -93,14 +89,13 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
     peer_records: list[PeerRecord] = []
     for month in months:
         month_registers = registers_by_month.get(month, {})
-        for group_id, doc in month_registers.items():
-            registers.append(
-                Register(month, group_id, frozenset(doc.get("present", [])), frozenset(doc.get("absent", [])))
-            )
+        for group_id, register in month_registers.items():
+            registers.append(Register(month, group_id, register.present, register.absent))
         respondents: dict[str, set[str]] = {}
-        for group_id, email, doc in rsvps_by_month.get(month, []):
+        for group_id, email, rsvp in rsvps_by_month.get(month, []):
             respondents.setdefault(group_id, set()).add(email)
-            rsvps.append(RsvpRecord(month, group_id, email, str(doc.get("answer", "")), doc.get("reason")))
+            reason = rsvp.reason.value if rsvp.reason else None
+            rsvps.append(RsvpRecord(month, group_id, email, rsvp.answer.value, reason))
         meeting_groups = {group_id for group_id, meeting_month in meetings if meeting_month == month}
         for group_id in sorted(set(month_registers) | set(respondents) | meeting_groups):
             members = _invited(
@@ -111,14 +106,10 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
             )
             if members:
                 invited[(month, group_id)] = members
-        for (number, email), doc in peers_by_month.get(month, {}).items():
-            peer_records.append(PeerRecord(month, number, email, bool(doc.get("met"))))
+        for (number, email), peer_record in peers_by_month.get(month, {}).items():
+            peer_records.append(PeerRecord(month, number, email, peer_record.met))
 
-    escalations = tuple(
-        EscalationRecord(str(doc.get("about", "")), _aware(doc["created_at"]), str(doc.get("status", "open")))
-        for doc in escalation_docs
-        if doc.get("created_at")
-    )
+    escalations = tuple(EscalationRecord(e.about, e.created_at, e.status.value) for e in escalation_records)
     return ReportInputs(
         months=tuple(months),
         group_names={gid: g.name for gid, g in groups.items()},
@@ -127,7 +118,7 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
         rsvps=tuple(rsvps),
         rounds=rounds,
         peer_records=tuple(peer_records),
-        goal_setters={quarter: frozenset(docs) for quarter, docs in goals_by_quarter.items()},
+        goal_setters=goals_by_quarter,
         escalations=escalations,
         as_of=as_of,
     )
@@ -147,13 +138,69 @@ def programme_report(
 
 
 @dataclass(frozen=True)
+class ProgrammeReport:
+    """One programme's section of the report."""
+
+    programme_id: str
+    name: str
+    report: Report
+
+
+def programme_inputs(
+    inputs: ReportInputs, groups: dict[str, str], definition: ProgrammeDefinition
+) -> ReportInputs:
+    """The inputs of one programme: its groups' registers, invitations and answers; pair figures only
+    for a programme with pairs. Escalations are about people, not programmes: every section has them."""
+    mine = {gid for gid, programme_id in groups.items() if programme_id == definition.id}
+    pairs = definition.has_pairs
+    return replace(
+        inputs,
+        group_names={gid: name for gid, name in inputs.group_names.items() if gid in mine},
+        registers=tuple(r for r in inputs.registers if r.group_id in mine),
+        invited={key: members for key, members in inputs.invited.items() if key[1] in mine},
+        rsvps=tuple(r for r in inputs.rsvps if r.group_id in mine),
+        rounds=inputs.rounds if pairs else (),
+        peer_records=inputs.peer_records if pairs else (),
+        goal_setters=inputs.goal_setters if pairs else {},
+    )
+
+
+def programme_reports(
+    service: ProgrammeService,
+    *,
+    now: datetime,
+    months: int = 12,
+    until: str | None = None,
+    programme_id: str | None = None,
+) -> tuple[ProgrammeReport, ...]:
+    """The report per programme (or of the one named), each suppressed on its own numbers.
+
+    A v1 deployment's one programme gets exactly `programme_report`.
+    """
+    chosen = service.programmes if programme_id is None else (service.choose_programme(programme_id),)
+    last = until or this_month(service, now)
+    window = month_range(last, months)
+    as_of = min(now, month_end(service, last) - timedelta(microseconds=1))
+    inputs = load_report_inputs(service, window, as_of)
+    if len(service.programmes) == 1:
+        only = service.programmes[0]
+        return (ProgrammeReport(only.id, only.name, build_report(inputs)),)
+    with service.store.transaction():
+        groups = {gid: g.programme for gid, g in service.groups_repo.retired().items()}
+        groups.update({g.id: g.programme for g in service.groups()})
+    return tuple(
+        ProgrammeReport(p.id, p.name, build_report(programme_inputs(inputs, groups, p))) for p in chosen
+    )
+
+
+@dataclass(frozen=True)
 class Reports:
     """The report use cases a coordinator reaches from Teams."""
 
     programme: ProgrammeService
     clock: Clock
 
-    def summary(self, actor: Actor, months: int = CARD_MONTHS) -> Report:
-        """The coordinators' summary of the latest `months` months (the bot's `report` command)."""
+    def by_programme(self, actor: Actor, months: int = CARD_MONTHS) -> tuple[ProgrammeReport, ...]:
+        """The coordinators' summary, a section per programme (the bot's `report` command)."""
         require(Permission.COORDINATOR, actor)
-        return programme_report(self.programme, now=self.clock(), months=months)
+        return programme_reports(self.programme, now=self.clock(), months=months)

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from programme.answers import AbsenceReason, RsvpAnswer
+from programme.answers import AbsenceReason
 from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, led_groups, require
-from programme.sessions import next_session, rsvp_open, session_in_month
+from programme.records import Rsvp
+from programme.sessions import rsvp_open
 from repositories.answers import RsvpsRepository
 from repositories.escalations import IntroductionsRepository
 from service.commands import RsvpCommand
 from service.messages import Messages
 from service.outbox import Outbox
-from service.sessions import Sessions, rsvp_months, when_text
+from service.sessions import Sessions, when_text
 from service.views import IntroductionView, RosterEntry, RosterView, RsvpView
 
 
-def absence_reason(answer: dict[str, Any] | None) -> AbsenceReason | None:
-    """The stored answer's absence reason, if it has one."""
-    return AbsenceReason(answer["reason"]) if answer and answer.get("reason") else None
+def absence_reason(answer: Rsvp | None) -> AbsenceReason | None:
+    """The answer's absence reason, if it has one."""
+    return answer.reason if answer else None
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Rsvps:
         object.__setattr__(self, "_answers", RsvpsRepository(self.sessions.store))
         object.__setattr__(self, "_introductions", IntroductionsRepository(self.sessions.store))
 
-    def answers(self, month: str, group: Group) -> dict[str, dict[str, Any]]:
+    def answers(self, month: str, group: Group) -> dict[str, Rsvp]:
         """The stored answers of the group's members for a month, by email."""
         return self._answers.of_members(month, group.id, group.members)
 
@@ -49,7 +49,7 @@ class Rsvps:
         answer = self._answers.get(info.month, group.id, email)
         return RsvpView(
             session=info,
-            answer=RsvpAnswer(answer["answer"]) if answer else None,
+            answer=answer.answer if answer else None,
             reason=absence_reason(answer),
             closed=not rsvp_open(session, self.sessions.clock()),
         )
@@ -59,7 +59,7 @@ class Rsvps:
         if not actor.member_of:
             raise NotFoundError("You're not in a reflection group yet.")
         group = actor.member_of[0]
-        session = next_session(group, self.sessions.clock(), self.sessions.settings)
+        session = self.sessions.next_session(group, self.sessions.clock())
         return self.view(group, session, actor.person, actor.email)
 
     def answer(self, actor: Actor, command: RsvpCommand) -> RsvpView | IntroductionView:
@@ -67,31 +67,27 @@ class Rsvps:
         group = self.sessions.group(command.group)
         require(Permission.MEMBER, actor, group)
         now = self.sessions.clock()
-        settings = self.sessions.settings
         # Only the sessions a card can offer (the group's next one, or the one after it for a card
         # sent early): a forged month must not file answers under periods far from now.
-        if command.month not in rsvp_months(group, now, settings):
+        if command.month not in self.sessions.rsvp_months(group, now):
             raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
-        session = session_in_month(group, command.month, settings)
+        session = self.sessions.session_in_month(group, command.month)
+        if session is None:
+            raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
         if not rsvp_open(session, now):
             raise ClosedError("The session has started, so answers are closed.")
         self._answers.put(
             command.month,
             group.id,
             actor.email,
-            {
-                "answer": command.answer.value,
-                "reason": command.reason.value if command.reason else None,
-                "note": command.note,
-                "answered_at": now.isoformat(),
-            },
+            Rsvp(command.answer, command.reason, command.note, now),
         )
         view = self.view(group, session, actor.person, actor.email)
         intro = self._introductions.get(group.id, command.month)
         if intro:
             # The facilitator may be external (off the roster): their listed name, not their address.
-            name = self.sessions.programme.display_name(intro["facilitator"])
-            return IntroductionView(name, intro["message"], view)
+            name = self.sessions.programme.display_name(intro.facilitator)
+            return IntroductionView(name, intro.message, view)
         return view
 
     def roster(self, actor: Actor, group_id: str | None = None) -> RosterView:
@@ -106,9 +102,9 @@ class Rsvps:
         entries = tuple(
             RosterEntry(
                 name=self.sessions.name(people, email),
-                answer=RsvpAnswer(answers[email]["answer"]) if email in answers else None,
+                answer=answers[email].answer if email in answers else None,
                 reason=absence_reason(answers.get(email)) if show_reasons else None,
-                note=(answers.get(email) or {}).get("note", "") if show_reasons else "",
+                note=answers[email].note if show_reasons and email in answers else "",
             )
             for email in group.members
         )
@@ -124,8 +120,7 @@ class Rsvps:
             require(Permission.LEADER, actor)
             groups = led_groups(actor)
         now = self.sessions.clock()
-        settings = self.sessions.settings
-        return sum(self.send_reminders(g, next_session(g, now, settings)) for g in groups)
+        return sum(self.send_reminders(g, self.sessions.next_session(g, now)) for g in groups)
 
     def send_reminders(self, group: Group, session: Session) -> int:
         """Remind members who have not answered the session's RSVP yet (nobody who left)."""
@@ -137,7 +132,7 @@ class Rsvps:
         month = self.sessions.month_of(session)
         answers = self.answers(month, group)
         # The email says when in the programme's zone; the card, in the reader's.
-        email_when = when_text(session, self.sessions.settings.zone)
+        email_when = when_text(session, self.sessions.definition(group).settings.zone)
         messages = [
             self.messages.rsvp_reminder(
                 self.view(group, session, people.get(email), email), email_when

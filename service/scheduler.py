@@ -10,17 +10,22 @@ the retention purge) hold the lock from the check to the record, so they run exa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.model import active_peers
-from programme.sessions import session_in_month
+from programme.records import JobRun
+from programme.sessions import SessionPlanner
 from repositories.jobs import JobRunsRepository
 from service.invites import Invites
 from service.privacy import purge_free_text
 from service.services import Services
+
+
+def _months_between(first: date, later: date) -> int:
+    return (later.year - first.year) * 12 + later.month - first.month
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,26 @@ class Scheduler:
     invites: Invites
 
     def pending(self, now: datetime) -> list[Job]:
-        """Jobs due at `now` that have not run yet."""
+        """Jobs due at `now` that have not run yet.
+
+        Group jobs (invites, RSVP reminders, registers and check-outs) are for the groups of
+        programmes with groups only, pair prompts (checks, nudges, goals, rotation) for programmes
+        with pairs only: a pairs-only organisation sends no group invites, a groups-only one no pair
+        prompts, whatever rounds or groups its data file still holds from before.
+        """
         programme = self.services.programme
-        rounds = programme.pair_rounds()
-        groups = programme.current_allocation().groups
-        last_round = rounds[-1].started_on if rounds else None
-        candidates = due_jobs(groups, programme.settings, now, last_round, (), programme.started_at())
+        with_groups = {d.id for d in programme.programmes if d.has_groups}
+        groups = [g for g in programme.current_allocation().groups if g.programme in with_groups]
+        current = self.services.peers.current_rounds()
+        # The earliest current round: the clock's peer jobs start with it, and its rotation is due first.
+        last_round = min((r.started_on for r in current), default=None)
+        settings = programme.settings
+        rotations = [d.settings.rotation_months for d in programme.programmes if d.has_pairs]
+        if rotations:
+            # The clock asks monthly from the soonest a round can end; `_rotate` rotates the ones due.
+            settings = replace(settings, rotation_months=min(rotations))
+        planner = SessionPlanner(programme.programmes, programme.people())
+        candidates = due_jobs(groups, settings, now, last_round, (), programme.started_at(), planner)
         runs = JobRunsRepository(programme.store)
         return [job for job in candidates if not runs.has_run(job.month, job.key)]
 
@@ -92,10 +111,7 @@ class Scheduler:
 
     def _record_runs(self, reports: list[JobReport], now: datetime) -> list[JobReport]:
         """Record runs not recorded yet; returns the reports of those this process recorded."""
-        runs = {
-            (r.job.month, r.job.key): {"ran_at": now.isoformat(), "queued": r.queued, "note": r.note}
-            for r in reports
-        }
+        runs = {(r.job.month, r.job.key): JobRun(now, r.queued, r.note) for r in reports}
         ours = set(JobRunsRepository(self.services.programme.store).record_new(runs))
         # The others: another process ran them at the same time, and its enqueues won.
         return [r for r in reports if (r.job.month, r.job.key) in ours]
@@ -143,7 +159,9 @@ class Scheduler:
             group = services.programme.group(job.group_id or "")
             if group is None or job.month is None:
                 return JobReport(job, 0, "group no longer exists")
-            session = session_in_month(group, job.month, settings)
+            session = self.invites.sessions.session_in_month(group, job.month)
+            if session is None:
+                return JobReport(job, 0, "no session this month")
             if job.kind is JobKind.RSVP_REMINDER:
                 return JobReport(job, services.rsvps.send_reminders(group, session))
             queued = services.register.send_prompt(group, session)
@@ -158,18 +176,36 @@ class Scheduler:
             )
         if job.kind is JobKind.GOALS:
             return JobReport(job, services.goals.send_prompts() + self._goal_emails(job))
-        round_ = services.programme.rotate_pairs(now.astimezone(settings.zone).date())
-        return JobReport(job, services.peers.introduce_round(round_), f"round {round_.number}")
+        return self._rotate(job, now)
+
+    def _rotate(self, job: Job, now: datetime) -> JobReport:
+        """A new round for each programme with pairs whose current round has run its course."""
+        services = self.services
+        queued, notes = 0, []
+        for round_ in services.peers.current_rounds():
+            definition = services.programme.choose_programme(round_.programme)
+            today = now.astimezone(definition.settings.zone).date()
+            if _months_between(round_.started_on, today) < definition.settings.rotation_months:
+                continue
+            new = services.programme.rotate_pairs(today, definition.id)
+            queued += services.peers.introduce_round(new)
+            notes.append(f"round {new.number}")
+        return JobReport(job, queued, ", ".join(notes) or "no programme due")
 
     def _goal_emails(self, job: Job) -> int:
         """One goal-setting email to each pair, saying what the session is for."""
-        rounds = self.services.programme.pair_rounds()
+        rounds = self.services.peers.current_rounds()
         if not rounds or job.month is None:
             return 0
         quarter = job.key.partition(":")[2]
         people = self.services.programme.people()
         # Leavers get no mail; a pair whose peer left has nobody to set goals with until it rotates.
-        pairs = [peers for pair in rounds[-1].pairs if len(peers := active_peers(pair, people)) >= 2]
+        pairs = [
+            peers
+            for round_ in rounds
+            for pair in round_.pairs
+            if len(peers := active_peers(pair, people)) >= 2
+        ]
         messages = [
             self.invites.mail_message(
                 key=f"goals_mail:{quarter}:{'+'.join(peers)}",

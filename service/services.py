@@ -54,6 +54,7 @@ class Services:
     reports: Reports
     gatherings: Gatherings
     themes: Themes
+    sessions: Sessions
     clock: Callable[[], datetime]
     facilitators: ExternalFacilitators
 
@@ -95,6 +96,7 @@ class Services:
             reports=Reports(programme, clock),
             gatherings=Gatherings(sessions),
             themes=Themes(sessions),
+            sessions=sessions,
             clock=clock,
             facilitators=ExternalFacilitators(programme),
         )

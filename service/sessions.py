@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from programme.calendar import month_sequence
 from programme.errors import NotFoundError
 from programme.model import Group, Person, Session
 from programme.policies import Actor, Permission, led_groups, require
-from programme.sessions import attendance_open, month_key, next_session, parse_month, session_in_month
+from programme.programmes import ProgrammeDefinition
+from programme.sessions import (
+    SessionPlanner,
+    attendance_open,
+    month_key,
+    next_month,
+    programme_next_session,
+    programme_session_in_month,
+)
 from programme.settings import ProgrammeSettings
 from service.programme_service import ProgrammeService
 from service.timekeeping import Timekeeping
@@ -38,14 +47,6 @@ def when_text_date(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%A} {local.day} {local:%B %Y, %H:%M %Z}"
 
 
-def rsvp_months(group: Group, now: datetime, settings: ProgrammeSettings) -> tuple[str, str]:
-    """The months whose session an RSVP card can be about: the group's next session's, and the next."""
-    upcoming = next_session(group, now, settings)
-    year, month = parse_month(month_key(upcoming.start.astimezone(settings.zone).date()))
-    following = (year + 1, 1) if month == 12 else (year, month + 1)
-    return f"{year:04d}-{month:02d}", f"{following[0]:04d}-{following[1]:02d}"
-
-
 def recent_months(now: datetime, zone: ZoneInfo) -> tuple[str, str]:
     """This programme month and the one before, e.g. ("2026-11", "2026-10")."""
     day = now.astimezone(zone).date()
@@ -53,11 +54,10 @@ def recent_months(now: datetime, zone: ZoneInfo) -> tuple[str, str]:
     return month_key(day), f"{year:04d}-{month:02d}"
 
 
-def previous_month(session: Session) -> str:
-    """The month before the session's, "2026-10" for a November session."""
-    day = session.start.date()
-    year, month = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
-    return f"{year:04d}-{month:02d}"
+def previous_month_key(month: str) -> str:
+    """The month before a programme month, "2026-10" for "2026-11"."""
+    year, number = (int(part) for part in month.split("-"))
+    return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,10 @@ class Sessions:
     programme: ProgrammeService
     clock: Clock
     timekeeping: Timekeeping = field(init=False, repr=False)
+    # Month -> (the groups and roster it was planned from, the plan): planned again when either changes.
+    _plans: dict[str, tuple[object, object, Mapping[str, Session]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timekeeping", Timekeeping(self.programme))
@@ -74,6 +78,78 @@ class Sessions:
     @property
     def store(self) -> Store:
         return self.programme.store
+
+    def definition(self, group: Group) -> ProgrammeDefinition:
+        """The programme a group belongs to."""
+        return self.programme.programme_of(group)
+
+    def planner(self) -> SessionPlanner:
+        """The deployment's programmes over the roster, to place sessions without clashes."""
+        return SessionPlanner(self.programme.programmes, self.programme.people())
+
+    def _several(self) -> bool:
+        return sum(1 for p in self.programme.programmes if p.has_groups) > 1
+
+    def month_sessions(self, month: str) -> Mapping[str, Session]:
+        """Every current group's session of a programme month (groups with none that month left out)."""
+        groups, people = self.programme.groups(), self.programme.people()
+        cached = self._plans.get(month)
+        if cached is not None and cached[0] is groups and cached[1] is people:
+            return cached[2]
+        plan = SessionPlanner(self.programme.programmes, people).month_sessions(groups, month)
+        if len(self._plans) > 24:
+            self._plans.clear()
+        self._plans[month] = (groups, people, plan)
+        return plan
+
+    def session_in_month(self, group: Group, month: str) -> Session | None:
+        """The group's session of a programme month, None when its cadence has none that month.
+
+        With several programmes' groups, the clash-free plan (`SessionPlanner`) decides.
+        """
+        if self._several() and self.programme.group(group.id) is not None:
+            return self.month_sessions(month).get(group.id)
+        return programme_session_in_month(group, month, self.definition(group))
+
+    def require_session(self, group: Group, month: str) -> Session:
+        """The group's session of a month, or NotFoundError when it has none that month."""
+        session = self.session_in_month(group, month)
+        if session is None:
+            raise NotFoundError(f"{group.name} has no session in {month}.")
+        return session
+
+    def next_session(self, group: Group, now: datetime) -> Session:
+        """The group's first session that has not ended at `now`."""
+        upcoming = programme_next_session(group, now, self.definition(group))
+        if not self._several():
+            return upcoming
+        month = self.month_of(upcoming)
+        for _ in range(4):
+            # A clash can move the month's session earlier in its week: it may be over already.
+            session = self.session_in_month(group, month)
+            if session is not None and session.end > now:
+                return session
+            month = next_month(month)
+        return upcoming
+
+    def schedule(self, first: date, months: int, programme_id: str | None = None) -> list[Session]:
+        """Sessions of the current groups (of one programme, or all) for `months` months from the
+        month of `first`, in time order; with several programmes, as the clash-free plan places them."""
+        groups = [g for g in self.programme.groups() if programme_id in (None, g.programme)]
+        sessions: list[Session] = []
+        for year, number in month_sequence(first, months):
+            month = f"{year:04d}-{number:02d}"
+            for group in groups:
+                session = self.session_in_month(group, month)
+                if session is not None:
+                    sessions.append(session)
+        return sorted(sessions, key=lambda s: (s.start, s.group_id))
+
+    def rsvp_months(self, group: Group, now: datetime) -> tuple[str, str]:
+        """The months whose session an RSVP card can be about: the group's next session's, and the one
+        after it (a card sent early)."""
+        upcoming = self.next_session(group, now)
+        return self.month_of(upcoming), self.month_of(self.next_session(group, upcoming.end))
 
     @property
     def settings(self) -> ProgrammeSettings:
@@ -104,23 +180,39 @@ class Sessions:
 
     def month_of(self, session: Session) -> str:
         """The programme month a session belongs to."""
-        return month_key(session.start.astimezone(self.settings.zone).date())
+        if session.month is not None:
+            return session.month
+        programmes = self.programme.programmes
+        zone = programmes[0].settings.zone
+        if len(programmes) > 1:  # each programme may keep its own time zone
+            group = self.programme.group(session.group_id)
+            zone = self.definition(group).settings.zone if group is not None else self.settings.zone
+        return month_key(session.start.astimezone(zone).date())
 
-    def this_month(self) -> str:
-        """The programme month of now."""
-        return month_key(self.clock().astimezone(self.settings.zone).date())
+    def place(self, group: Group) -> str:
+        """Where the group meets in person; empty when it meets online in Teams."""
+        return self.definition(group).venue.place or ""
 
     def session_info(self, group: Group, session: Session, reader: Person | None) -> SessionInfo:
         """A session as the reader sees it, with the Teams link once the meeting exists."""
         month = self.month_of(session)
-        meeting = self.programme.meetings_repo.get(group.id, month) or {}
+        meeting = self.programme.meetings_repo.get(group.id, month)
+        place = self.place(group)
         keeper = self.timekeeping.keeper(group, month)
         return SessionInfo(
             group_id=group.id,
             group_name=group.name,
             month=month,
-            when=when_text(session, self.zone(reader)),
-            teams_link=meeting.get("join_url"),
+            # The reader's zone, else the programme's (not the shared settings'): its sessions' own.
+            when=when_text(
+                session,
+                ZoneInfo(reader.timezone)
+                if reader and reader.timezone
+                else self.definition(group).settings.zone,
+            ),
+            place=place,
+            # An in-person session has no Teams meeting (a link kept from an online past is stale).
+            teams_link=None if place or meeting is None else meeting.join_url,
             timekeeper=self.name(self.people(), keeper) if keeper else "",
         )
 
@@ -135,7 +227,6 @@ class Sessions:
     ) -> tuple[Group, Session]:
         """The group (named, or one the actor runs) and session a facilitator command is about."""
         now = self.clock()
-        settings = self.settings
         if group_id:
             group = self.group(group_id)
             require(permission, actor, group)
@@ -150,16 +241,16 @@ class Sessions:
                 )
         options: list[tuple[Group, Session]] = []
         for group in candidates:
-            this_month = session_in_month(group, month_key(now.astimezone(settings.zone).date()), settings)
-            upcoming = next_session(group, now, settings)
             if started:
                 # The register is for the latest session that has started and can still be corrected.
-                last_month = session_in_month(group, previous_month(this_month), settings)
-                for session in (this_month, last_month):
-                    if attendance_open(session, now):
+                zone = self.definition(group).settings.zone
+                this_month = month_key(now.astimezone(zone).date())
+                for month in (this_month, previous_month_key(this_month)):
+                    session = self.session_in_month(group, month)
+                    if session is not None and attendance_open(session, now):
                         options.append((group, session))
             else:
-                options.append((group, upcoming))
+                options.append((group, self.next_session(group, now)))
         if not options:
             raise NotFoundError(not_open)
         if started:

@@ -17,7 +17,7 @@ from programme.errors import ClosedError, NotFoundError, ThemeError
 from programme.model import Group, Person, Session
 from programme.policies import Actor, Permission, led_groups, require
 from programme.programmes import ProgrammeDefinition
-from programme.sessions import attendance_deadline, attendance_open, session_in_month
+from programme.sessions import attendance_deadline, attendance_open
 from programme.themes import ALL_PROGRAMMES, drop_expired_notes, quarter_themes, record_themes
 from repositories.themes import ThemesRepository
 from service.commands import ThemesCommand
@@ -88,9 +88,9 @@ class Themes:
         group = self.sessions.group(command.group)
         require(Permission.LEADER, actor, group)
         definition = self._definition(group)
-        session = session_in_month(group, command.month, definition.settings)
+        session = self.sessions.session_in_month(group, command.month)
         now = self.sessions.clock()
-        if not attendance_open(session, now):
+        if session is None or not attendance_open(session, now):
             raise ClosedError(_NOT_OPEN)
         people = self.sessions.people()
         # Everyone the group's session involves: its members and its facilitator.

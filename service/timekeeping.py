@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from programme.answers import RsvpAnswer
 from programme.model import Group
 from programme.programmes import Facilitation
+from programme.records import Rsvp
 from programme.timekeeping import timekeeper
 from repositories.answers import RsvpsRepository
 from repositories.timekeepers import TimekeepersRepository
@@ -50,15 +51,17 @@ class Timekeeping:
             present = [
                 email
                 for email in group.members
-                if email in people
-                and people[email].active
-                and (answers.get(email) or {}).get("answer") != RsvpAnswer.NOT_ATTENDING.value
+                if email in people and people[email].active and not self._declined(answers.get(email))
             ]
             history = self._history.history(group.id)
             chosen = timekeeper(group.id, month, present, history)
             if chosen is not None and history.get(month) != chosen:
                 self._history.record(group.id, month, chosen)
         return chosen
+
+    @staticmethod
+    def _declined(answer: Rsvp | None) -> bool:
+        return answer is not None and answer.answer is RsvpAnswer.NOT_ATTENDING
 
     def history(self, group_id: str) -> dict[str, str]:
         """Month -> who kept time, for one group."""

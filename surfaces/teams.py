@@ -124,7 +124,10 @@ def _reminders(services: Services, actor: Actor, turn: Turn) -> Reply:
 
 
 def _report(services: Services, actor: Actor, turn: Turn) -> Reply:
-    return [build_report_card(report_card_view(services.reports.summary(actor)))]
+    # One card per programme, each suppressed on its own numbers.
+    return [
+        build_report_card(report_card_view(s.report, s.name)) for s in services.reports.by_programme(actor)
+    ]
 
 
 def _link(services: Services, actor: Actor, turn: Turn) -> Reply:

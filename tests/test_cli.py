@@ -76,13 +76,14 @@ def test_groups_allocate_and_show_contract(db: Path, capsys: pytest.CaptureFixtu
     assert set(allocation) >= {"groups", "unplaced"}
     emails = set()
     for group in allocation["groups"]:
-        assert set(group) == {"id", "name", "weekday", "facilitator", "cohort", "members"}
+        assert set(group) == {"id", "name", "weekday", "facilitator", "cohort", "members", "programme"}
+        assert group["programme"] == "main"  # a v1 deployment's one programme
         assert group["weekday"] in {"Thursday", "Tuesday"}
         assert 3 <= len(group["members"]) <= 8
         assert all(m == m.lower() for m in group["members"])
         emails.update(group["members"])
     for entry in allocation["unplaced"]:
-        assert set(entry) == {"email", "reason"} and entry["reason"]
+        assert set(entry) == {"email", "reason", "programme"} and entry["reason"]
         emails.add(entry["email"])
     assert len(emails) == 60 - 9  # every non-facilitator exactly once
     code, shown, _ = run(capsys, "groups", "show", "--json", "--db", str(db))

@@ -324,3 +324,17 @@ def test_an_external_facilitator_is_not_staff_and_joins_no_gathering(world: Worl
         with pytest.raises(NotAllowedError, match="staff list"):
             attempt()
     assert snapshot(world.store) == before
+
+
+def test_the_next_allocation_forms_the_gathering_from_the_joins(world: World) -> None:
+    for key in ("ann", "bo", "cy"):
+        world.bot.press(
+            sender(key), Verb.GATHERING_JOIN, {"programme": "gatherings", "topic": "Caring for someone"}
+        )
+    world.services.programme.allocate(NOW, "gatherings")
+    (gathering,) = [g for g in world.services.programme.groups() if g.programme == "gatherings"]
+    assert sorted(gathering.members) == [email("ann"), email("bo"), email("cy")]
+    assert gathering.facilitator is None
+    facts = rsvp_facts(world, "bo")
+    assert facts["Group"] == gathering.name and "Keeps time" in facts
+    assert facts["When"] == "Wednesday 11 November 2026, 12:30-13:30 GMT"

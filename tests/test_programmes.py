@@ -181,25 +181,30 @@ def _error(table: dict[str, Any], shared: dict[str, Any] | None = None) -> str:
         ({"id": "p", "every_weeks": 2}, '"p": every_weeks: only with cadence = "every_n_weeks"'),
         (
             {"id": "p", "cadence": "every_n_weeks", "anchor": date(2027, 1, 14)},
-            '"p": every_weeks: expected a whole number from 1 to 12, got None',
+            '"p": every_weeks: expected a whole number from 5 to 12 (sessions are kept per calendar '
+            "month, so at most one a month), got None",
         ),
         (
-            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 2},
+            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 4, "anchor": date(2027, 1, 14)},
+            '"p": every_weeks: expected a whole number from 5 to 12',
+        ),
+        (
+            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 6},
             '"p": anchor: cadence = "every_n_weeks" needs',
         ),
         (
-            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 2, "anchor": "14/01/2027"},
+            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 6, "anchor": "14/01/2027"},
             '"p": anchor: expected an ISO date',
         ),
         (
-            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 2, "anchor": date(2027, 1, 15)},
+            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 6, "anchor": date(2027, 1, 15)},
             '"p": anchor: 2027-01-15 is a Friday, not the programme weekday (Thursday)',
         ),
         (
             {
                 "id": "p",
                 "cadence": "every_n_weeks",
-                "every_weeks": 2,
+                "every_weeks": 6,
                 "anchor": date(2027, 1, 14),
                 "week_of_month": 2,
             },

@@ -17,6 +17,7 @@ from pathlib import Path
 from app import outbox_drainer
 from mailers.pickup import PickupMailer
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
+from programme.records import Rsvp
 from programme.sessions import session_in_month
 from repositories.answers import RsvpsRepository
 from repositories.pairs import PairRoundsRepository
@@ -81,12 +82,7 @@ def test_every_prompt_falls_back_to_email_with_instructions_and_nothing_confiden
             "2026-12",
             group.id,
             "cy@x.org",
-            {
-                "answer": RsvpAnswer.NOT_ATTENDING.value,
-                "reason": AbsenceReason.SICKNESS.value,
-                "note": "my knee operation",
-                "answered_at": NOW.isoformat(),
-            },
+            Rsvp(RsvpAnswer.NOT_ATTENDING, AbsenceReason.SICKNESS, "my knee operation", NOW),
         )
         services.introductions.send(fay, IntroSendCommand(False, "Welcome, all of you."))
         services.peers.introduce_round(ROUND)

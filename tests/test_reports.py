@@ -42,8 +42,9 @@ from programme.reports import (
     suppress_row,
 )
 from programme.settings import ProgrammeSettings
-from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
-from repositories.escalations import EscalationsRepository
+from repositories import answers as answer_logs
+from repositories import escalations as escalation_docs
+from repositories.answers import RegistersRepository, answers_log
 from repositories.groups import GroupsRepository
 from repositories.pairs import PairRoundsRepository
 from service.programme_service import ProgrammeService
@@ -165,8 +166,9 @@ def generate_year(store: Store, seed: int = 2025) -> None:
     rounds = PairRoundsRepository(store)
     rounds.save(round_of(1, "2025-01-06", ROUND_1))
     rounds.save(round_of(2, "2025-07-07", ROUND_2))
-    attendance, rsvps = RegistersRepository(store), RsvpsRepository(store)
-    peer_records, goals = PeerRecordsRepository(store), GoalsRepository(store)
+    # Written as the stored documents the service has always written (the reports read them back).
+    attendance, rsvps = answers_log(store, answer_logs.ATTENDANCE), answers_log(store, answer_logs.RSVPS)
+    peer_records, goals = answers_log(store, answer_logs.PEER_MEETINGS), answers_log(store, answer_logs.GOALS)
     for month in YEAR:
         number = int(month[5:])
         groups = dict(GROUPS) | (RETIRED if number <= 2 else {})
@@ -198,17 +200,15 @@ def generate_year(store: Store, seed: int = 2025) -> None:
         for gid, doc in registers.items():
             attendance.put(month, gid, doc)
         for key, doc in answers.items():
-            gid, _, email = key.partition(":")
-            rsvps.put(month, gid, email, doc)
+            rsvps.put(month, key, doc)
         for key, met in peers.items():
-            round_text, _, email = key.partition(":")
             doc = {"met": met, "flags": [], "at": f"{month}-25T12:00:00+00:00"}
-            peer_records.put(month, int(round_text), email, doc)
+            peer_records.put(month, key, doc)
     for quarter, people in GOALS.items():
         for p in people:
             doc = {"goals": [], "training_needs": "", "capacity_now": 80, "capacity_plan": "", "at": "x"}
             goals.put(quarter, e(p), doc)
-    escalations = EscalationsRepository(store)
+    escalations = store.collection(escalation_docs.ESCALATIONS, shards=4)
     for i, (about, created, status) in enumerate(ESCALATIONS):
         escalations.put(
             f"esc-{i}",
@@ -275,8 +275,8 @@ def test_every_month_hides_the_two_member_group_and_totals_add_up(report: Report
     with Store(db) as store:
         for month in YEAR:
             registers = RegistersRepository(store).of_month(month)
-            present = sum(len(r["present"]) for r in registers.values())
-            registered = sum(len(r["present"]) + len(r["absent"]) for r in registers.values())
+            present = sum(len(r.present) for r in registers.values())
+            registered = sum(len(r.present) + len(r.absent) for r in registers.values())
             assert {t.month: t.rate for t in report.attendance_total}[month] == Rate(present, registered)
 
 
@@ -388,7 +388,10 @@ def report_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
 def test_terminal_tables(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = report_cli(capsys, "--db", str(db), "--until", "2025-12")
     assert code == 0
-    assert out.startswith("Programme report: 2025-01 to 2025-12 (12 months)")
+    # A v1 deployment's report is as before, under the name of its one programme.
+    assert out.startswith(
+        "Programme: Peer reflection (main)\nProgramme report: 2025-01 to 2025-12 (12 months)"
+    )
     lines = out.splitlines()
     tiny = next(line for line in lines if line.startswith("Tiny D"))
     assert tiny.split()[2:] == [SUPPRESSED_MARK] * 12  # "Tiny D" then 12 hidden months
@@ -502,8 +505,10 @@ def test_report_card_validates_and_suppresses_the_same_way(service: ProgrammeSer
     coordinator = Actor(Person("cora@x.org", "Cora", "Coordinator", coordinator=True))
     reports = Reports(service, lambda: datetime(2025, 12, 20, 12, 0, tzinfo=UTC))
     with pytest.raises(NotAllowedError):
-        reports.summary(Actor(Person("ann@x.org", "Ann", "Nurse")))
-    card = build_report_card(report_card_view(reports.summary(coordinator)))
+        reports.by_programme(Actor(Person("ann@x.org", "Ann", "Nurse")))
+    (section,) = reports.by_programme(coordinator)  # a v1 deployment: its one programme
+    assert (section.programme_id, section.name) == ("main", "Peer reflection")
+    card = build_report_card(report_card_view(section.report, section.name))
     assert validate_card(card) == []
     assert serialised_size(card) < 80 * 1024
     dumped = json.dumps(card)

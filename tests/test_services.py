@@ -69,9 +69,9 @@ def test_peer_flags_escalate_to_coordinators_about_the_peer(world: tuple[Service
     met = [t for t in texts(card) if t.startswith("You met ")]
     assert met and all(people[e].name in met[0] for e in pair.peers if e != "ann@x.org")
     stored = PeerRecordsRepository(services.programme.store).get("2026-12", round_.number, "ann@x.org")
-    assert stored is not None and stored["met"] is True
+    assert stored is not None and stored.met is True
     escalations = EscalationsRepository(services.programme.store).all()
-    assert {e["about"] for e in escalations} == set(pair.peers) - {"ann@x.org"}
+    assert {e.about for e in escalations} == set(pair.peers) - {"ann@x.org"}
     assert [r for k, r in queued(services, clock) if k == "escalation"] == ["di@x.org"] * len(escalations)
 
 
@@ -106,11 +106,12 @@ def test_goals_are_stored_with_privacy_per_goal(world: tuple[Services, Clock]) -
     )
     stored = GoalsRepository(services.programme.store).get("2026-Q4", "bo@x.org")
     assert stored is not None
-    assert stored["goals"] == [
-        {"text": "Finish the course", "shared": True},
-        {"text": "Ask for a change of caseload", "shared": False},
-    ]
-    assert stored["capacity_now"] == 95
+    assert stored.goals == goals
+    assert (stored.training_needs, stored.capacity_now, stored.capacity_plan) == (
+        "MI training",
+        95,
+        "drop one clinic",
+    )
 
 
 @pytest.mark.parametrize("quarter", ["2026-Q3", "2027-Q1", "2099-Q4", "2000-Q1"])
@@ -294,7 +295,7 @@ def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Cloc
     reply = command.run(services, actor(services, "di@x.org"), Turn("", "a:di"))
     assert isinstance(reply, list) and len(reply) == 1
     (card,) = reply
-    assert heading(card) == "Programme report"
+    assert heading(card) == "Programme report: Peer reflection"  # its one programme, named
     assert "October 2026 to December 2026" in texts(card)
     # Its sections: attendance, reasons for absence, goal-setting and open escalations by age.
     assert {"Attendance", "RSVP replies", "Pairs met", "Total open"} <= set(texts(card))

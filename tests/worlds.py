@@ -8,13 +8,14 @@ the way groups are stored are written once here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from cards.outbound import CardMessages
-from programme.model import Allocation, Group, Pair, PairRound
+from programme.model import LEGACY_PROGRAMME, Allocation, Group, Pair, PairRound
 from programme.policies import Actor
+from programme.programmes import ProgrammeDefinition
 from programme.settings import ProgrammeSettings
 from repositories.groups import GroupsRepository
 from service.services import Services
@@ -104,9 +105,13 @@ def build_services(
     settings: ProgrammeSettings | None = None,
     *,
     allocate: bool = True,
+    programmes: Sequence[ProgrammeDefinition] = (),
 ) -> Services:
-    """The services over `store` with the roster of `rows` imported (and groups allocated) at `clock()`."""
-    services = Services.build(store, settings or ProgrammeSettings(), clock, messages=CardMessages())
+    """The services over `store` with the roster of `rows` imported (and groups allocated) at `clock()`;
+    `programmes`: the deployment's programmes (none: the one `settings` describes, as in v1)."""
+    services = Services.build(
+        store, settings or ProgrammeSettings(), clock, messages=CardMessages(), programmes=programmes
+    )
     services.programme.import_roster(roster_csv(rows), "roster.csv", clock())
     if allocate:
         services.programme.allocate(clock())
@@ -114,8 +119,13 @@ def build_services(
 
 
 def place_groups(store: Store, groups: Iterable[Group], now: datetime) -> None:
-    """Make `groups` the current ones, as an allocation that came out that way would."""
-    GroupsRepository(store).save_allocation(Allocation(tuple(groups), ()), now)
+    """Make `groups` the current ones, as allocations of their programmes that came out that way would."""
+    repo = GroupsRepository(store)
+    by_programme: dict[str, list[Group]] = {g.programme: [] for g in repo.groups()}
+    for group in groups:
+        by_programme.setdefault(group.programme, []).append(group)
+    for programme, own in (by_programme or {LEGACY_PROGRAMME: []}).items():
+        repo.save_allocation(Allocation(tuple(own), ()), now, programme)
 
 
 def actor(services: Services, who: str) -> Actor:

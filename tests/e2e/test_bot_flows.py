@@ -20,7 +20,9 @@ pytest.importorskip(
     "botbuilder.integration.aiohttp", reason="botbuilder-integration-aiohttp is not installed"
 )
 
+from programme.answers import AbsenceReason, EscalationStatus, Flag, RsvpAnswer  # noqa: E402
 from programme.policies import Permission, refusal  # noqa: E402
+from programme.records import Rsvp  # noqa: E402
 from repositories.announcements import AnnouncementsRepository  # noqa: E402
 from repositories.answers import (  # noqa: E402
     CheckoutsRepository,
@@ -63,6 +65,17 @@ EVERYONE = (CORA, FIONA, PAT, QUINN, RIA, OSCAR)
 
 def _names(users: Iterable[User]) -> set[str]:
     return {u.name for u in users}
+
+
+def _sends(w: World, group_id: str) -> int:
+    """How many times the group's introduction of the month was sent."""
+    introduction = IntroductionsRepository(w.store).get(group_id, MONTH)
+    assert introduction is not None
+    return introduction.sends
+
+
+def _answer(rsvp: Rsvp | None) -> RsvpAnswer | None:
+    return rsvp.answer if rsvp else None
 
 
 def _intro_heading() -> str:
@@ -153,7 +166,7 @@ def test_facilitator_sends_introductions_once_and_again_on_request(run_world: Ru
             assert "Looking forward to meeting you all." in card_text(card)
             attend = find_action(card, "rsvp.answer", answer="attending")
             assert attend["data"] == {"group": G1, "month": MONTH, "answer": "attending"}
-        assert IntroductionsRepository(w.store).get(G1, MONTH)["sends"] == 1
+        assert _sends(w, G1) == 1
 
         # Pressing the first button again (a double click, a retried invoke) sends nothing new.
         mark2 = w.playground.log_mark()
@@ -173,7 +186,7 @@ def test_facilitator_sends_introductions_once_and_again_on_request(run_world: Ru
             (card,) = [c for c in second[member.name] if heading(c) == _intro_heading()]
             assert "Reminder!" in card_text(card)
         assert set(second) == _names(MEMBERS)
-        assert IntroductionsRepository(w.store).get(G1, MONTH)["sends"] == 2
+        assert _sends(w, G1) == 2
 
     run_world(scenario)
 
@@ -192,14 +205,14 @@ def test_rsvp_answers_are_stored_and_reasons_stay_with_coordinators(run_world: R
         answered = await w.click(PAT, msg_id, "rsvp.answer", attend["data"])
         assert "Your answer: Attending" in card_text(answered)
         assert find_action(answered, "rsvp.answer", answer="maybe")  # still changeable
-        assert rsvps.get(MONTH, G1, PAT.email)["answer"] == "attending"
+        assert _answer(rsvps.get(MONTH, G1, PAT.email)) is RsvpAnswer.ATTENDING
 
         # Changing the answer replaces it.
         maybe = await w.click(
             PAT, msg_id, "rsvp.answer", find_action(answered, "rsvp.answer", answer="maybe")["data"]
         )
         assert "Your answer: Maybe" in card_text(maybe)
-        assert rsvps.get(MONTH, G1, PAT.email)["answer"] == "maybe"
+        assert _answer(rsvps.get(MONTH, G1, PAT.email)) is RsvpAnswer.MAYBE
 
         # Quinn can't attend (her card's ShowCard holds the reason inputs and the Send button).
         q_id, q_card = await w.say_card(QUINN, "rsvp")
@@ -213,7 +226,12 @@ def test_rsvp_answers_are_stored_and_reasons_stay_with_coordinators(run_world: R
         q_answered = await w.click(QUINN, q_id, "rsvp.answer", data)
         assert "Your answer: Can't attend (Sickness)" in card_text(q_answered)
         stored = rsvps.get(MONTH, G1, QUINN.email)
-        assert (stored["answer"], stored["reason"], stored["note"]) == ("not_attending", "sickness", note)
+        assert stored is not None
+        assert (stored.answer, stored.reason, stored.note) == (
+            RsvpAnswer.NOT_ATTENDING,
+            AbsenceReason.SICKNESS,
+            note,
+        )
 
         # The facilitator sees who is coming, never why someone isn't.
         _, roster = await w.say_card(FIONA, "coming")
@@ -261,7 +279,7 @@ def test_register_is_prefilled_from_rsvps_and_triggers_checkouts(run_world: Run)
             PAT, msg_id, "rsvp.answer", find_action(card, "rsvp.answer", answer="maybe")["data"]
         )
         assert "answers are closed" in card_text(late)
-        assert RsvpsRepository(w.store).get(MONTH, G1, PAT.email)["answer"] == "attending"
+        assert _answer(RsvpsRepository(w.store).get(MONTH, G1, PAT.email)) is RsvpAnswer.ATTENDING
         _, closed = await w.say_card(RIA, "rsvp")
         assert "Your answer: Maybe" in card_text(closed) and "answers are closed" in card_text(closed)
         assert "actions" not in closed
@@ -289,9 +307,10 @@ def test_register_is_prefilled_from_rsvps_and_triggers_checkouts(run_world: Run)
         assert shown[shown.index("Present (2)") + 1] == f"{PAT.name}, {RIA.name}"
         assert shown[shown.index("Absent (1)") + 1] == QUINN.name
         record = RegistersRepository(w.store).get(MONTH, G1)
-        assert record["present"] == sorted([PAT.email, RIA.email])
-        assert record["absent"] == [QUINN.email]
-        assert record["recorded_by"] == FIONA.email
+        assert record is not None
+        assert record.present == {PAT.email, RIA.email}
+        assert record.absent == {QUINN.email}
+        assert record.recorded_by == FIONA.email
 
         await w.settle()
         received = w.cards_by_user(mark)
@@ -353,10 +372,15 @@ def test_checkout_flag_escalates_to_coordinators_only(run_world: Run) -> None:
         assert helpful not in json.dumps(thanks) and not_helpful not in json.dumps(thanks)
 
         stored = CheckoutsRepository(w.store).get(MONTH, G1, PAT.email)
-        assert (stored["helpful"], stored["not_helpful"], stored["rating"]) == (helpful, not_helpful, 4)
-        assert stored["flags"] == ["overworked", "stressed"]
+        assert stored is not None
+        assert (stored.helpful, stored.not_helpful, stored.rating) == (helpful, not_helpful, 4)
+        assert stored.flags == {Flag.OVERWORKED, Flag.STRESSED}
         (esc,) = EscalationsRepository(w.store).all()
-        assert (esc["about"], esc["flags"], esc["status"]) == (PAT.email, ["overworked", "stressed"], "open")
+        assert (esc.about, esc.flags, esc.status) == (
+            PAT.email,
+            {Flag.OVERWORKED, Flag.STRESSED},
+            EscalationStatus.OPEN,
+        )
 
         docs = await w.settle()
         received = w.cards_by_user(mark)
@@ -388,7 +412,8 @@ def test_checkout_flag_escalates_to_coordinators_only(run_world: Run) -> None:
             CORA, esc_msg.id, "escalation.ack", find_action(esc_card, "escalation.ack")["data"]
         )
         assert "Acknowledged" in card_text(acked) and facts_of(acked)["Handled by"] == CORA.name
-        assert EscalationsRepository(w.store).get(esc["id"])["status"] == "acknowledged"
+        handled = EscalationsRepository(w.store).get(esc.id)
+        assert handled is not None and handled.status is EscalationStatus.ACKNOWLEDGED
         _, listing = await w.say_card(CORA, "escalations")
         assert heading(listing) == f"Escalation: {PAT.name}"
         _, refused = await w.say_card(PAT, "escalations")
@@ -475,18 +500,15 @@ def test_refusals_bad_payloads_and_help(run_world: Run) -> None:
         await w.settle()
         msg_id, _ = await w.say_card(PAT, "help")
 
-        def snapshot() -> str:
-            return json.dumps(
-                {
-                    "attendance": RegistersRepository(w.store).of_month(MONTH),
-                    "rsvps": RsvpsRepository(w.store).of_month(MONTH),
-                    "introductions": [IntroductionsRepository(w.store).get(g, MONTH) for g in (G1, G2)],
-                    "announcements": AnnouncementsRepository(w.store).all(),
-                    "escalations": EscalationsRepository(w.store).all(),
-                    "outbox": w.outbox_docs(),
-                },
-                sort_keys=True,
-            )
+        def snapshot() -> dict[str, object]:
+            return {
+                "attendance": RegistersRepository(w.store).of_month(MONTH),
+                "rsvps": RsvpsRepository(w.store).of_month(MONTH),
+                "introductions": [IntroductionsRepository(w.store).get(g, MONTH) for g in (G1, G2)],
+                "announcements": AnnouncementsRepository(w.store).all(),
+                "escalations": EscalationsRepository(w.store).all(),
+                "outbox": json.dumps(w.outbox_docs(), sort_keys=True),
+            }
 
         before = snapshot()
         mark = w.playground.log_mark()
@@ -674,7 +696,8 @@ def test_forged_months_cannot_file_answers_elsewhere_or_stall_deliveries(run_wor
             PAT, msg_id, "peer.record", {**record["data"], "peer_met": "yes", "peer_flags": ""}
         )
         assert heading(done) == "Thanks, that's recorded"
-        assert PeerRecordsRepository(w.store).get(MONTH, round_.number, PAT.email)["met"] is True
+        kept = PeerRecordsRepository(w.store).get(MONTH, round_.number, PAT.email)
+        assert kept is not None and kept.met is True
 
         # Deliveries of the month still flow.
         intro_id, console = await w.say_card(FIONA, "intro")

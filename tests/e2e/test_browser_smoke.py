@@ -80,7 +80,7 @@ def test_ui_renders_our_card_and_a_click_answers_it(run_world: Callable[..., Non
             finally:
                 await browser.close()
         answer = RsvpsRepository(w.store).get(MONTH, G1, PAT.email)
-        assert answer is not None and answer["answer"] == "attending"
+        assert answer is not None and answer.answer == "attending"
 
     run_world(scenario, current_user=PAT)
     for shot in shots:

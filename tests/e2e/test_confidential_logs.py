@@ -129,8 +129,9 @@ async def _flows(w: World) -> None:
     await w.click(RIA, (await w.say_card(RIA, "help"))[0], "attendance.submit", {"group": G1, "month": MONTH})
     await w.settle()
     (esc,) = EscalationsRepository(w.store).all()
-    assert esc["flags"] == sorted(FLAGS)
-    assert CheckoutsRepository(w.store).get(MONTH, G1, PAT.email)["helpful"] == HELPFUL
+    assert sorted(esc.flags) == sorted(FLAGS)
+    checkout = CheckoutsRepository(w.store).get(MONTH, G1, PAT.email)
+    assert checkout is not None and checkout.helpful == HELPFUL
 
 
 def test_no_confidential_answer_reaches_our_logs(run_world: Run, capfd: pytest.CaptureFixture[str]) -> None:

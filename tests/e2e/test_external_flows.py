@@ -78,7 +78,7 @@ def test_an_external_facilitator_sends_their_groups_introduction_and_cannot_see_
         # Health Coaches' people (and their facilitator) got nothing of it.
         for user in (PAT, FIONA):
             assert not [c for c in received.get(user.name, []) if G2_NAME in heading(c)]
-        assert IntroductionsRepository(w.store).get(G2, MONTH)["facilitator"] == GWEN.email
+        assert IntroductionsRepository(w.store).get(G2, MONTH).facilitator == GWEN.email
 
         # Another group: the usual refusal, naming nobody and nothing of that group.
         for text, permission in ((f"coming {G1}", Permission.OVERSEER), (f"remind {G1}", Permission.LEADER)):

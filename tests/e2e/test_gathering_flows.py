@@ -21,7 +21,6 @@ from programme.model import Group  # noqa: E402
 from programme.programmes import parse_programmes  # noqa: E402
 from programme.reports import SUPPRESSED_MARK  # noqa: E402
 from programme.sessions import next_session  # noqa: E402
-from repositories.gatherings import TopicJoinsRepository  # noqa: E402
 from repositories.themes import ThemesRepository  # noqa: E402
 from tests.card_reading import card_text, facts_of, find_action, heading, inputs  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
@@ -73,24 +72,6 @@ duration_minutes = 60
 GATHERINGS = PROGRAMMES[1]
 
 
-def allocated_gatherings(w: World) -> tuple[Group, ...]:
-    """The topic groups an allocation forms from the joins (lane A's `reflect groups allocate` does
-    this in the product; here the joins are turned into groups directly, one group per topic)."""
-    joined = TopicJoinsRepository(w.store).joined(GATHERINGS.id)
-    return tuple(
-        Group(
-            f"gatherings-{topic.lower().replace(' ', '-')}",
-            topic,
-            GATHERINGS.settings.weekday,
-            topic,
-            None,
-            tuple(sorted(emails)),
-            GATHERINGS.id,
-        )
-        for topic, emails in sorted(joined.items())
-    )
-
-
 def test_a_staff_member_joins_a_gathering_and_after_the_allocation_gets_its_invite(run_world: Run) -> None:
     async def scenario(w: World) -> None:
         await w.install(CORA, PAT, QUINN, RIA)
@@ -119,9 +100,10 @@ def test_a_staff_member_joins_a_gathering_and_after_the_allocation_gets_its_invi
             assert member.email not in json.dumps(overview) and member.name not in card_text(overview)
 
         # The allocation forms the gathering's group; its session's RSVP card reaches each member.
-        (gathering,) = allocated_gatherings(w)
-        assert gathering.members == tuple(sorted(u.email for u in (PAT, QUINN, RIA)))
-        place_groups(w.store, (*groups(), gathering), w.clock())
+        await asyncio.to_thread(w.services.programme.allocate, w.clock(), GATHERINGS.id)
+        (gathering,) = [g for g in w.services.programme.groups() if g.programme == GATHERINGS.id]
+        assert sorted(gathering.members) == sorted(u.email for u in (PAT, QUINN, RIA))
+        assert gathering.facilitator is None and gathering.name.startswith("Bereavement")
         session = next_session(gathering, w.clock(), GATHERINGS.settings)
         mark = w.playground.log_mark()
         sent = await asyncio.to_thread(w.services.rsvps.send_reminders, gathering, session)
@@ -131,7 +113,7 @@ def test_a_staff_member_joins_a_gathering_and_after_the_allocation_gets_its_invi
         keepers = set()
         for member in (PAT, QUINN, RIA):
             (invite,) = received[member.name]
-            assert heading(invite) == "Reminder: will you come to Bereavement?"
+            assert heading(invite) == f"Reminder: will you come to {gathering.name}?"
             facts = facts_of(invite)
             assert facts["When"] == "Wednesday 11 November 2026, 12:30-13:30 GMT"
             keepers.add(facts["Keeps time"])

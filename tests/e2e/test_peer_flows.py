@@ -83,7 +83,8 @@ def test_peer_cards_are_probation_aware_and_show_the_recorded_answer(run_world: 
         assert inputs(again)["peer_met"]["value"] == "yes"
         changed = await w.click(RIA, again_id, "peer.record", {**record["data"], "peer_met": "no"})
         assert f"You didn't meet {PAT.name} in November 2026." in card_text(changed)
-        assert PeerRecordsRepository(w.store).get(MONTH, number, RIA.email)["met"] is False
+        changed_record = PeerRecordsRepository(w.store).get(MONTH, number, RIA.email)
+        assert changed_record is not None and changed_record.met is False
 
         # Day 25: only Pat, who has not answered, is asked.
         w.clock.set(DAY_25)
@@ -158,6 +159,7 @@ def test_goals_come_back_shared_ones_reach_the_peer_and_next_quarter_reviews_the
         # Last quarter's goals can no longer be changed.
         late = await w.click(PAT, form_id, "goals.submit", {**answers, "goal1_text": "Changed late"})
         assert "can no longer be changed" in card_text(late)
-        assert GoalsRepository(w.store).get("2026-Q4", PAT.email)["goals"][0]["text"] == SHARED
+        kept = GoalsRepository(w.store).get("2026-Q4", PAT.email)
+        assert kept is not None and kept.goals[0].text == SHARED
 
     run_world(scenario, probation=(RIA,))
