@@ -26,7 +26,14 @@ from dataclasses import dataclass
 
 from programme.errors import FacilitatorsError, RosterError
 from programme.model import Person
-from programme.roster import EMAIL_PATTERN, character_problem, decode_csv, parse_aad_id, parse_timezone
+from programme.roster import (
+    EMAIL_PATTERN,
+    character_problem,
+    decode_csv,
+    header_columns,
+    parse_aad_id,
+    parse_timezone,
+)
 
 REQUIRED_COLUMNS = ("email", "name")
 KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "organisation", "aad_object_id", "timezone")
@@ -57,24 +64,6 @@ class ExternalFacilitator:
             aad_object_id=self.aad_object_id,
             timezone=self.timezone,
         )
-
-
-def _header(header: list[str]) -> tuple[dict[str, int], list[str]]:
-    problems: list[str] = []
-    index: dict[str, int] = {}
-    for position, raw in enumerate(header):
-        name = raw.strip().lower().replace(" ", "_")
-        if not name:
-            continue
-        if name in index:
-            problems.append(f"column {name!r} appears twice in the header")
-        index[name] = position
-    problems.extend(
-        f"missing required column {name!r} (header: {', '.join(header)})"
-        for name in REQUIRED_COLUMNS
-        if name not in index
-    )
-    return index, problems
 
 
 def _facilitator(fields: Mapping[str, str]) -> tuple[ExternalFacilitator | None, list[str]]:
@@ -123,7 +112,7 @@ def parse_facilitators(
             raise FacilitatorsError(
                 [f"{filename}:1: empty file: expected a header row with {', '.join(REQUIRED_COLUMNS)}"]
             )
-        index, header_problems = _header(header)
+        index, header_problems = header_columns(header, REQUIRED_COLUMNS)
         if header_problems:
             raise FacilitatorsError([f"{filename}:1: {message}" for message in header_problems])
         first_line: dict[str, int] = {}

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
@@ -71,8 +71,9 @@ class _RowProblems(Exception):
         self.messages = messages
 
 
-def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Column index by canonical name, and header problems."""
+def header_columns(header: list[str], required: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+    """Column index by canonical name (case and spaces ignored), and header problems (a column
+    twice, a `required` one missing): shared by every CSV the product imports."""
     problems: list[str] = []
     index: dict[str, int] = {}
     for position, raw in enumerate(header):
@@ -82,7 +83,7 @@ def _header_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
         if name in index:
             problems.append(f"column {name!r} appears twice in the header")
         index[name] = position
-    for name in REQUIRED_COLUMNS:
+    for name in required:
         if name not in index:
             problems.append(f"missing required column {name!r} (header: {', '.join(header)})")
     return index, problems
@@ -211,7 +212,7 @@ def parse_roster(raw: bytes, filename: str) -> list[Person]:
             raise RosterError(
                 [f"{filename}:1: empty file: expected a header row with {', '.join(REQUIRED_COLUMNS)}"]
             )
-        index, problems = _header_columns(header)
+        index, problems = header_columns(header, REQUIRED_COLUMNS)
         problems = [f"{filename}:1: {message}" for message in problems]
         if problems:
             raise RosterError(problems)

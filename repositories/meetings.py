@@ -39,6 +39,7 @@ def invite_from_doc(doc: Mapping[str, Any]) -> SessionInvite:
 
 
 def invite_to_doc(invite: SessionInvite) -> Doc:
+    """An invite as stored with its meeting (and as an outbox entry carries it to delivery)."""
     return {
         "uid": invite.uid,
         "organizer": invite.organizer,

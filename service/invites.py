@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from programme.model import Group, Person, Session, has_left, without_leavers
 from programme.programmes import LEGACY_NAME, CadenceKind, ProgrammeDefinition
 from programme.records import Meeting, MeetingStatus, SessionInvite
+from repositories.meetings import invite_to_doc
 from service.outbox import OutboundMessage, Outbox
 from service.programme_service import ProgrammeService
 from service.sessions import Clock, Sessions, when_text
@@ -72,20 +73,9 @@ def _fingerprint(invite: SessionInvite) -> str:
 
 
 def invite_data(invite: SessionInvite) -> dict[str, Any]:
-    """The invite as the outbox entry carries it to delivery (`service.delivery.invite_from_data`)."""
-    return {
-        "uid": invite.uid,
-        "organizer": invite.organizer,
-        "subject": invite.subject,
-        "body_text": invite.body_text,
-        "start": invite.start.isoformat(),
-        "end": invite.end.isoformat(),
-        "timezone": invite.timezone,
-        "attendees": list(invite.attendees),
-        "location": invite.location,
-        "online": invite.online,
-        "sequence": invite.sequence,
-    }
+    """The invite as the outbox entry carries it to delivery (`service.delivery.invite_from_data`):
+    the same fields as the meeting keeps of the invite it sent."""
+    return invite_to_doc(invite)
 
 
 @dataclass(frozen=True)

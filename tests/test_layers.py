@@ -37,7 +37,7 @@ MAY_IMPORT: dict[str, frozenset[str] | None] = {
     "store": frozenset({"support", "programme"}),
     "repositories": frozenset({"store", "support", "programme"}),
     "service": frozenset({"repositories", "store", "support", "programme"}),
-    "cards": frozenset({"service", "repositories", "store", "support", "programme"}),
+    "cards": frozenset({"service", "support", "programme"}),
     "mailers": frozenset({"support", "programme"}),
     "manifest": frozenset({"support", "programme"}),
     # An adapter over botbuilder: it knows activities, never the use cases or the Teams surface.

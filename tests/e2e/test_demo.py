@@ -361,11 +361,20 @@ def test_demo_runs_one_flow_and_ctrl_c_stops_everything(demo: Demo) -> None:
     assert (demo.data / "reflect.json").exists()
     invites = sorted((demo.data / "mail").glob("*-request.eml"))
     assert invites
+    summaries: dict[str, str] = {}
     for path in invites:
-        parts = email.message_from_bytes(path.read_bytes()).walk()
-        assert [p.get_param("method") for p in parts if p.get_content_type() == "text/calendar"] == [
-            "REQUEST"
-        ]
+        parts = list(email.message_from_bytes(path.read_bytes()).walk())
+        calendars = [p for p in parts if p.get_content_type() == "text/calendar"]
+        assert [p.get_param("method") for p in calendars] == ["REQUEST"]
+        event = calendars[0].get_payload(decode=True).decode()
+        summary = re.search(r"^SUMMARY:(.*)$", event, re.M)
+        location = re.search(r"^LOCATION:(.*)$", event, re.M)
+        assert summary and location
+        summaries[summary.group(1).strip()] = location.group(1).strip()
+    # Both of the demo's programmes: online role groups, and in-person reflective practice.
+    assert any(s.startswith("Peer reflection:") for s in summaries)
+    practice = {s: where for s, where in summaries.items() if s.startswith("Reflective practice:")}
+    assert practice and set(practice.values()) == {"Meeting room 2\\, Head Office"}
 
     # Ctrl-C in a terminal: SIGINT to the foreground process group (the demo and both children).
     assert demo.proc is not None

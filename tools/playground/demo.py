@@ -2,7 +2,9 @@
 
     python tools/playground/demo.py [--bot-port N] [--playground-port N] [--data DIR]
 
-Loads the demo roster into a fresh TinyDB file, allocates groups and a pairing round, starts the
+Loads the demo roster into a fresh TinyDB file, allocates the groups of its two programmes (monthly
+peer reflection groups with peer pairs, and reflective practice by team, in person) and a pairing
+round, sends the next sessions' meeting requests into the demo's mail folder, starts the
 bot (`python app.py`) on 127.0.0.1:3978 and the Playground on a free loopback port with a mock
 tenant whose six users are on that roster, prints where to look (and both processes' ids), and
 stops both on Ctrl-C or SIGTERM, then exits 0 (1 when one of them stopped by itself).
@@ -103,10 +105,34 @@ def tenant_config() -> dict[str, object]:
     }
 
 
+# The demo's two programmes (README, "Programmes"): v1's monthly role groups with peer pairs, and
+# reflective practice in existing teams, in person, with a member keeping time.
+PROGRAMMES = """\
+[[programmes]]
+id = "main"
+name = "Peer reflection"
+kind = ["groups", "pairs"]
+
+[[programmes]]
+id = "practice"
+name = "Reflective practice"
+kind = "groups"
+formation = "team"
+facilitation = "rotating"
+venue = "Meeting room 2, Head Office"
+weekday = "Tuesday"
+fallback_weekdays = ["Wednesday"]
+time = "14:00"
+themes = ["Caseload", "Safeguarding", "Team communication"]
+"""
+PRACTICE_WEEKDAY = 1  # Tuesday, as above
+
+
 def settings_text(data: Path, bot_port: int) -> str:
-    """The demo's settings file: programme defaults, the bot's port, mail into the data directory."""
+    """The demo's settings file: its two programmes, the bot's port, mail into the data directory."""
     return (
         "# Written by tools/playground/demo.py for this demo run.\n"
+        f"{PROGRAMMES}\n"
         "[bot]\n"
         'host = "127.0.0.1"\n'
         f"port = {bot_port}\n\n"
@@ -125,13 +151,13 @@ def fresh_data_dir(data: Path) -> None:
     (data / MARKER).write_text("made by tools/playground/demo.py; emptied by the next demo run\n")
 
 
-def next_session_month() -> str:
-    """The month of the programme's next session (this month's, if it is still to come)."""
+def next_session_month(weekday: int = 3) -> str:
+    """The month of a programme's next session on `weekday` (this month's, if it is still to come)."""
     from programme.calendar import main_session_date
     from programme.settings import ProgrammeSettings
 
     today = datetime.now(UTC).date()
-    if main_session_date(today.year, today.month, ProgrammeSettings()) >= today:
+    if main_session_date(today.year, today.month, ProgrammeSettings(weekday=weekday)) >= today:
         return f"{today.year:04d}-{today.month:02d}"
     year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
     return f"{year:04d}-{month:02d}"
@@ -245,7 +271,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         reflect(data, "groups", "allocate")
         reflect(data, "pairs", "rotate")
         # The meeting requests of the next sessions, as .eml files in the demo's mail folder.
-        reflect(data, "invites", "send", "--month", next_session_month())
+        reflect(data, "invites", "send", "--programme", "main", "--month", next_session_month())
+        reflect(
+            data,
+            "invites",
+            "send",
+            "--programme",
+            "practice",
+            "--month",
+            next_session_month(PRACTICE_WEEKDAY),
+        )
     except subprocess.CalledProcessError as error:
         raise SystemExit(f"setting up the demo programme failed: {error}") from None
     except KeyboardInterrupt:
