@@ -22,6 +22,7 @@ from programme.programmes import parse_programmes  # noqa: E402
 from programme.reports import SUPPRESSED_MARK  # noqa: E402
 from programme.sessions import next_session  # noqa: E402
 from repositories.themes import ThemesRepository  # noqa: E402
+from service.invites import Invites, MailSettings  # noqa: E402
 from tests.card_reading import card_text, facts_of, find_action, heading, inputs  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CLEO,
@@ -122,6 +123,23 @@ def test_a_staff_member_joins_a_gathering_and_after_the_allocation_gets_its_invi
         (keeper,) = keepers
         assert any(keeper.startswith(u.name) for u in (PAT, QUINN, RIA))
         assert set(received) == {PAT.name, QUINN.name, RIA.name}
+
+        # And its meeting request: one, to the gathering's three members (no facilitator).
+        invites = Invites(w.services.programme, w.services.outbox, w.clock, MailSettings("reflect@x.org"))
+        month = session.start.strftime("%Y-%m")
+        assert await asyncio.to_thread(invites.sync_month, month, GATHERINGS.id) == 1
+        requests = [
+            entry.message
+            for key, record in w.services.outbox.records(month).items()
+            if record["kind"] == "invite"
+            and (entry := w.services.outbox.get(month, key)) is not None
+            and entry.message.recipient == f"group:{gathering.id}"
+        ]
+        (request,) = requests
+        assert request.data is not None
+        invite = request.data["invite"]
+        assert sorted(invite["attendees"]) == sorted(u.email for u in (PAT, QUINN, RIA))
+        assert invite["subject"] == f"{GATHERINGS.name}: {gathering.name}"
 
     run_world(scenario, programmes=PROGRAMMES)
 
