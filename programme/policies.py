@@ -1,6 +1,6 @@
 """Who may do what. Identity always comes from the channel (the Teams activity), never from card data.
 
-Every text command and card verb is registered (surfaces/teams.py) with one `Permission` from
+Every text command and card verb is registered (surfaces/teams_routes.py) with one `Permission` from
 here; the router asks `may_use` before running anything, and the use cases ask `may_act_on` about
 the group an action names. Both questions, and the one refusal wording, are answered here only.
 """

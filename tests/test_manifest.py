@@ -243,7 +243,7 @@ def test_bot_is_conversational_in_every_scope() -> None:
 
 
 def test_command_lists_are_within_teams_limits_and_are_real_commands() -> None:
-    from surfaces.teams import TEXT_COMMANDS
+    from surfaces.teams_routes import TEXT_COMMANDS
     from teams_bot.bot import GROUP_CHAT_COMMANDS
 
     (bot,) = _manifest()["bots"]

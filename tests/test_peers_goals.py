@@ -142,7 +142,7 @@ def test_the_quarter_prompt_holds_no_goals_and_opens_last_quarters_for_review(
     command = parse_action(button["verb"], button["data"])
     assert command == GoalsOpenCommand("2027-Q1")
 
-    from surfaces.teams import CARD_VERBS
+    from surfaces.teams_routes import CARD_VERBS
 
     live = CARD_VERBS["goals.open"].run(services, actor(services, "bo@x.org"), command)
     shown = texts(live)

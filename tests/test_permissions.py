@@ -1,7 +1,7 @@
 """Permissions declared once: the registration table, the refusal wording, the authorisation matrix.
 
 The matrix is generated from the registration table (every text command and card verb in
-surfaces/teams.py) x every kind of person, and driven through the real bot in-process
+surfaces/teams_routes.py) x every kind of person, and driven through the real bot in-process
 (tests/bot_driver.py): each action is allowed or refused exactly as programme/policies.py says,
 a refusal says why in the one wording, and a refused action changes nothing stored.
 """
@@ -28,7 +28,7 @@ from repositories.answers import GoalsRepository, PeerRecordsRepository, Registe
 from service.commands import AttendanceCommand
 from service.services import Services
 from store import Store
-from surfaces.teams import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command
+from surfaces.teams_routes import CARD_VERBS, TEXT_COMMANDS, Turn, commands_for, find_text_command
 from tests.bot_driver import BotDriver, TeamsSender, snapshot
 from tests.card_reading import heading, texts
 from tests.clocks import Clock

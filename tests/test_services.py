@@ -195,7 +195,7 @@ def test_a_linked_meeting_chat_prompts_check_outs_when_it_ends(world: tuple[Serv
 
 
 def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tuple[Services, Clock]) -> None:
-    from surfaces.teams import Turn, find_text_command
+    from surfaces.teams_routes import Turn, find_text_command
 
     services, clock = world
     fay = actor(services, "fay@x.org")
@@ -233,7 +233,7 @@ def test_end_sends_the_check_out_by_register_else_to_those_attending(world: tupl
 
 
 def test_end_with_no_register_and_nobody_attending_says_so(world: tuple[Services, Clock]) -> None:
-    from surfaces.teams import Turn, find_text_command
+    from surfaces.teams_routes import Turn, find_text_command
 
     services, clock = world
     end, _ = find_text_command("end")
@@ -286,7 +286,7 @@ async def test_a_blocked_bot_marks_the_person_unreachable_until_they_come_back(
 
 
 def test_the_report_command_is_for_coordinators_only(world: tuple[Services, Clock]) -> None:
-    from surfaces.teams import Turn, find_text_command
+    from surfaces.teams_routes import Turn, find_text_command
 
     services, _ = world
     command, _ = find_text_command("report")
