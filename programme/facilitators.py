@@ -29,6 +29,7 @@ from programme.model import Person
 from programme.roster import (
     EMAIL_PATTERN,
     character_problem,
+    csv_records,
     decode_csv,
     header_columns,
     parse_aad_id,
@@ -117,15 +118,8 @@ def parse_facilitators(
             raise FacilitatorsError([f"{filename}:1: {message}" for message in header_problems])
         first_line: dict[str, int] = {}
         first_aad: dict[str, int] = {}
-        line = reader.line_num + 1
-        for row in reader:
-            start_line, line = line, reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                problems.append(f"{filename}:{start_line}: expected {len(header)} fields, found {len(row)}")
-                continue
-            facilitator, row_problems = _facilitator({n: row[p] for n, p in index.items()})
+        for start_line, fields in csv_records(reader, header, index, filename, problems):
+            facilitator, row_problems = _facilitator(fields)
             problems.extend(f"{filename}:{start_line}: {message}" for message in row_problems)
             if facilitator is None:
                 continue

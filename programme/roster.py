@@ -6,9 +6,10 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -202,6 +203,32 @@ def decode_csv(raw: bytes, filename: str) -> str:
         raise RosterError([f"{filename}:{line}: not valid UTF-8 (byte {error.start})"]) from None
 
 
+class CsvRows(Protocol):
+    """What `csv.reader` returns: rows, and the line the last one ended on."""
+
+    line_num: int
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
+
+def csv_records(
+    reader: CsvRows, header: list[str], index: Mapping[str, int], filename: str, problems: list[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each non-blank data row after the header as (the line it starts on, its fields by column
+    name); a row with the wrong number of fields goes to `problems` instead."""
+    line = reader.line_num + 1
+    for row in reader:
+        start_line, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(f"{filename}:{start_line}: expected {len(header)} fields, found {len(row)}")
+            continue
+        yield start_line, {name: row[position] for name, position in index.items()}
+
+
 def parse_roster(raw: bytes, filename: str) -> list[Person]:
     """People from a roster CSV, or RosterError with one `FILE:LINE: message` per problem."""
     text = decode_csv(raw, filename)
@@ -219,15 +246,7 @@ def parse_roster(raw: bytes, filename: str) -> list[Person]:
         people: list[Person] = []
         first_line: dict[str, int] = {}
         first_aad: dict[str, int] = {}
-        line = reader.line_num + 1
-        for row in reader:
-            start_line, line = line, reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                problems.append(f"{filename}:{start_line}: expected {len(header)} fields, found {len(row)}")
-                continue
-            fields = {name: row[position] for name, position in index.items()}
+        for start_line, fields in csv_records(reader, header, index, filename, problems):
             try:
                 person = _person_from_row(fields)
             except _RowProblems as bad:
