@@ -38,6 +38,11 @@ from service.views import (
 )
 
 
+def _when_where(when: str, place: str) -> str:
+    """When a session is, and where when it meets in person (an online one is in Teams)."""
+    return f"{when}, in person at {place}" if place else when
+
+
 class CardMessages:
     """Adaptive Cards for Teams, with the email texts of cards/emails.py as their fallback."""
 
@@ -46,7 +51,12 @@ class CardMessages:
         return MessageContent(
             build_introduction_card(view),
             f"{view.facilitator_name} introduces {session.group_name}",
-            introduction_email(view.facilitator_name, session.group_name, session.when, view.message),
+            introduction_email(
+                view.facilitator_name,
+                session.group_name,
+                _when_where(session.when, session.place),
+                view.message,
+            ),
         )
 
     def rsvp_reminder(self, view: RsvpView, email_when: str) -> MessageContent:
@@ -54,7 +64,7 @@ class CardMessages:
         return MessageContent(
             build_rsvp_card(view, reminder=True),
             f"Will you come to {group}?",
-            rsvp_reminder_email(group, email_when),
+            rsvp_reminder_email(group, _when_where(email_when, view.session.place)),
         )
 
     def register_prompt(self, view: AttendanceView) -> MessageContent:

@@ -279,8 +279,15 @@ def test_cards_say_where_an_in_person_session_is(store: Store) -> None:
     assert "In person" not in json.dumps(
         build_session_roster_card(services.rsvps.roster(actor(services, "fay")))
     )
-    # The introduction says where as well.
-    assert PLACE in json.dumps(build_introduction_card(IntroductionView("Gil", "See you there", view)))
+    # The introduction says where as well, and so do the emails for people Teams cannot reach.
+    introduction = IntroductionView("Gil", "See you there", view)
+    assert PLACE in json.dumps(build_introduction_card(introduction))
+    emailed = CardMessages().introduction(introduction).email_fallback
+    assert emailed is not None and f"in person at {PLACE}" in emailed["body_text"]
+    reminder = CardMessages().rsvp_reminder(view, view.session.when).email_fallback
+    assert reminder is not None and f"in person at {PLACE}" in reminder["body_text"]
+    online = CardMessages().rsvp_reminder(bo, bo.session.when).email_fallback
+    assert online is not None and "in person" not in online["body_text"]
 
 
 # ---- reports per programme --------------------------------------------------------------------------
