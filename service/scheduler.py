@@ -17,7 +17,6 @@ from programme.calendar import month_sequence
 from programme.clock import Job, JobKind, due_jobs
 from programme.model import active_peers
 from programme.records import JobRun
-from programme.sessions import SessionPlanner
 from repositories.jobs import JobRunsRepository
 from service.invites import Invites
 from service.privacy import purge_free_text
@@ -74,8 +73,9 @@ class Scheduler:
         if rotations:
             # The clock asks monthly from the soonest a round can end; `_rotate` rotates the ones due.
             settings = replace(settings, rotation_months=min(rotations))
-        planner = SessionPlanner(programme.programmes, programme.people())
-        candidates = due_jobs(groups, settings, now, last_round, (), programme.started_at(), planner)
+        candidates = due_jobs(
+            groups, settings, now, last_round, (), programme.started_at(), self.services.sessions.planner()
+        )
         runs = JobRunsRepository(programme.store)
         return [job for job in candidates if not runs.has_run(job.month, job.key)]
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from programme.errors import ClosedError, NotFoundError, ThemeError
 from programme.model import Group, Person, Session
 from programme.policies import Actor, Permission, led_groups, require
-from programme.programmes import ProgrammeDefinition
 from programme.sessions import attendance_deadline, attendance_open
 from programme.themes import ALL_PROGRAMMES, drop_expired_notes, quarter_themes, record_themes
 from repositories.themes import ThemesRepository
@@ -41,15 +40,12 @@ class Themes:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_records", ThemesRepository(self.sessions.store))
 
-    def _definition(self, group: Group) -> ProgrammeDefinition:
-        return self.sessions.programme.programme_of(group)
-
     def form(self, actor: Actor, group_id: str | None = None) -> ThemesFormView:
         """The themes card of the latest session the actor ran (or of the group named)."""
         if group_id:
             group, session = self.sessions.led_session(actor, group_id, started=True, not_open=_NOT_OPEN)
             return self.view(group, session, actor.person)
-        candidates = [g for g in led_groups(actor) if self._definition(g).themes]
+        candidates = [g for g in led_groups(actor) if self.sessions.definition(g).themes]
         if not candidates:
             require(Permission.LEADER, actor)
             raise ThemeError("None of the groups you run has a programme with themes to record.")
@@ -66,7 +62,7 @@ class Themes:
 
     def view(self, group: Group, session: Session, reader: Person) -> ThemesFormView:
         """A session's themes as its leader sees them."""
-        definition = self._definition(group)
+        definition = self.sessions.definition(group)
         if not definition.themes:
             raise ThemeError(f"the {definition.name} programme has no themes to record")
         info = self.sessions.session_info(group, session, reader)
@@ -87,7 +83,7 @@ class Themes:
         """Record (or correct, for 7 days after the session) a session's themes; never names."""
         group = self.sessions.group(command.group)
         require(Permission.LEADER, actor, group)
-        definition = self._definition(group)
+        definition = self.sessions.definition(group)
         session = self.sessions.session_in_month(group, command.month)
         now = self.sessions.clock()
         if session is None or not attendance_open(session, now):

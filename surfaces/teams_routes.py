@@ -6,7 +6,6 @@ surfaces/teams.py (the bot's TurnHandler) looks commands and verbs up here.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +53,6 @@ from service.views import WelcomeView
 from teams_bot.handler import Card, Reply
 
 _C = TypeVar("_C")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -21,21 +21,7 @@ from programme.errors import (
     UnknownAudienceError,
 )
 from store import StoreError
-
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = (
-    "programme",
-    "support",
-    "store",
-    "repositories",
-    "service",
-    "cards",
-    "mailers",
-    "teams_bot",
-    "manifest",
-    "surfaces",
-    "cli",
-)
+from tests.test_layers import PACKAGES, ROOT
 
 
 def _subclasses(cls: type) -> set[type]:
