@@ -444,6 +444,19 @@ async def test_one_drainer_at_a_time_per_store(tmp_path: Path) -> None:
     assert len(fake.messages) == 1
 
 
+def record_grants(limiter: RateLimiter) -> list[float]:
+    """The limiter's clock at each send it lets go, kept by wrapping `acquire` on this instance."""
+    grants: list[float] = []
+    acquire = limiter.acquire
+
+    async def recording(conversation_key: str) -> None:
+        await acquire(conversation_key)
+        grants.append(limiter.now())
+
+    limiter.acquire = recording  # type: ignore[method-assign]
+    return grants
+
+
 @pytest.mark.asyncio
 async def test_broadcast_stays_within_the_app_limit_and_reaches_everyone_once(tmp_path: Path) -> None:
     # 100/s rather than Teams' 50/s keeps the test to ~3 s; the limiter must still be the bottleneck.
@@ -452,6 +465,7 @@ async def test_broadcast_stays_within_the_app_limit_and_reaches_everyone_once(tm
         FakeBotConnector(app_limit=100) as fake,
         rig(tmp_path / "db.json", fake, app_limit=100, concurrency=32, running_clock=True) as r,
     ):
+        grants = record_grants(r.limiter)
         r.outbox.enqueue([message(e) for e in recipients], T0)
         stop = asyncio.Event()
         task = asyncio.create_task(r.drainer.run(stop, poll_seconds=0.05))
@@ -460,14 +474,17 @@ async def test_broadcast_stays_within_the_app_limit_and_reaches_everyone_once(tm
         stop.set()
         await task
         counts = r.outbox.batch_counts("b1")
-    # The limiter counts when it lets a request go; the fake counts when its handler runs, on the
-    # same event loop as the client, so a busy loop can bunch arrivals and draw an occasional 429
-    # (seen: 0 alone, up to 7 of 300 late in a full suite). Each is honoured and retried, never a
-    # failure, and they must stay rare.
-    assert fake.throttled <= len(recipients) // 20
+    # What the limiter controls is when it lets each send go: never more than the cap in any
+    # second (a limiter that let all 32 workers through at once fails here). When those sends
+    # reach the fake is up to the event loop the fake shares with the client in this test: a loop
+    # stall under a loaded suite bunches arrivals and the fake answers the bunch with 429s (seen 0
+    # alone, 27 once in a full CI run). How often that happens is measured, not asserted, by
+    # bench/broadcast_limit against the fake in its own process; here each 429 must be honoured
+    # and retried, never a failure or a duplicate.
+    assert most_in_any_window(grants, 1.0) <= 100
+    assert len(grants) == 300 + fake.throttled
     assert sorted(cid for cid, _ in fake.messages) == sorted(f"a:{e}" for e in recipients)
     assert counts == {"pending": 0, "sent": 300, "failed": 0, "unreachable": 0}
-    assert most_in_any_window([q.time for q in fake.requests], 1.0) <= 100 + fake.throttled
 
 
 @pytest.mark.asyncio
