@@ -81,7 +81,7 @@ async def drain(outbox: Outbox, n: int, app_limit: int, concurrency: int) -> Non
             limiter,
             RetryPolicy(),
             lambda: NOW,
-            concurrency=concurrency,
+            teams_concurrency=concurrency,
             batch_size=4 * concurrency,
             rng=random.Random(1),
         )

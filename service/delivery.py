@@ -269,11 +269,14 @@ async def deliver_due(
     """Drain until nothing more is due now, at most `passes` times (a one-shot run must end even when
     a backend keeps failing); `due` is what was due at the start, for the progress bar."""
     delivered = 0
-    for _ in range(passes):
-        attempted = await drainer.drain_once(clock())
-        delivered += attempted
+
+    def advance(attempted: int) -> None:
         if progress is not None:
-            progress(min(delivered, due), max(due, delivered))
+            progress(min(delivered + attempted, due), max(due, delivered + attempted))
+
+    for _ in range(passes):
+        attempted = await drainer.drain_once(clock(), advance)
+        delivered += attempted
         if attempted == 0:
             break
     outcomes: Counter[Status] = drainer.outcomes

@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -234,8 +234,9 @@ class Outbox:
         self._overlay: dict[str, dict[str, dict[str, Any]]] = {}
         self._overlay_at: dict[str, JournalPosition | None] = {}
         self._recent_periods = recent_periods
-        # period -> key -> not_before (POSIX seconds) of every pending entry of the indexed periods
-        self._pending: dict[str, dict[str, float]] = {}
+        # period -> key -> (not_before in POSIX seconds, channel) of every pending entry of the
+        # indexed periods: the channel lets each delivery lane pick its own entries from the index
+        self._pending: dict[str, dict[str, tuple[float, str]]] = {}
         # period -> change counter the index of that period reflects
         self._seen: dict[str, int] = {}
 
@@ -315,7 +316,8 @@ class Outbox:
                 # If the index was current before this write, this write is all that changed.
                 if self._seen.get(period, 0) == seq:
                     self._seen[period] = seq + 1
-                    self._pending.setdefault(period, {}).update(dict.fromkeys(docs, now.timestamp()))
+                    index = self._pending.setdefault(period, {})
+                    index.update({key: (now.timestamp(), doc["channel"]) for key, doc in docs.items()})
                 recorded.extend(docs)
         return recorded
 
@@ -332,7 +334,7 @@ class Outbox:
             seq = changes[period]["seq"]
             if self._seen.get(period) != seq:
                 self._pending[period] = {
-                    key: datetime.fromisoformat(doc["not_before"]).timestamp()
+                    key: (datetime.fromisoformat(doc["not_before"]).timestamp(), doc["channel"])
                     for _, key, doc in self._current_records([period])
                     if doc["status"] == Status.PENDING
                 }
@@ -395,10 +397,22 @@ class Outbox:
         cutoff = _aware(now, "now").timestamp()
         with self._store.transaction():
             self._sync_index()
-            return sum(1 for keys in self._pending.values() for at in keys.values() if at <= cutoff)
+            return sum(1 for keys in self._pending.values() for at, _ in keys.values() if at <= cutoff)
 
-    def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        """Up to `limit` pending entries whose not_before has come, oldest first."""
+    def due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        channels: Callable[[str], bool] | None = None,
+        skip: Collection[tuple[str, str]] = (),
+    ) -> list[OutboxEntry]:
+        """Up to `limit` pending entries whose not_before has come, oldest first.
+
+        Only entries whose channel `channels` accepts (a delivery lane's), and none whose
+        (period, key) is in `skip` (the lane's entries in flight): picked from the index, so the
+        records read are only the ones returned.
+        """
         cutoff = _aware(now, "now").timestamp()
         entries: list[OutboxEntry] = []
         bodies: dict[tuple[str, str], dict[str, Any] | None] = {}  # a broadcast's card is read once
@@ -409,8 +423,10 @@ class Outbox:
                 (
                     (not_before, period, key)
                     for period, keys in self._pending.items()
-                    for key, not_before in keys.items()
+                    for key, (not_before, channel) in keys.items()
                     if not_before <= cutoff
+                    and (channels is None or channels(channel))
+                    and (period, key) not in skip
                 ),
             )
             for period in {period for _, period, _ in candidates}:
@@ -424,7 +440,7 @@ class Outbox:
                     continue
                 not_before = datetime.fromisoformat(doc["not_before"]).timestamp()
                 if not_before > cutoff:
-                    index[key] = not_before
+                    index[key] = (not_before, doc["channel"])
                     continue
                 body_at = (period, doc["body"])
                 if body_at not in bodies:
@@ -472,7 +488,7 @@ class Outbox:
                     continue  # not indexed (yet): the next sync reads it from the store
                 for key, entry in updates.items():
                     if entry.status is Status.PENDING:
-                        index[key] = entry.not_before.timestamp()
+                        index[key] = (entry.not_before.timestamp(), entry.message.channel)
                     else:
                         index.pop(key, None)
 

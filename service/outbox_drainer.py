@@ -1,7 +1,17 @@
-"""The outbox drainer: delivers due entries concurrently within the Teams limits, with retries.
+"""The outbox drainer: delivers due entries in two lanes, Teams and email, with retries.
 
-At most `concurrency` entries are in flight, and an entry stays in flight until its outcome is
-durable (recorded through a group commit): that is the most a crash can make it send twice.
+Lanes, because the channels differ: an email (pickup, EWS, Graph) takes far longer than a Teams
+message and is not bound by Teams' rate limit. In one shared pool the emails ahead in the queue
+held the slots and the Teams messages behind them waited (at 20,000 staff, 2,140 invite emails
+held Teams to half its 50/s cap). Each lane has its own bound on entries in flight and reads its
+own entries from the outbox, oldest due first: a stuck mailer fills only the email lane, and a
+Teams 429 (which pauses the shared RateLimiter) only the Teams lane.
+
+Pipelined, because a pass that waits for its slowest entry leaves the other workers idle: a lane
+starts its next entry as soon as a slot frees, reading the outbox in batches ahead of need.
+
+An entry holds its lane's slot until its outcome is durable (recorded through a group commit), so
+a kill -9 re-sends at most the entries in flight: teams_concurrency + email_concurrency (32 + 4).
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -94,12 +105,56 @@ class _GroupCommit:
                         done.set_result(None)
 
 
-class OutboxDrainer:
-    """Delivers due entries concurrently within the rate limits, retrying with the retry policy.
+def _is_email(channel: str) -> bool:
+    return channel == "email"
 
-    At most `concurrency` entries are in flight, and an entry stays in flight until its outcome
-    is durable: that is the most a crash can make it send twice. Each pass holds the outbox's
-    delivery lease, so a second drainer on the same store skips its turn instead of racing.
+
+def _is_not_email(channel: str) -> bool:
+    return channel != "email"  # ChannelDeliverer sends every other channel to Teams
+
+
+async def _first_of(*events: asyncio.Event | None, seconds: float) -> None:
+    """Wait until one of `events` is set, or `seconds` have passed."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events if event is not None]
+    await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in waits:
+        waiting.cancel()
+
+
+@dataclass(frozen=True)
+class _Lane:
+    name: str
+    channels: Callable[[str], bool]
+    bound: int  # entries in flight at most
+
+
+@dataclass
+class _Pass:
+    """One hold of the delivery lease: its clock, what it attempted, what is still to report."""
+
+    now: Callable[[], datetime]
+    stop: asyncio.Event | None
+    idle_poll: float | None  # None (drain_once): a lane with nothing due ends; else it waits this long
+    progress: Callable[[int], None] | None
+    commit: _GroupCommit
+    attempted: int = 0
+    # drain_once: every key started in this pass, so each entry due is attempted once (a retry
+    # with a zero backoff would otherwise come round again in the same call).
+    seen: set[tuple[str, str]] | None = None
+    unreachable: list[str] = field(default_factory=list)
+    idle: set[str] = field(default_factory=set)  # lanes with nothing due and nothing in flight
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+
+class OutboxDrainer:
+    """Delivers due entries in a Teams lane and an email lane, retrying with the retry policy.
+
+    At most `teams_concurrency` Teams and `email_concurrency` email entries are in flight, and an
+    entry stays in flight until its outcome is durable: their sum is the most a crash can make it
+    send twice. Each pass holds the outbox's delivery lease, so a second drainer on the same store
+    skips its turn instead of racing; `run` gives the lease up whenever nothing is due.
     """
 
     def __init__(
@@ -111,11 +166,12 @@ class OutboxDrainer:
         clock: Callable[[], datetime],
         *,
         on_unreachable: Callable[[list[str]], Awaitable[None]] | None = None,
-        concurrency: int = 32,
+        teams_concurrency: int = 32,
+        email_concurrency: int = 4,  # Graph allows 4 concurrent requests per mailbox
         batch_size: int = 500,
         rng: random.Random | None = None,
     ) -> None:
-        if concurrency < 1 or batch_size < 1:
+        if min(teams_concurrency, email_concurrency, batch_size) < 1:
             raise ValueError("concurrency and batch_size must be at least 1")
         self._outbox = outbox
         self._deliverer = deliverer
@@ -123,22 +179,37 @@ class OutboxDrainer:
         self._policy = retry_policy
         self._clock = clock
         self._on_unreachable = on_unreachable
-        self._concurrency = concurrency
-        self._batch_size = batch_size
+        self._lanes = (
+            _Lane("teams", _is_not_email, teams_concurrency),
+            _Lane("email", _is_email, email_concurrency),
+        )
+        self._batch_size = batch_size  # entries a lane reads from the outbox at a time
         self._rng = rng or random.Random()
         # Outcomes of every attempt this drainer made, for callers that report them (run-due).
         self.outcomes: Counter[Status] = Counter()
         self.errors: Counter[str] = Counter()  # last_error of the attempts that did not send
 
-    async def drain_once(self, now: datetime) -> int:
-        """Attempt the entries due at `now` (at most batch_size); returns how many were attempted."""
-        return await self._drain(now, None)
+    @property
+    def in_flight_bound(self) -> int:
+        """The most entries in flight at once, so the most a crash can make it send twice."""
+        return sum(lane.bound for lane in self._lanes)
+
+    async def drain_once(self, now: datetime, progress: Callable[[int], None] | None = None) -> int:
+        """Attempt each entry due at `now` once, both lanes pipelined; returns how many were attempted.
+
+        `progress(attempted so far)` is called as each outcome becomes durable.
+        """
+        return await self._drain(
+            _Pass(lambda: now, None, None, progress, _GroupCommit(self._outbox), seen=set())
+        )
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Drain until `stop` is set; sends under way then finish and are recorded, the rest wait."""
         while not stop.is_set():
             try:
-                attempted = await self._drain(self._clock(), stop)
+                attempted = await self._drain(
+                    _Pass(self._clock, stop, poll_seconds, None, _GroupCommit(self._outbox))
+                )
             except Exception:
                 # A full disk or a locked store should not end delivery for good: try again later.
                 logger.exception("outbox drain failed; retrying in %s s", poll_seconds)
@@ -147,43 +218,64 @@ class OutboxDrainer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_seconds)
 
-    async def _drain(self, now: datetime, stop: asyncio.Event | None) -> int:
+    async def _drain(self, run: _Pass) -> int:
         with self._outbox.delivery_lease() as mine:
             if not mine:
                 return 0  # another drainer is delivering this store's outbox
-            entries = await asyncio.to_thread(self._outbox.due, now, self._batch_size)
-            if not entries:
-                return 0
-            commit = _GroupCommit(self._outbox)
-            slots = asyncio.Semaphore(self._concurrency)
             async with asyncio.TaskGroup() as group:
-                group.create_task(commit.run())
-                async with asyncio.TaskGroup() as workers:
-                    attempts = [workers.create_task(self._attempt(e, slots, commit, stop)) for e in entries]
-                commit.close()
-            outcomes = [task.result() for task in attempts]
-            for outcome in outcomes:
-                if outcome is None:
+                group.create_task(run.commit.run())
+                async with asyncio.TaskGroup() as lanes:
+                    for lane in self._lanes:
+                        lanes.create_task(self._feed(lane, run))
+                run.commit.close()
+            await self._report_unreachable(run)
+            return run.attempted
+
+    async def _feed(self, lane: _Lane, run: _Pass) -> None:
+        """Keep `lane.bound` of the lane's due entries in flight until none is due (or `stop`)."""
+        slots = asyncio.Semaphore(lane.bound)
+        in_flight: set[tuple[str, str]] = set()
+        freed = asyncio.Event()  # an entry of this lane finished: its retry may be due, or more work
+        async with asyncio.TaskGroup() as workers:
+            while not run.stopped():
+                freed.clear()
+                await self._report_unreachable(run)  # batched: once per read, not once per message
+                skip = frozenset(run.seen if run.seen is not None else in_flight)
+                batch = await asyncio.to_thread(
+                    self._outbox.due, run.now(), self._batch_size, channels=lane.channels, skip=skip
+                )
+                if not batch:
+                    if run.idle_poll is None:
+                        return  # drain_once: what was due has been started; in-flight entries finish
+                    if not in_flight:
+                        run.idle.add(lane.name)
+                        if len(run.idle) == len(self._lanes):
+                            return  # nothing due anywhere: give the lease up until the next poll
+                    # Another lane (or our own in flight) is busy: look again soon, lease kept.
+                    await _first_of(freed, run.stop, seconds=run.idle_poll)
                     continue
-                # A retry is recorded as pending again: counted as such, not as "sent".
-                self.outcomes[outcome.status] += 1
-                if outcome.status is not Status.SENT and outcome.last_error:
-                    self.errors[outcome.last_error] += 1
-            unreachable = [o.message.recipient for o in outcomes if o and o.status is Status.UNREACHABLE]
-            if unreachable and self._on_unreachable is not None:
-                # Once per pass, so thousands of people without a chat cost one write per shard.
-                try:
-                    await self._on_unreachable(list(dict.fromkeys(unreachable)))
-                except Exception:
-                    logger.exception("on_unreachable hook failed for %d recipient(s)", len(unreachable))
-            return sum(1 for outcome in outcomes if outcome is not None)
+                run.idle.discard(lane.name)
+                for entry in batch:
+                    await slots.acquire()  # refilled as soon as a slot frees: no idle tail per batch
+                    if run.stopped():
+                        slots.release()
+                        break
+                    at = (entry.message.period, entry.message.key)
+                    in_flight.add(at)
+                    if run.seen is not None:
+                        run.seen.add(at)
+                    workers.create_task(self._attempt(entry, run, slots, in_flight, freed))
 
     async def _attempt(
-        self, entry: OutboxEntry, slots: asyncio.Semaphore, commit: _GroupCommit, stop: asyncio.Event | None
-    ) -> OutboxEntry | None:
-        async with slots:  # held until the outcome is durable: this bounds what a crash re-sends
-            if stop is not None and stop.is_set():
-                return None
+        self,
+        entry: OutboxEntry,
+        run: _Pass,
+        slots: asyncio.Semaphore,
+        in_flight: set[tuple[str, str]],
+        freed: asyncio.Event,
+    ) -> None:
+        # The slot is held until the outcome is durable: this bounds what a crash re-sends.
+        try:
             try:
                 activity_id = await self._deliverer.deliver(entry)
             except DeliveryError as exc:
@@ -196,8 +288,30 @@ class OutboxDrainer:
                 )
             else:
                 outcome = entry.sent(activity_id, self._clock())
-            await commit.record(outcome)
-        return outcome
+            await run.commit.record(outcome)
+        finally:
+            in_flight.discard((entry.message.period, entry.message.key))
+            slots.release()
+            freed.set()
+        # A retry is recorded as pending again: counted as such, not as "sent".
+        self.outcomes[outcome.status] += 1
+        if outcome.status is not Status.SENT and outcome.last_error:
+            self.errors[outcome.last_error] += 1
+        if outcome.status is Status.UNREACHABLE:
+            run.unreachable.append(outcome.message.recipient)
+        run.attempted += 1
+        if run.progress is not None:
+            run.progress(run.attempted)
+
+    async def _report_unreachable(self, run: _Pass) -> None:
+        recipients, run.unreachable = list(dict.fromkeys(run.unreachable)), []
+        if not recipients or self._on_unreachable is None:
+            return
+        # In batches, so thousands of people without a chat cost one write per shard, not each.
+        try:
+            await self._on_unreachable(recipients)
+        except Exception:
+            logger.exception("on_unreachable hook failed for %d recipient(s)", len(recipients))
 
     def _after_failure(self, entry: OutboxEntry, error: DeliveryError) -> OutboxEntry:
         if error.kind is DeliveryKind.UNREACHABLE:

@@ -303,7 +303,7 @@ async def rig(
                 policy or RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=5.0),
                 clock,
                 on_unreachable=on_unreachable,
-                concurrency=concurrency,
+                teams_concurrency=concurrency,
                 rng=random.Random(3),
             )
             yield Rig(store, outbox, drainer, limiter, clock)
