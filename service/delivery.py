@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from repositories.meetings import MeetingsRepository
+from service.deliverer import Deliverer, DeliveryError, DeliveryKind, Rerouted
 from service.outbox import OutboxEntry, Status
-from service.outbox_drainer import Deliverer, DeliveryError, DeliveryKind, OutboxDrainer
+from service.outbox_drainer import OutboxDrainer
 from support.mail import Mailer, MailError, MailFailure, MailMessage, MeetingInvite, MeetingResult
 from support.progress import Progress
 from support.rate_limit import RateLimiter
@@ -203,7 +204,11 @@ class MailDeliverer:
 
 
 class ChannelDeliverer:
-    """Routes each entry to its channel's deliverer, with the email fallback for unreachable Teams users."""
+    """Routes each entry to its channel's deliverer, with the email fallback for unreachable Teams users.
+
+    The fallback is raised as `Rerouted` for the drainer to send in its email lane (called outside
+    a drainer, `deliver` does not return for those entries: it raises).
+    """
 
     def __init__(self, teams: Deliverer | None, email: MailDeliverer | None) -> None:
         self._teams = teams
@@ -238,7 +243,13 @@ class ChannelDeliverer:
                 not_before=entry.not_before,
                 created_at=entry.created_at,
             )
-            return "email:" + await self._email.deliver(email_entry)
+            email = self._email
+
+            async def by_email() -> str:
+                return "email:" + await email.deliver(email_entry)
+
+            # Sent in the drainer's email lane, so that a slow mailer holds no Teams slot meanwhile.
+            raise Rerouted("email", by_email) from error
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,12 @@ Teams 429 (which pauses the shared RateLimiter) only the Teams lane.
 Pipelined, because a pass that waits for its slowest entry leaves the other workers idle: a lane
 starts its next entry as soon as a slot frees, reading the outbox in batches ahead of need.
 
+A Teams message's email fallback (for someone the bot cannot reach) is handed to the email lane
+(the deliverer raises `Rerouted`): it gives its Teams slot up and waits for the mailer there.
+
 An entry holds its lane's slot until its outcome is durable (recorded through a group commit), so
-a kill -9 re-sends at most the entries in flight: teams_concurrency + email_concurrency (32 + 4).
+a kill -9 re-sends at most the entries in flight: teams_concurrency + email_concurrency (32 + 4 by
+default). A handed-over entry waiting for an email slot has sent nothing yet, so it is not counted.
 """
 
 from __future__ import annotations
@@ -24,97 +28,18 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Protocol
 
+from service.deliverer import Deliverer, DeliveryError, DeliveryKind, Rerouted, Send
 from service.outbox import Outbox, OutboxEntry, Status
+from service.outbox_commit import GroupCommit
 from support.rate_limit import RateLimiter
 from support.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
 
-class DeliveryKind(StrEnum):
-    """What to do about a delivery that did not happen."""
-
-    RETRY = "retry"  # transient: throttled, server busy, connection lost
-    UNREACHABLE = "unreachable"  # the person cannot be reached on this channel
-    FAIL = "fail"  # the request itself is wrong: repeating it cannot help
-
-
-class DeliveryError(Exception):
-    """A delivery attempt that did not deliver; `reason` is short and fixed, never message content."""
-
-    def __init__(
-        self,
-        kind: DeliveryKind,
-        status: int | None = None,
-        retry_after: float | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after
-        self.reason = reason or (f"http {status}" if status is not None else kind.value)
-        super().__init__(self.reason)
-
-
-class Deliverer(Protocol):
-    """Sends one outbox entry on its channel."""
-
-    async def deliver(self, entry: OutboxEntry) -> str:
-        """Deliver `entry`; returns the channel's id for the sent message; raises DeliveryError."""
-        ...
-
-
-class _GroupCommit:
-    """Records outcomes in as few durable writes as the store allows.
-
-    One write runs at a time; the outcomes that arrive during it go together in the next, so at
-    50 sends/s a write covers a few outcomes and at 2,000/s a hundred or more, with no timer to tune.
-    """
-
-    def __init__(self, outbox: Outbox) -> None:
-        self._outbox = outbox
-        self._queue: asyncio.Queue[tuple[OutboxEntry, asyncio.Future[None]] | None] = asyncio.Queue()
-
-    async def record(self, entry: OutboxEntry) -> None:
-        """Return once `entry` is durable."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((entry, done))
-        await done
-
-    def close(self) -> None:
-        """Let `run` return once everything queued so far is written."""
-        self._queue.put_nowait(None)
-
-    async def run(self) -> None:
-        """Write queued outcomes until closed."""
-        closed = False
-        while not closed:
-            items = [await self._queue.get()]
-            while not self._queue.empty():
-                items.append(self._queue.get_nowait())
-            closed = None in items
-            batch = [item for item in items if item is not None]
-            if batch:
-                # The store blocks on fsync: keep it off the event loop.
-                await asyncio.to_thread(self._outbox.record, [entry for entry, _ in batch])
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-
-
-def _is_email(channel: str) -> bool:
-    return channel == "email"
-
-
-def _is_not_email(channel: str) -> bool:
-    return channel != "email"  # ChannelDeliverer sends every other channel to Teams
-
-
-async def _first_of(*events: asyncio.Event | None, seconds: float) -> None:
-    """Wait until one of `events` is set, or `seconds` have passed."""
+async def _first_of(*events: asyncio.Event | None, seconds: float | None) -> None:
+    """Wait until one of `events` is set, or `seconds` have passed (None: no limit)."""
     waits = [asyncio.ensure_future(event.wait()) for event in events if event is not None]
     await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     for waiting in waits:
@@ -129,23 +54,40 @@ class _Lane:
 
 
 @dataclass
+class _LaneRun:
+    """A lane during one pass: its slots, what it has in flight, and entries handed to it."""
+
+    lane: _Lane
+    slots: asyncio.Semaphore
+    active: int = 0
+    handoffs: list[tuple[OutboxEntry, Send]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # work finished or handed over
+
+
+@dataclass
 class _Pass:
-    """One hold of the delivery lease: its clock, what it attempted, what is still to report."""
+    """One hold of the delivery lease: its clock, its lanes, what it attempted and must report."""
 
     now: Callable[[], datetime]
     stop: asyncio.Event | None
-    idle_poll: float | None  # None (drain_once): a lane with nothing due ends; else it waits this long
+    idle_poll: float | None  # how often an idle lane looks for new work (None: drain_once, never)
     progress: Callable[[int], None] | None
-    commit: _GroupCommit
-    attempted: int = 0
+    commit: GroupCommit
+    lanes: list[_LaneRun]
     # drain_once: every key started in this pass, so each entry due is attempted once (a retry
     # with a zero backoff would otherwise come round again in the same call).
     seen: set[tuple[str, str]] | None = None
+    busy: set[tuple[str, str]] = field(default_factory=set)  # in flight or handed over: not due
+    attempted: int = 0
     unreachable: list[str] = field(default_factory=list)
-    idle: set[str] = field(default_factory=set)  # lanes with nothing due and nothing in flight
+    idle: set[str] = field(default_factory=set)  # lanes with nothing due, queued or in flight
+    done: bool = False  # every lane was idle at once: the pass is over
 
     def stopped(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        return self.done or (self.stop is not None and self.stop.is_set())
+
+    def lane_for(self, channel: str) -> _LaneRun:
+        return next(run for run in self.lanes if run.lane.channels(channel))
 
 
 class OutboxDrainer:
@@ -179,9 +121,9 @@ class OutboxDrainer:
         self._policy = retry_policy
         self._clock = clock
         self._on_unreachable = on_unreachable
-        self._lanes = (
-            _Lane("teams", _is_not_email, teams_concurrency),
-            _Lane("email", _is_email, email_concurrency),
+        self._lanes = (  # ChannelDeliverer sends every channel but email to Teams
+            _Lane("teams", lambda channel: channel != "email", teams_concurrency),
+            _Lane("email", lambda channel: channel == "email", email_concurrency),
         )
         self._batch_size = batch_size  # entries a lane reads from the outbox at a time
         self._rng = rng or random.Random()
@@ -189,27 +131,18 @@ class OutboxDrainer:
         self.outcomes: Counter[Status] = Counter()
         self.errors: Counter[str] = Counter()  # last_error of the attempts that did not send
 
-    @property
-    def in_flight_bound(self) -> int:
-        """The most entries in flight at once, so the most a crash can make it send twice."""
-        return sum(lane.bound for lane in self._lanes)
-
     async def drain_once(self, now: datetime, progress: Callable[[int], None] | None = None) -> int:
         """Attempt each entry due at `now` once, both lanes pipelined; returns how many were attempted.
 
         `progress(attempted so far)` is called as each outcome becomes durable.
         """
-        return await self._drain(
-            _Pass(lambda: now, None, None, progress, _GroupCommit(self._outbox), seen=set())
-        )
+        return await self._drain(lambda: now, None, None, progress, seen=set())
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Drain until `stop` is set; sends under way then finish and are recorded, the rest wait."""
         while not stop.is_set():
             try:
-                attempted = await self._drain(
-                    _Pass(self._clock, stop, poll_seconds, None, _GroupCommit(self._outbox))
-                )
+                attempted = await self._drain(self._clock, stop, poll_seconds, None)
             except Exception:
                 # A full disk or a locked store should not end delivery for good: try again later.
                 logger.exception("outbox drain failed; retrying in %s s", poll_seconds)
@@ -218,81 +151,92 @@ class OutboxDrainer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_seconds)
 
-    async def _drain(self, run: _Pass) -> int:
+    async def _drain(
+        self,
+        now: Callable[[], datetime],
+        stop: asyncio.Event | None,
+        idle_poll: float | None,
+        progress: Callable[[int], None] | None,
+        seen: set[tuple[str, str]] | None = None,
+    ) -> int:
         with self._outbox.delivery_lease() as mine:
             if not mine:
                 return 0  # another drainer is delivering this store's outbox
+            lanes = [_LaneRun(lane, asyncio.Semaphore(lane.bound)) for lane in self._lanes]
+            run = _Pass(now, stop, idle_poll, progress, GroupCommit(self._outbox), lanes, seen)
             async with asyncio.TaskGroup() as group:
                 group.create_task(run.commit.run())
-                async with asyncio.TaskGroup() as lanes:
-                    for lane in self._lanes:
-                        lanes.create_task(self._feed(lane, run))
+                async with asyncio.TaskGroup() as feeders:
+                    for lane in lanes:
+                        feeders.create_task(self._feed(lane, run))
                 run.commit.close()
             await self._report_unreachable(run)
             return run.attempted
 
-    async def _feed(self, lane: _Lane, run: _Pass) -> None:
-        """Keep `lane.bound` of the lane's due entries in flight until none is due (or `stop`)."""
-        slots = asyncio.Semaphore(lane.bound)
-        in_flight: set[tuple[str, str]] = set()
-        freed = asyncio.Event()  # an entry of this lane finished: its retry may be due, or more work
+    async def _feed(self, lane: _LaneRun, run: _Pass) -> None:
+        """Keep the lane's slots busy with its due entries (oldest first) until the pass is over."""
         async with asyncio.TaskGroup() as workers:
             while not run.stopped():
-                freed.clear()
-                await self._report_unreachable(run)  # batched: once per read, not once per message
-                skip = frozenset(run.seen if run.seen is not None else in_flight)
-                batch = await asyncio.to_thread(
-                    self._outbox.due, run.now(), self._batch_size, channels=lane.channels, skip=skip
-                )
-                if not batch:
-                    if run.idle_poll is None:
-                        return  # drain_once: what was due has been started; in-flight entries finish
-                    if not in_flight:
-                        run.idle.add(lane.name)
-                        if len(run.idle) == len(self._lanes):
-                            return  # nothing due anywhere: give the lease up until the next poll
-                    # Another lane (or our own in flight) is busy: look again soon, lease kept.
-                    await _first_of(freed, run.stop, seconds=run.idle_poll)
+                lane.wake.clear()
+                if len(run.unreachable) >= self._batch_size:
+                    await self._report_unreachable(run)  # batched, and the rest when the pass ends
+                # Handed-over entries first: their turn in another lane is over.
+                work: list[tuple[OutboxEntry, Send | None]] = [*lane.handoffs]
+                lane.handoffs.clear()
+                if len(work) < self._batch_size:
+                    skip = frozenset(run.seen if run.seen is not None else run.busy)
+                    due = await asyncio.to_thread(
+                        self._outbox.due,
+                        run.now(),
+                        self._batch_size - len(work),
+                        channels=lane.lane.channels,
+                        skip=skip,
+                    )
+                    work.extend((entry, None) for entry in due)
+                if work:
+                    run.idle.discard(lane.lane.name)
+                    for entry, send in work:
+                        await lane.slots.acquire()  # refilled as a slot frees: no idle tail per batch
+                        if run.stopped():
+                            lane.slots.release()
+                            break
+                        # Counted now, before the next read: the task has not started yet.
+                        at = (entry.message.period, entry.message.key)
+                        run.busy.add(at)
+                        if run.seen is not None:
+                            run.seen.add(at)
+                        lane.active += 1
+                        workers.create_task(self._attempt(entry, at, send, lane, run))
                     continue
-                run.idle.discard(lane.name)
-                for entry in batch:
-                    await slots.acquire()  # refilled as soon as a slot frees: no idle tail per batch
-                    if run.stopped():
-                        slots.release()
+                if lane.handoffs:
+                    continue  # handed over while we were reading
+                if lane.active == 0:
+                    run.idle.add(lane.lane.name)
+                    if len(run.idle) == len(run.lanes):
+                        run.done = True  # nothing due anywhere: end the pass, give the lease up
+                        for other in run.lanes:
+                            other.wake.set()
                         break
-                    at = (entry.message.period, entry.message.key)
-                    in_flight.add(at)
-                    if run.seen is not None:
-                        run.seen.add(at)
-                    workers.create_task(self._attempt(entry, run, slots, in_flight, freed))
+                # Our own entries in flight, or another lane busy (it may hand us work): wait.
+                await _first_of(lane.wake, run.stop, seconds=run.idle_poll)
 
     async def _attempt(
-        self,
-        entry: OutboxEntry,
-        run: _Pass,
-        slots: asyncio.Semaphore,
-        in_flight: set[tuple[str, str]],
-        freed: asyncio.Event,
+        self, entry: OutboxEntry, at: tuple[str, str], send: Send | None, lane: _LaneRun, run: _Pass
     ) -> None:
+        handed_over = False
         # The slot is held until the outcome is durable: this bounds what a crash re-sends.
         try:
-            try:
-                activity_id = await self._deliverer.deliver(entry)
-            except DeliveryError as exc:
-                outcome = self._after_failure(entry, exc)
-            except Exception:
-                # A bug in a deliverer must not sink the whole broadcast: retry it, bounded.
-                logger.exception("delivering outbox entry %s raised", entry.message.key)
-                outcome = self._after_failure(
-                    entry, DeliveryError(DeliveryKind.RETRY, reason="internal error")
-                )
-            else:
-                outcome = entry.sent(activity_id, self._clock())
+            outcome = await self._outcome(entry, send, lane, run)
+            if outcome is None:
+                handed_over = True  # in another lane's hands now; still busy, so not due again
+                return
             await run.commit.record(outcome)
         finally:
-            in_flight.discard((entry.message.period, entry.message.key))
-            slots.release()
-            freed.set()
+            lane.active -= 1
+            lane.slots.release()
+            lane.wake.set()
+            if not handed_over:
+                run.busy.discard(at)
         # A retry is recorded as pending again: counted as such, not as "sent".
         self.outcomes[outcome.status] += 1
         if outcome.status is not Status.SENT and outcome.last_error:
@@ -302,6 +246,29 @@ class OutboxDrainer:
         run.attempted += 1
         if run.progress is not None:
             run.progress(run.attempted)
+
+    async def _outcome(
+        self, entry: OutboxEntry, send: Send | None, lane: _LaneRun, run: _Pass
+    ) -> OutboxEntry | None:
+        """Deliver `entry` (by `send`, when handed over); its outcome, or None when handed over."""
+        try:
+            try:
+                activity_id = await (send() if send is not None else self._deliverer.deliver(entry))
+            except Rerouted as moved:
+                target = run.lane_for(moved.channel)
+                if target is not lane:
+                    target.handoffs.append((entry, moved.send))
+                    run.idle.discard(target.lane.name)  # it has work: the pass is not over
+                    target.wake.set()
+                    return None
+                activity_id = await moved.send()
+        except DeliveryError as exc:
+            return self._after_failure(entry, exc)
+        except Exception:
+            # A bug in a deliverer must not sink the whole broadcast: retry it, bounded.
+            logger.exception("delivering outbox entry %s raised", entry.message.key)
+            return self._after_failure(entry, DeliveryError(DeliveryKind.RETRY, reason="internal error"))
+        return entry.sent(activity_id, self._clock())
 
     async def _report_unreachable(self, run: _Pass) -> None:
         recipients, run.unreachable = list(dict.fromkeys(run.unreachable)), []

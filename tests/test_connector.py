@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from service.deliverer import DeliveryError, DeliveryKind
 from service.delivery import ADAPTIVE_CARD, TeamsDeliverer, delivery_kind, message_activity
 from service.outbox import OutboundMessage, OutboxEntry, Status
-from service.outbox_drainer import DeliveryError, DeliveryKind
 from support.rate_limit import RateLimiter
 from teams_bot.connector import (
     BotConnectorClient,

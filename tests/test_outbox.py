@@ -14,9 +14,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from service.deliverer import DeliveryError, DeliveryKind
 from service.delivery import TeamsDeliverer
 from service.outbox import OutboundMessage, Outbox, OutboxEntry, Status
-from service.outbox_drainer import DeliveryError, DeliveryKind, OutboxDrainer
+from service.outbox_drainer import OutboxDrainer
 from store import Store
 from support.rate_limit import TEAMS_CONVERSATION_LIMITS, RateLimiter
 from support.retry import RetryPolicy

@@ -7,17 +7,19 @@ import contextlib
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from service.delivery import TeamsDeliverer
+from repositories.meetings import MeetingsRepository
+from service.delivery import ChannelDeliverer, MailDeliverer, TeamsDeliverer
 from service.outbox import OutboundMessage, Outbox, OutboxEntry, Status
 from service.outbox_drainer import OutboxDrainer
 from store import Store
+from support.mail import MailMessage, MeetingInvite, MeetingResult
 from support.rate_limit import RateLimiter
 from support.retry import RetryPolicy
 from teams_bot.connector import BotConnectorClient, NoAuth
@@ -222,3 +224,109 @@ async def test_each_entry_is_attempted_once_per_drain_once(tmp_path: Path) -> No
         assert await r.drainer.drain_once(r.clock[0]) == 1
         assert await r.drainer.drain_once(r.clock[0]) == 0
     assert [q.status for q in fake.requests] == [503, 201]
+
+
+class GatedMail:
+    """A Mailer whose sends wait until `gate` is set."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.sent: list[str] = []  # the message ids (outbox keys) sent
+
+    async def send_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> MeetingResult:
+        raise AssertionError("no invites here")
+
+    async def cancel_invite(self, invite: MeetingInvite, existing: MeetingResult | None) -> None:
+        raise AssertionError("no invites here")
+
+    async def send_mail(self, message: MailMessage) -> None:
+        await self.gate.wait()
+        self.sent.append(message.message_id or "")
+
+    async def close(self) -> None:
+        return None
+
+
+def with_fallback(i: int) -> OutboundMessage:
+    """A Teams message to someone without a chat with the bot, with an email version."""
+    return replace(
+        teams_message(i),
+        key=f"announcement:2026-11:b1:nochat{i}@x.org",
+        recipient=f"nochat{i}@x.org",
+        data={"email_fallback": {"subject": "News", "body_text": "Programme news"}},
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_email_fallback_waits_in_the_email_lane_not_in_a_teams_slot(tmp_path: Path) -> None:
+    mail = GatedMail()
+    async with FakeBotConnector(app_limit=1000) as fake, aiohttp.ClientSession() as session:
+
+        def reference_for(email: str) -> dict[str, str] | None:
+            no_chat = email.startswith("nochat")
+            return None if no_chat else {"service_url": fake.url, "conversation_id": f"a:{email}"}
+
+        with Store(tmp_path / "db.json") as store:
+            outbox = Outbox(store)
+            limiter = RateLimiter(app_limits=((1000, 1.0),))
+            teams = TeamsDeliverer(BotConnectorClient(session, NoAuth()), reference_for, limiter)
+            email = MailDeliverer(mail, MeetingsRepository(store), "reflect@x.org")
+            drainer = OutboxDrainer(
+                outbox,
+                ChannelDeliverer(teams, email),
+                limiter,
+                RetryPolicy(),
+                lambda: T0,
+                teams_concurrency=2,
+                email_concurrency=1,
+            )
+            # More people without a chat than Teams slots, and ahead of everyone else.
+            outbox.enqueue([with_fallback(i) for i in range(5)], T0 - timedelta(seconds=1))
+            outbox.enqueue([teams_message(i) for i in range(9)], T0)
+            task = asyncio.create_task(drainer.drain_once(T0))
+            async with asyncio.timeout(GUARD):
+                await fake.wait_for_messages(9)
+            assert mail.sent == []  # every Teams message went out while the mailer held the fallbacks
+            mail.gate.set()
+            async with asyncio.timeout(GUARD):
+                assert await task == 14
+            records = outbox.records("2026-11")
+    assert Counter(mail.sent) == Counter(with_fallback(i).key for i in range(5))
+    assert Counter(cid for cid, _ in fake.messages) == Counter(f"a:t{i}@x.org" for i in range(9))
+    assert {doc["status"] for doc in records.values()} == {Status.SENT}
+    assert {key: doc["activity_id"] for key, doc in records.items() if "nochat" in key} == {
+        with_fallback(i).key: f"email:{with_fallback(i).key}" for i in range(5)
+    }
+
+
+@pytest.mark.asyncio
+async def test_unreachable_people_are_reported_in_one_batch_not_one_by_one(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    async def on_unreachable(emails: list[str]) -> None:
+        calls.append(emails)
+
+    async with FakeBotConnector(app_limit=1000) as fake, aiohttp.ClientSession() as session:
+        with Store(tmp_path / "db.json") as store:
+            outbox = Outbox(store)
+            limiter = RateLimiter(app_limits=((1000, 1.0),))
+            known = {f"t{i}@x.org" for i in range(0, 60, 3)}
+
+            def reference_for(email: str) -> dict[str, str] | None:
+                return {"service_url": fake.url, "conversation_id": f"a:{email}"} if email in known else None
+
+            teams = TeamsDeliverer(BotConnectorClient(session, NoAuth()), reference_for, limiter)
+            drainer = OutboxDrainer(
+                outbox,
+                teams,
+                limiter,
+                RetryPolicy(),
+                lambda: T0,
+                on_unreachable=on_unreachable,
+                teams_concurrency=4,
+            )
+            outbox.enqueue([teams_message(i) for i in range(60)], T0)
+            assert await drainer.drain_once(T0) == 60
+    assert len(calls) == 1
+    assert sorted(calls[0]) == sorted(f"t{i}@x.org" for i in range(60) if f"t{i}@x.org" not in known)
+    assert len(fake.messages) == 20
