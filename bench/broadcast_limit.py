@@ -152,7 +152,9 @@ async def run(recipients: int, kill_after: float | None) -> None:
         )
         print(f"killed mid-broadcast      {'yes' if kills else 'no':>10}")
         print(f"recipients missed         {missed:>10,} (target 0)")
-        print(f"duplicates                {duplicates:>10,} (at most the 32 in flight at the kill)")
+        print(
+            f"duplicates                {duplicates:>10,} (at most the 32 Teams sends in flight at the kill)"
+        )
 
 
 def main() -> None:

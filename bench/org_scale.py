@@ -9,7 +9,8 @@ and 200 concurrent users.
 Connector that enforces Teams' limits: 50/s per app, 7/1 s, 8/2 s, 60/30 s per conversation);
 the other 5% get email (pickup). The clock's jobs are timed on their own: delivering their
 messages is bounded by Teams' 50/s (20,000 staff: over six minutes), so delivery runs for a fixed
-window and is reported as a rate against that cap. The bot is `reflect serve` in a child process
+window and is reported as a rate against that cap; the emails (invites, fallbacks) go out meanwhile
+in their own lane, not ahead of the Teams messages. The bot is `reflect serve` in a child process
 (local mode); its replies go to a second fake connector without an app-wide cap. Users send
 `help` and answer their RSVP card. Prints figures beside their targets; asserts nothing.
 """
@@ -212,7 +213,9 @@ async def clock_scenario(figures: Figures, db: Path, settings_file: Path, fake: 
         figures.values["delivery: Teams msgs in window"] = teams
         figures.values["delivery: sustained msgs/s"] = rate
         figures.values["delivery: share of 50/s cap"] = rate / TEAMS_CAP
-        del elapsed
+        # Over the whole window, start-up included: Teams messages waiting behind emails show here
+        # (before the delivery lanes, 265 Teams messages in the window at 20k: 0.27 of the cap).
+        figures.values["delivery: Teams share of cap, whole window"] = teams / elapsed / TEAMS_CAP
         figures.values["delivery: 429s"] = fake.throttled
         figures.values["delivery: disk / messages sent"] = delivery_disk / max(activity_bytes + mail, 1)
         counts = {status: 0 for status in ("sent", "failed", "pending", "unreachable")}
@@ -382,7 +385,7 @@ TARGETS = {
     "run-due jobs, same moment again (s)": "<= 2",
     "  queued again": "0",
     "longest lock hold (s)": "<= 2",
-    "delivery: share of 50/s cap": ">= 0.95 once the emails ahead of them are out",
+    "delivery: share of 50/s cap": ">= 0.95 (emails go in their own lane)",
     "delivery: disk / messages sent": "<= 10",
     "outbox failed": "0",
     "bot x1 p50 (ms)": "<= 20",
