@@ -330,3 +330,24 @@ async def test_unreachable_people_are_reported_in_one_batch_not_one_by_one(tmp_p
     assert len(calls) == 1
     assert sorted(calls[0]) == sorted(f"t{i}@x.org" for i in range(60) if f"t{i}@x.org" not in known)
     assert len(fake.messages) == 20
+
+
+@pytest.mark.asyncio
+async def test_stop_lets_the_sends_under_way_finish_and_starts_no_more(tmp_path: Path) -> None:
+    async with FakeBotConnector(app_limit=1000) as fake, lanes(tmp_path / "db.json", fake) as r:
+        enqueue_emails_then_teams(r.outbox, emails=7, teams=6)
+        stop = asyncio.Event()
+        task = asyncio.create_task(r.drainer.run(stop, poll_seconds=0.01))
+        async with asyncio.timeout(GUARD):
+            await fake.wait_for_messages(6)
+        stop.set()
+        await asyncio.sleep(0.05)  # let the drainer see the stop: it still waits for the mailer
+        assert not task.done() and r.mailer.waiting == 2
+        r.mailer.gate.set()
+        async with asyncio.timeout(GUARD):
+            await task
+        records = r.outbox.records("2026-11")
+    emails = {key: doc for key, doc in records.items() if doc["channel"] == "email"}
+    assert sorted(doc["status"] for doc in emails.values()) == ["pending"] * 5 + ["sent"] * 2
+    assert {doc["attempts"] for doc in emails.values() if doc["status"] == "pending"} == {0}
+    assert sorted(r.mailer.sent) == sorted(key for key, doc in emails.items() if doc["status"] == "sent")
