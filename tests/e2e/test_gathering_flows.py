@@ -40,7 +40,7 @@ from tests.e2e.conftest import (  # noqa: E402
     groups,
 )
 from tests.e2e.playground import playground_available  # noqa: E402
-from tests.worlds import place_groups  # noqa: E402
+from tests.worlds import gatherings_settings, place_groups  # noqa: E402
 
 _reason = playground_available()
 if _reason:
@@ -49,27 +49,8 @@ if _reason:
 pytestmark = pytest.mark.timeout(120)
 
 Run = Callable[..., None]
-PROGRAMMES = parse_programmes(
-    tomllib.loads(
-        """
-[[programmes]]
-id = "main"
-name = "Peer reflection"
-themes = ["Workload", "Referrals", "Training"]
-
-[[programmes]]
-id = "gatherings"
-name = "Co-reflection gatherings"
-formation = "topic"
-membership = "opt-in"
-topics = ["Bereavement", "Caring for someone"]
-minimum_to_meet = 3
-weekday = "Wednesday"
-time = "12:30"
-duration_minutes = 60
-"""
-    )
-)
+# "main": the facilitated groups of tests/e2e/conftest.py.
+PROGRAMMES = parse_programmes(tomllib.loads(gatherings_settings("main")))
 GATHERINGS = PROGRAMMES[1]
 
 
