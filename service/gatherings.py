@@ -28,7 +28,7 @@ from service.views import GatheringMembers, GatheringsView, GatheringView
 
 NEXT_ALLOCATION = "You'll be placed in its group at the next allocation of groups."
 # Gatherings per page of the card. Ten sections stay far under Teams' 80 KB per message even with
-# the longest topics, names and places settings allow (about 14 KB, tests/test_gatherings_pages.py)
+# the longest topics, names and places settings allow (about 17 KB, tests/test_gatherings_pages.py)
 # and are what a phone shows in a few screens; "any number of gatherings" (seed 001) is then a
 # matter of More / Back, not of the card's size.
 PER_PAGE = 10
