@@ -345,7 +345,7 @@ MONTH_START = datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
 
 def _a_month_of_the_clock(services: Services, clock: Clock) -> tuple[set[str], set[str]]:
     """Run the clock at the end of every day of January 2027; the kinds queued and the jobs run."""
-    scheduler = Scheduler(services, Invites(services.programme, services.outbox, clock, MailSettings()))
+    scheduler = Scheduler(services, Invites(services.sessions, services.outbox, MailSettings()))
     ran: set[str] = set()
     day = MONTH_START
     while day <= MONTH_START + timedelta(days=31):
@@ -444,7 +444,7 @@ def test_each_programme_with_pairs_rotates_on_its_own_rotation_months(tmp_path: 
         services = build_services(store, clock, rows, programmes=programmes, allocate=False)
         for programme in ("quick", "slow"):
             services.programme.rotate_pairs(date(2026, 12, 1), programme)
-        scheduler = Scheduler(services, Invites(services.programme, services.outbox, clock, MailSettings()))
+        scheduler = Scheduler(services, Invites(services.sessions, services.outbox, MailSettings()))
         for month in range(1, 9):
             clock.now = datetime(2027, month, 1, 9, 30, tzinfo=UTC)
             scheduler.run_due(clock.now)

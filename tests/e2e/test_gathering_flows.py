@@ -106,7 +106,7 @@ def test_a_staff_member_joins_a_gathering_and_after_the_allocation_gets_its_invi
         assert set(received) == {PAT.name, QUINN.name, RIA.name}
 
         # And its meeting request: one, to the gathering's three members (no facilitator).
-        invites = Invites(w.services.programme, w.services.outbox, w.clock, MailSettings("reflect@x.org"))
+        invites = Invites(w.services.sessions, w.services.outbox, MailSettings("reflect@x.org"))
         month = session.start.strftime("%Y-%m")
         assert await asyncio.to_thread(invites.sync_month, month, GATHERINGS.id) == 1
         requests = [
