@@ -46,7 +46,7 @@ RUN_DUE_PASSES = 20
 def scheduler_for(services: Services, settings: Settings) -> Scheduler:
     """The programme clock over the use cases, with the meeting requests sent from the programme mailbox."""
     mail = MailSettings(mailbox=settings.mail.mailbox, domain=settings.mail.domain)
-    return Scheduler(services, Invites(services.programme, services.outbox, services.clock, mail))
+    return Scheduler(services, Invites(services.sessions, services.outbox, mail))
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from cards.protocol import (
     DATA_GROUP,
     DATA_ID,
     DATA_MONTH,
+    DATA_PAGE,
     DATA_PROGRAMME,
     DATA_QUARTER,
     DATA_ROUND,
@@ -63,6 +64,7 @@ from service.commands import (
     EscalationCommand,
     GatheringJoinCommand,
     GatheringLeaveCommand,
+    GatheringsPageCommand,
     GoalsCommand,
     GoalsOpenCommand,
     IntroSendCommand,
@@ -231,11 +233,24 @@ def _gathering_join(data: Mapping[str, Any]) -> GatheringJoinCommand:
     return GatheringJoinCommand(
         _reference(data, DATA_PROGRAMME, "programme"),
         _text(data, DATA_TOPIC, "The gathering", required=True, limit=MAX_TITLE),
+        _page(data, default=1),
     )
 
 
 def _gathering_leave(data: Mapping[str, Any]) -> GatheringLeaveCommand:
-    return GatheringLeaveCommand(_reference(data, DATA_PROGRAMME, "programme"))
+    return GatheringLeaveCommand(_reference(data, DATA_PROGRAMME, "programme"), _page(data, default=1))
+
+
+def _gatherings_page(data: Mapping[str, Any]) -> GatheringsPageCommand:
+    return GatheringsPageCommand(_page(data))
+
+
+def _page(data: Mapping[str, Any], default: int | None = None) -> int:
+    # Join / Leave buttons of cards sent before the card had pages carry no page: theirs was the only one.
+    page = data.get(DATA_PAGE, default)
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise BadActionError("The card's page is missing or not valid.")
+    return page
 
 
 def _themes(data: Mapping[str, Any]) -> ThemesCommand:
@@ -270,6 +285,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Command]] = {
     Verb.ANNOUNCE_SEND: _announce(preview=False),
     Verb.GATHERING_JOIN: _gathering_join,
     Verb.GATHERING_LEAVE: _gathering_leave,
+    Verb.GATHERINGS_PAGE: _gatherings_page,
     Verb.THEMES_SUBMIT: _themes,
 }
 

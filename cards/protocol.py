@@ -24,6 +24,7 @@ class Verb(StrEnum):
     ANNOUNCE_SEND = "announce.send"
     GATHERING_JOIN = "gathering.join"
     GATHERING_LEAVE = "gathering.leave"
+    GATHERINGS_PAGE = "gatherings.page"  # the gatherings card's More / Back
     THEMES_SUBMIT = "themes.submit"
 
 
@@ -37,6 +38,7 @@ DATA_QUARTER = "quarter"
 DATA_ID = "id"
 DATA_PROGRAMME = "programme"
 DATA_TOPIC = "topic"
+DATA_PAGE = "page"
 DATA_KEYS = frozenset(
     {
         DATA_GROUP,
@@ -48,6 +50,7 @@ DATA_KEYS = frozenset(
         DATA_ID,
         DATA_PROGRAMME,
         DATA_TOPIC,
+        DATA_PAGE,
     }
 )
 

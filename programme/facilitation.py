@@ -1,10 +1,12 @@
 """Facilitator assignment: a small max-flow over facilitator -> weekday, never facilitator x group.
 
 All of a weekday's groups meet at the same time, so they are interchangeable for the constraints
-(a facilitator works that weekday, leads at most one group on it and at most `max_groups` in all).
-The flow network is source -> facilitator (capacity max_groups) -> weekday (capacity 1, if they
-work it) -> sink (capacity: the weekday's number of groups). It has at most seven weekday nodes, so
-an augmenting path is a breadth-first search over weekdays; facilitator nodes are left implicit.
+(a facilitator works that weekday, leads at most one group on it and at most `max_groups` in all,
+counting the groups they lead in other programmes: `load_elsewhere`).
+The flow network is source -> facilitator (capacity: max_groups less their load elsewhere) ->
+weekday (capacity 1, if they work it) -> sink (capacity: the weekday's number of groups). It has at
+most seven weekday nodes, so an augmenting path is a breadth-first search over weekdays; facilitator
+nodes are left implicit.
 """
 
 from __future__ import annotations
@@ -21,16 +23,24 @@ def assign_facilitators(
     facilitators: Iterable[Person],
     max_groups: int,
     previous: Mapping[str, str] | None = None,
+    load_elsewhere: Mapping[str, int] | None = None,
 ) -> tuple[tuple[Group, ...], dict[int, int]]:
-    """Facilitate as many groups as possible; return the groups (input order) and weekday shortfalls."""
+    """Facilitate as many groups as possible; return the groups (input order) and weekday shortfalls.
+
+    `load_elsewhere` counts the groups each facilitator already leads in other programmes: the limit
+    is on their whole load, so a facilitator at it leads none here.
+    """
     demand = Counter(g.weekday for g in groups)
     # Ties between weekdays go to the one whose groups come first (the caller's weekday order).
     order = list(demand)
     workable: dict[str, list[int]] = {}
+    room: dict[str, int] = {}
     for person in sorted(facilitators, key=lambda p: p.email):
         days = [d for d in order if person.works(d)]
-        if days:
+        spare = max_groups - (load_elsewhere or {}).get(person.email, 0)
+        if days and spare > 0:
             workable[person.email] = days
+            room[person.email] = spare
     days_of: dict[str, set[int]] = {email: set() for email in workable}
     on_day: dict[int, set[str]] = {d: set() for d in order}
 
@@ -43,7 +53,7 @@ def assign_facilitators(
             email in workable
             and group.weekday in workable[email]
             and group.weekday not in days_of[email]
-            and len(days_of[email]) < max_groups
+            and len(days_of[email]) < room[email]
         ):
             days_of[email].add(group.weekday)
             on_day[group.weekday].add(email)
@@ -52,14 +62,14 @@ def assign_facilitators(
     # A greedy start spreads the load (weekday with the largest shortfall first); augmenting paths
     # then make the total maximal whatever the greedy choice was.
     for email, days in workable.items():
-        while len(days_of[email]) < max_groups:
+        while len(days_of[email]) < room[email]:
             open_days = [d for d in days if d not in days_of[email] and len(on_day[d]) < demand[d]]
             if not open_days:
                 break
             day = max(open_days, key=lambda d: demand[d] - len(on_day[d]))
             days_of[email].add(day)
             on_day[day].add(email)
-    while _augment(workable, days_of, on_day, demand, max_groups):
+    while _augment(workable, days_of, on_day, demand, room):
         pass
 
     chosen: dict[str, str] = {}
@@ -87,14 +97,14 @@ def _augment(
     days_of: Mapping[str, set[int]],
     on_day: Mapping[int, set[str]],
     demand: Mapping[int, int],
-    max_groups: int,
+    room: Mapping[str, int],
 ) -> bool:
     """Find one augmenting path over weekdays and apply it; False when the flow is maximal."""
     # parent[day] = (facilitator who takes `day`, the weekday they give up or None if from spare load)
     parent: dict[int, tuple[str, int | None]] = {}
     queue: deque[int] = deque()
     for email, days in workable.items():
-        if len(days_of[email]) < max_groups:
+        if len(days_of[email]) < room[email]:
             for day in days:
                 if day not in days_of[email] and day not in parent:
                     parent[day] = (email, None)

@@ -45,12 +45,15 @@ def form_groups(
     joined: Mapping[str, Collection[str]] | None = None,
     previous: Sequence[Group] = (),
     retired_ids: Collection[str] = frozenset(),
+    load_elsewhere: Mapping[str, int] | None = None,
 ) -> Allocation:
     """The programme's groups from its `members` (see `programme.membership.members`).
 
     `staff_facilitators` are the roster's facilitators (for staff facilitation), `externals` the
     external list (for external facilitation); `joined` maps each topic to the emails that
-    joined it (for topic formation); `previous` are the programme's current groups.
+    joined it (for topic formation); `previous` are the programme's current groups;
+    `load_elsewhere` counts the groups each facilitator leads in other programmes (their limit,
+    `facilitator_max_groups`, is on the whole load).
     """
     if not definition.has_groups:
         return Allocation((), ())
@@ -74,7 +77,7 @@ def form_groups(
         allocation = _by_team(definition, participants, previous, retired_ids)
     else:
         allocation = _by_topic(definition, participants, joined or {}, previous, retired_ids)
-    return _facilitate(definition, allocation, pool, previous)
+    return _facilitate(definition, allocation, pool, previous, load_elsewhere or {})
 
 
 def _by_team(
@@ -127,13 +130,17 @@ def _by_topic(
 
 
 def _facilitate(
-    definition: ProgrammeDefinition, allocation: Allocation, pool: list[Person], previous: Sequence[Group]
+    definition: ProgrammeDefinition,
+    allocation: Allocation,
+    pool: list[Person],
+    previous: Sequence[Group],
+    load_elsewhere: Mapping[str, int],
 ) -> Allocation:
     groups = tuple(replace(g, facilitator=None) for g in allocation.groups)
     if definition.facilitation is Facilitation.ROTATING:
         return Allocation(groups, allocation.unplaced)
     last_time = {g.id: g.facilitator for g in previous if g.facilitator is not None}
     facilitated, needed = assign_facilitators(
-        groups, pool, definition.settings.facilitator_max_groups, last_time
+        groups, pool, definition.settings.facilitator_max_groups, last_time, load_elsewhere
     )
     return Allocation(facilitated, allocation.unplaced, needed)

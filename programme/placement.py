@@ -5,9 +5,9 @@ this module gives them that programme's share of the deployment and keeps the pr
 
 - Members come from `programme.membership.members` (opt-in programmes: the people who joined one
   of its topics); staff facilitators from the whole roster (form_groups picks the ones it needs),
-  except those who already lead `facilitator_max_groups` groups of other programmes (a facilitator
-  below that limit elsewhere may still reach up to the limit here: form_groups counts one
-  programme's load); external facilitators only for `facilitation = "external"`.
+  and the groups they already lead in other programmes count towards their `facilitator_max_groups`
+  (the limit is on a person's whole load); external facilitators only for
+  `facilitation = "external"`.
 - `previous` is the programme's own current groups only, so another programme's groups never
   anchor, lose or gain a member through this allocation.
 - Group ids are unique across programmes: the legacy programme ("main") keeps v1's ids
@@ -67,20 +67,17 @@ def allocate_programme(
     taken = {g.id for g in current} | set(retired_ids)
     # The core makes unprefixed ids; it must avoid the unprefixed form of every id it could clash with.
     avoid = {t[len(prefix) :] for t in taken if t.startswith(prefix)}
-    # A staff facilitator who already leads their limit of groups in other programmes leads none here.
+    # Groups a facilitator leads in other programmes count towards their limit here.
     elsewhere = Counter(g.facilitator for g in current if g.programme != definition.id and g.facilitator)
     allocation = form_groups(
         definition,
         members(definition, everyone, opted_in),
-        staff_facilitators=[
-            p
-            for p in everyone
-            if p.active and p.facilitator and elsewhere[p.email] < definition.settings.facilitator_max_groups
-        ],
+        staff_facilitators=[p for p in everyone if p.active and p.facilitator],
         externals=externals if definition.facilitation is Facilitation.EXTERNAL else (),
         joined=joined,
         previous=own,
         retired_ids=avoid,
+        load_elsewhere=elsewhere,
     )
     kept = {g.id for g in own}
     groups = tuple(

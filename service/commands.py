@@ -93,11 +93,18 @@ class AnnounceCommand:
 class GatheringJoinCommand:
     programme: str
     topic: str
+    page: int = 1  # the page of the gatherings card it was pressed on, shown again after the join
 
 
 @dataclass(frozen=True)
 class GatheringLeaveCommand:
     programme: str
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class GatheringsPageCommand:
+    page: int  # 1-based; the use case shows the last page for one past the end
 
 
 @dataclass(frozen=True)
@@ -120,5 +127,6 @@ Command: TypeAlias = (
     | AnnounceCommand
     | GatheringJoinCommand
     | GatheringLeaveCommand
+    | GatheringsPageCommand
     | ThemesCommand
 )

@@ -22,16 +22,31 @@ from programme.policies import Actor, Permission, require
 from programme.programmes import Formation, ProgrammeDefinition
 from programme.sessions import programme_next_session
 from repositories.gatherings import TopicJoinsRepository
-from service.commands import GatheringJoinCommand, GatheringLeaveCommand
+from service.commands import GatheringJoinCommand, GatheringLeaveCommand, GatheringsPageCommand
 from service.sessions import Sessions, when_text
 from service.views import GatheringMembers, GatheringsView, GatheringView
 
 NEXT_ALLOCATION = "You'll be placed in its group at the next allocation of groups."
+# Gatherings per page of the card. Ten sections stay far under Teams' 80 KB per message even with
+# the longest topics, names and places settings allow (about 17 KB, tests/test_gatherings_pages.py)
+# and are what a phone shows in a few screens; "any number of gatherings" (seed 001) is then a
+# matter of More / Back, not of the card's size.
+PER_PAGE = 10
 
 
 def gathering_programmes(programmes: Iterable[ProgrammeDefinition]) -> tuple[ProgrammeDefinition, ...]:
     """The programmes whose groups are opt-in gatherings (topics)."""
     return tuple(p for p in programmes if p.formation is Formation.TOPIC and p.has_groups)
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """A gathering the reader may join, before it is put on a page."""
+
+    definition: ProgrammeDefinition
+    topic: str
+    joined: int
+    mine: bool
 
 
 @dataclass(frozen=True)
@@ -77,31 +92,46 @@ class Gatherings:
         zone = ZoneInfo(reader.timezone) if reader.timezone else definition.settings.zone
         return when_text(session, zone)
 
-    def open_for(self, actor: Actor, notice: str = "") -> GatheringsView:
-        """The gatherings this person may join (every topic of every opt-in gathering programme).
+    def open_for(self, actor: Actor, notice: str = "", page: int = 1) -> GatheringsView:
+        """A page of the gatherings this person may join (every topic of every opt-in gathering
+        programme): their own first, then the rest in settings order, PER_PAGE at a time. A page past
+        the end (a card from before topics were removed) shows the last page.
 
         Staff only: an external facilitator is refused (Permission.SELF), as for their own answers.
         """
         require(Permission.SELF, actor)
-        rows: list[GatheringView] = []
+        offers: list[_Offer] = []
         if actor.person.active:
             for definition in self._programmes():
                 joined = self._joins.joined(definition.id)
                 mine = self._joins.topic_of(definition.id, actor.email)
-                for topic in definition.topics:
-                    rows.append(
-                        GatheringView(
-                            programme_id=definition.id,
-                            programme_name=definition.name,
-                            topic=topic,
-                            joined=len(joined.get(topic, ())),
-                            minimum=definition.minimum_to_meet,
-                            next_session=self._when(definition, topic, actor.person),
-                            place=definition.venue.place or "",
-                            mine=mine == topic,
-                        )
-                    )
-        return GatheringsView(tuple(rows), notice)
+                offers.extend(
+                    _Offer(definition, topic, len(joined.get(topic, ())), mine == topic)
+                    for topic in definition.topics
+                )
+        offers.sort(key=lambda offer: not offer.mine)  # stable: the rest keep settings order
+        pages = max(1, -(-len(offers) // PER_PAGE))
+        page = min(max(page, 1), pages)
+        start = (page - 1) * PER_PAGE
+        shown = tuple(
+            GatheringView(
+                programme_id=offer.definition.id,
+                programme_name=offer.definition.name,
+                topic=offer.topic,
+                joined=offer.joined,
+                minimum=offer.definition.minimum_to_meet,
+                next_session=self._when(offer.definition, offer.topic, actor.person),
+                place=offer.definition.venue.place or "",
+                mine=offer.mine,
+            )
+            for offer in offers[start : start + PER_PAGE]
+        )
+        yours = sum(offer.mine for offer in offers)
+        return GatheringsView(shown, len(offers), notice, page, pages, start + 1, yours)
+
+    def page(self, actor: Actor, command: GatheringsPageCommand) -> GatheringsView:
+        """Another page of the gatherings card (its More / Back buttons)."""
+        return self.open_for(actor, page=command.page)
 
     def join(self, actor: Actor, command: GatheringJoinCommand) -> GatheringsView:
         """Join a gathering (leaving the person's other one in that programme)."""
@@ -120,7 +150,7 @@ class Gatherings:
             notice = f"You joined {topic}. {NEXT_ALLOCATION}"
         else:
             notice = f"You joined {topic} and left {before}. {NEXT_ALLOCATION}"
-        return self.open_for(actor, notice)
+        return self.open_for(actor, notice, command.page)
 
     def leave(self, actor: Actor, command: GatheringLeaveCommand) -> GatheringsView:
         """Leave the person's gathering in a programme."""
@@ -134,7 +164,7 @@ class Gatherings:
             if before
             else "You had not joined a gathering there."
         )
-        return self.open_for(actor, notice)
+        return self.open_for(actor, notice, command.page)
 
     # -- coordinators, from the CLI --------------------------------------------------------------
 

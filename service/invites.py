@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,8 +18,7 @@ from programme.programmes import LEGACY_NAME, CadenceKind, ProgrammeDefinition
 from programme.records import Meeting, MeetingStatus, SessionInvite
 from repositories.meetings import invite_to_doc
 from service.outbox import OutboundMessage, Outbox
-from service.programme_service import ProgrammeService
-from service.sessions import Clock, Sessions, when_text
+from service.sessions import Sessions, when_text
 
 INVITE = "invite"
 CANCEL = "cancel"
@@ -82,29 +80,23 @@ def invite_data(invite: SessionInvite) -> dict[str, Any]:
 class Invites:
     """Keeps every group's meeting for a month in line with the groups and the schedule."""
 
-    programme: ProgrammeService
+    sessions: Sessions  # the one Services has: where and when each group meets, and the clock
     outbox: Outbox
-    clock: Clock
     mail: MailSettings
-
-    @cached_property
-    def sessions(self) -> Sessions:
-        """Where and when each group meets (its programme's cadence, clashes avoided)."""
-        return Sessions(self.programme, self.clock)
 
     def desired(
         self, group: Group, month: str, people: Mapping[str, Person], session: Session | None = None
     ) -> SessionInvite:
         """The invite this group's session should have now (`session`: the month's, when known), with
         its first version's sequence."""
-        definition: ProgrammeDefinition = self.programme.programme_of(group)
+        definition: ProgrammeDefinition = self.sessions.definition(group)
         settings = definition.settings
         session = session or self.sessions.require_session(group, month)
         group = without_leavers(group, people)  # leavers are taken off the meeting at once
         place = definition.venue.place
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
         # An external facilitator (off the roster) is named by the facilitators list.
-        facilitator = self.programme.display_name(group.facilitator) if group.facilitator else None
+        facilitator = self.sessions.programme.display_name(group.facilitator) if group.facilitator else None
         return SessionInvite(
             uid=f"reflect-{group.id}-{month}@{self.mail.domain}",
             organizer=self.mail.mailbox,
@@ -126,20 +118,19 @@ class Invites:
         Only groups with a session that month get one (an every-N-weeks programme skips months);
         `programme_id` limits it to that programme's groups.
         """
-        store = self.programme.store
-        now = self.clock()
-        people = self.programme.people()
+        programme = self.sessions.programme
+        store = programme.store
+        now = self.sessions.clock()
+        people = programme.people()
         messages: list[OutboundMessage] = []
         with store.transaction():
             planned = self.sessions.month_sessions(month)
             groups = {
-                g.id: g
-                for g in self.programme.groups()
-                if g.id in planned and programme_id in (None, g.programme)
+                g.id: g for g in programme.groups() if g.id in planned and programme_id in (None, g.programme)
             }
             stored = {
                 group_id: meeting
-                for group_id, meeting in self.programme.meetings_repo.of_month(month).items()
+                for group_id, meeting in programme.meetings_repo.of_month(month).items()
                 if meeting.invite is not None
             }
             # One write for the whole month: every meeting's new version and the invite it sent (kept
@@ -162,7 +153,7 @@ class Invites:
                 before = sent.attendees if sent and active else ()
                 removed = [a for a in before if a not in invite.attendees]
                 messages.append(self._message(INVITE, group_id, month, invite, removed))
-            others = {g.id for g in self.programme.groups() if programme_id not in (None, g.programme)}
+            others = {g.id for g in programme.groups() if programme_id not in (None, g.programme)}
             for group_id, current in stored.items():
                 sent = current.invite
                 if sent is None or group_id in groups or current.status is not MeetingStatus.ACTIVE:
@@ -180,7 +171,7 @@ class Invites:
                 if attendees:
                     messages.append(self._message(CANCEL, group_id, month, cancelled))
             if changed:
-                self.programme.meetings_repo.save_versions(changed)
+                programme.meetings_repo.save_versions(changed)
             return len(self.outbox.enqueue(messages, now, immediate=True))
 
     @staticmethod

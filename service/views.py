@@ -274,10 +274,24 @@ class GatheringView:
 
 @dataclass(frozen=True)
 class GatheringsView:
-    """The gatherings a person may join, and what their last press changed (if anything)."""
+    """One page of the gatherings a person may join, and what their last press changed (if anything).
+
+    All of them are ordered the reader's own first, then in settings order (programmes, then their
+    topics); `gatherings` is the page's slice of that order, starting at position `first` (1-based).
+    """
 
     gatherings: tuple[GatheringView, ...]
+    total: int  # on every page
     notice: str = ""
+    page: int = 1
+    pages: int = 1
+    first: int = 1
+    yours: int = 0  # how many the reader joined (listed first, so on page 1)
+
+    @property
+    def last(self) -> int:
+        """The position of the page's last gathering (1-based)."""
+        return self.first + len(self.gatherings) - 1
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from service.commands import (
     EscalationCommand,
     GatheringJoinCommand,
     GatheringLeaveCommand,
+    GatheringsPageCommand,
     GoalsCommand,
     GoalsOpenCommand,
     IntroSendCommand,
@@ -355,6 +356,11 @@ CARD_VERBS: dict[str, CardVerb] = {
             Verb.GATHERING_LEAVE,
             Permission.SELF,
             lambda s, a, c: build_gatherings_card(s.gatherings.leave(a, narrowed(c, GatheringLeaveCommand))),
+        ),
+        CardVerb(
+            Verb.GATHERINGS_PAGE,
+            Permission.SELF,
+            lambda s, a, c: build_gatherings_card(s.gatherings.page(a, narrowed(c, GatheringsPageCommand))),
         ),
         CardVerb(
             Verb.THEMES_SUBMIT,

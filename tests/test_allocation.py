@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
@@ -114,15 +115,19 @@ class Roster:
         )
 
 
-def max_facilitated(groups: tuple[Group, ...], roster: Roster) -> int:
-    """An independent max-flow (networkx) over facilitator -> weekday -> groups."""
+def max_facilitated(
+    groups: tuple[Group, ...], roster: Roster, load_elsewhere: Mapping[str, int] | None = None
+) -> int:
+    """An independent max-flow (networkx) over facilitator -> weekday -> groups; a facilitator's
+    capacity is their limit less the groups they lead elsewhere."""
     graph = nx.DiGraph()
     graph.add_nodes_from(["source", "sink"])
     for day, count in Counter(g.weekday for g in groups).items():
         graph.add_edge(("day", day), "sink", capacity=count)
         for p in roster.by_email.values():
             if p.facilitator and p.works(day):
-                graph.add_edge("source", p.email, capacity=roster.config.facilitator_max_groups)
+                spare = roster.config.facilitator_max_groups - (load_elsewhere or {}).get(p.email, 0)
+                graph.add_edge("source", p.email, capacity=max(spare, 0))
                 graph.add_edge(p.email, ("day", day), capacity=1)
     return int(nx.maximum_flow_value(graph, "source", "sink"))
 
@@ -182,8 +187,14 @@ def check_rules(
     return roster
 
 
-def check_facilitators(groups: tuple[Group, ...], needed: dict[int, int], roster: Roster) -> None:
-    """Facilitators work the day, lead one group a weekday and at most their limit; none could be added."""
+def check_facilitators(
+    groups: tuple[Group, ...],
+    needed: dict[int, int],
+    roster: Roster,
+    load_elsewhere: Mapping[str, int] | None = None,
+) -> None:
+    """Facilitators work the day, lead one group a weekday and at most their limit (with the groups
+    they lead elsewhere); none could be added."""
     load: Counter[str] = Counter()
     days_led: set[tuple[str, int]] = set()
     for group in groups:
@@ -193,9 +204,10 @@ def check_facilitators(groups: tuple[Group, ...], needed: dict[int, int], roster
             assert (leader.email, group.weekday) not in days_led
             days_led.add((leader.email, group.weekday))
             load[leader.email] += 1
-    assert all(n <= roster.config.facilitator_max_groups for n in load.values())
+    elsewhere = load_elsewhere or {}
+    assert all(n + elsewhere.get(e, 0) <= roster.config.facilitator_max_groups for e, n in load.items())
     assert needed == dict(Counter(g.weekday for g in groups if g.facilitator is None))
-    assert sum(load.values()) == max_facilitated(groups, roster)
+    assert sum(load.values()) == max_facilitated(groups, roster, elsewhere)
 
 
 def weekday_full(day: int) -> str:
@@ -324,12 +336,14 @@ def test_facilitator_assignment_is_valid_and_maximal_from_any_previous_state(
     previous = data.draw(
         st.dictionaries(st.sampled_from([g.id for g in groups] or ["g0"]), st.sampled_from(emails))
     )
+    # Groups some of them already lead in other programmes (up to and beyond the limit).
+    elsewhere = data.draw(st.dictionaries(st.sampled_from(emails), st.integers(1, 4)))
 
-    result, needed = assign_facilitators(groups, leaders, max_groups, previous)
+    result, needed = assign_facilitators(groups, leaders, max_groups, previous, elsewhere)
     assert [replace(g, facilitator=None) for g in result] == list(groups)
     people = [*leaders, Person("gone@example.org", "Gone", "Role", facilitator=True, left_on=LEFT)]
     roster = Roster(people, ProgrammeSettings(facilitator_max_groups=max_groups))
-    check_facilitators(result, needed, roster)
+    check_facilitators(result, needed, roster, elsewhere)
 
 
 # --- readable examples -------------------------------------------------------------------------

@@ -67,6 +67,7 @@ from service.commands import (
     RsvpCommand,
     ThemesCommand,
 )
+from service.gatherings import PER_PAGE
 from service.views import (
     AnnouncementDraft,
     AnnouncementResultView,
@@ -173,11 +174,19 @@ DRAFT = AnnouncementDraft(
 
 THEMES = tuple(f"Theme {i} {LONG[:60]}" for i in range(30))  # a programme's most
 THEMES_FORM = ThemesFormView(SESSION, "Peer reflection", THEMES, frozenset(), "", False, "19 November 2026")
+# A full page (service.gatherings.PER_PAGE) of the longest topics and places settings allow (200).
 GATHERINGS = tuple(
     GatheringView(
-        f"programme-{i % 3}", "Co-reflection", f"Topic {i} {LONG[:60]}", i, 4, SESSION.when, "", i == 2
+        f"programme-{i % 3}",
+        "Co-reflection",
+        f"Topic {i} {LONG}"[:200],
+        i,
+        4,
+        SESSION.when,
+        LONG[:200],
+        i == 2,
     )
-    for i in range(12)
+    for i in range(PER_PAGE)
 )
 THEMES_OVERVIEW = [
     QuarterThemesView(
@@ -256,8 +265,17 @@ def every_card() -> Iterator[tuple[str, CardJson]]:
         "rsvp_timekeeper",
         build_rsvp_card(RsvpView(dataclasses.replace(SESSION, timekeeper="Ann Lee"))),
     )
-    yield "gatherings_none", build_gatherings_card(GatheringsView(()))
-    yield "gatherings", build_gatherings_card(GatheringsView(GATHERINGS, notice=f"You joined {LONG[:150]}."))
+    yield "gatherings_none", build_gatherings_card(GatheringsView((), 0))
+    yield (
+        "gatherings",
+        build_gatherings_card(GatheringsView(GATHERINGS, 10, notice=f"You joined {LONG[:150]}.")),
+    )
+    yield (
+        "gatherings_middle_page",
+        build_gatherings_card(
+            GatheringsView(GATHERINGS, 500, f"You joined {LONG[:150]}.", page=2, pages=50, first=11, yours=2)
+        ),
+    )
     yield "themes", build_themes_card(THEMES_FORM)
     yield (
         "themes_recorded",
@@ -994,7 +1012,7 @@ def test_gatherings_card_joins_and_leaves_with_one_click_and_names_nobody() -> N
         "gatherings", "Co-reflection", "Bereavement", 2, 4, SESSION.when, "Room 4", False
     )
     joined = dataclasses.replace(open_one, topic="Caring for someone", joined=5, mine=True)
-    card = build_gatherings_card(GatheringsView((open_one, joined)))
+    card = build_gatherings_card(GatheringsView((open_one, joined), 2))
     text = texts(card)
     assert "meets once 4 have joined (2 so far)" in text and "meets: 5 have joined" in text
     assert "Room 4" in text and "next allocation of groups" in text

@@ -75,7 +75,7 @@ def programme(tmp_path: Path) -> Iterator[tuple[Scheduler, Clock, Store]]:
     with Store(tmp_path / "reflect.json") as store:
         services = build_services(store, clock, ROSTER, SETTINGS)
         services.programme.rotate_pairs(date(2026, 12, 1))
-        invites = Invites(services.programme, services.outbox, clock, MailSettings())
+        invites = Invites(services.sessions, services.outbox, MailSettings())
         yield Scheduler(services, invites), clock, store
 
 
@@ -140,9 +140,7 @@ def test_a_new_programme_runs_nothing_for_the_time_before_it_began(tmp_path: Pat
     with Store(tmp_path / "reflect.json") as store:
         services = build_services(store, lambda: started, ROSTER, SETTINGS)
         services.programme.rotate_pairs(date(2026, 11, 23))
-        scheduler = Scheduler(
-            services, Invites(services.programme, services.outbox, lambda: started, MailSettings())
-        )
+        scheduler = Scheduler(services, Invites(services.sessions, services.outbox, MailSettings()))
         ran = [report.job.key for report in scheduler.run_due(started + timedelta(hours=1))]
     # November's sessions (10th and 12th) and October's peer check happened before the groups existed.
     assert not [

@@ -300,9 +300,7 @@ def test_the_meeting_request_goes_to_the_external_facilitator_and_names_them(
 ) -> None:
     world.clock.now = NOW
     mail = tmp_path / "mail"
-    invites = Invites(
-        world.services.programme, world.services.outbox, world.clock, MailSettings("reflect@x.org")
-    )
+    invites = Invites(world.services.sessions, world.services.outbox, MailSettings("reflect@x.org"))
     assert invites.sync_month("2026-12") == 2
     deliver(world.services, mail)
     events = {str(e["SUMMARY"]): e for c in calendars(mail) for e in c.walk("VEVENT")}

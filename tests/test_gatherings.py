@@ -28,25 +28,9 @@ from tests.bot_driver import BotDriver, TeamsSender, snapshot
 from tests.card_reading import card_text, facts_of, find_action, heading
 from tests.cli_run import run
 from tests.clocks import Clock
-from tests.worlds import NAMES, Row, actor, email, place_groups, roster_csv
+from tests.worlds import NAMES, Row, actor, email, gatherings_settings, place_groups, roster_csv
 
-SETTINGS = """
-[[programmes]]
-id = "reflection"
-name = "Peer reflection"
-themes = ["Workload", "Referrals", "Training"]
-
-[[programmes]]
-id = "gatherings"
-name = "Co-reflection gatherings"
-formation = "topic"
-membership = "opt-in"
-topics = ["Bereavement", "Caring for someone"]
-minimum_to_meet = 3
-weekday = "Wednesday"
-time = "12:30"
-duration_minutes = 60
-"""
+SETTINGS = gatherings_settings()
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday, before November's sessions
 ROWS = (
     Row("fay", facilitator=True, hours=37.5, aad_object_id="aaaaaaaa-0000-4000-8000-000000000001"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import icalendar
 
-from app import outbox_drainer
+from app import outbox_drainer, wiring
 from mailers.pickup import PickupMailer
 from service.invites import Invites, MailSettings
 from service.services import Services
@@ -43,7 +43,7 @@ def deliver(services: Services, mail: Path) -> None:
 def test_a_removed_group_has_its_meeting_cancelled(store: Store, tmp_path: Path) -> None:
     mail = tmp_path / "mail"
     services = build_services(store, lambda: NOW, ROSTER)
-    invites = Invites(services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org"))
+    invites = Invites(services.sessions, services.outbox, MailSettings("reflect@x.org"))
     assert invites.sync_month("2026-12") == 1
     assert invites.sync_month("2026-12") == 0  # nothing changed: nothing new
     deliver(services, mail)
@@ -93,3 +93,11 @@ def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) 
         message = email.message_from_bytes(path.read_bytes())
         received[str(message["To"])] = str(message["Subject"])
     assert received == {f"{e}": "Room change" for e in ("ann@x.org", "bo@x.org", "cy@x.org", "fay@x.org")}
+
+
+def test_the_programme_clocks_invites_use_the_one_sessions_of_the_services(tmp_path: Path) -> None:
+    # One planner and one clock for the month's sessions: the invites' times are the cards' times.
+    settings = tmp_path / "reflect.toml"
+    settings.write_text("[programme]\n", encoding="utf-8")
+    with wiring(str(tmp_path / "reflect.json"), str(settings), lambda: NOW) as wired:
+        assert wired.scheduler.invites.sessions is wired.services.sessions

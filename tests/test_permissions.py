@@ -275,6 +275,8 @@ def _card_data(verb: str, world: World, group: Group | None) -> dict[str, Any]:
         return {"programme": "gatherings", "topic": "Bereavement"}
     if verb == Verb.GATHERING_LEAVE:
         return {"programme": "gatherings"}
+    if verb == Verb.GATHERINGS_PAGE:
+        return {"page": 2}
     if verb == Verb.THEMES_SUBMIT:
         # A group that no longer exists: the router's check is the one this matrix tests (the use
         # case's check on a real group is in tests/test_themes_flow.py).

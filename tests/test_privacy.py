@@ -89,7 +89,7 @@ def build_world(tmp_path: Path) -> World:
     clock = Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     with Store(db) as store:
         services = build_services(store, clock, ROSTER, allocate=False)
-        invites = Invites(services.programme, services.outbox, clock, MailSettings())
+        invites = Invites(services.sessions, services.outbox, MailSettings())
         services.programme.allocate()
         round_ = services.programme.rotate_pairs(date(2026, 12, 1))
         people = services.programme.people()
@@ -492,7 +492,7 @@ def test_erase_removes_every_trace_and_the_programme_still_runs(
         )
         (ident,) = store.collection("announcements").all()
         assert sum(Outbox(store).batch_counts(ident).values()) == 5  # her own copy went with her
-        invites = Invites(services.programme, services.outbox, services.clock, MailSettings())
+        invites = Invites(services.sessions, services.outbox, MailSettings())
         Scheduler(services, invites).run_due(datetime(2027, 1, 5, 9, 0, tzinfo=UTC))
         assert services.outbox.due(datetime(2027, 1, 5, 9, 0, tzinfo=UTC), 1000)
 

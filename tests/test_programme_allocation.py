@@ -18,7 +18,8 @@ import pytest
 from cards.outbound import CardMessages
 from programme.errors import ProgrammeChoiceError
 from programme.facilitators import ExternalFacilitator
-from programme.model import Allocation, Group, Pair, PairRound
+from programme.model import Allocation, Group, Pair, PairRound, Person
+from programme.placement import allocate_programme
 from programme.programmes import ProgrammeDefinition, parse_programmes
 from repositories.facilitators import ExternalFacilitatorsRepository
 from repositories.gatherings import TopicJoinsRepository
@@ -345,7 +346,7 @@ MONTH_START = datetime(2027, 1, 1, 0, 0, tzinfo=UTC)
 
 def _a_month_of_the_clock(services: Services, clock: Clock) -> tuple[set[str], set[str]]:
     """Run the clock at the end of every day of January 2027; the kinds queued and the jobs run."""
-    scheduler = Scheduler(services, Invites(services.programme, services.outbox, clock, MailSettings()))
+    scheduler = Scheduler(services, Invites(services.sessions, services.outbox, MailSettings()))
     ran: set[str] = set()
     day = MONTH_START
     while day <= MONTH_START + timedelta(days=31):
@@ -429,6 +430,34 @@ def test_a_staff_facilitator_at_their_limit_in_one_programme_leads_nothing_in_an
         assert each["teams"].facilitators_needed == {1: 1}
 
 
+def test_a_facilitators_limit_counts_the_groups_they_lead_in_every_programme() -> None:
+    # Limit 2; fay already leads one group of "reflection". "teams" has groups on Tuesday and
+    # Wednesday, which she works: alone she could lead both, but only one is left of her limit.
+    _, teams = parse_programmes(
+        {
+            "programme": {"facilitator_max_groups": 2},
+            "programmes": [
+                {"id": "reflection"},
+                {"id": "teams", "weekday": "Tuesday", "fallback_weekdays": ["Wednesday"]},
+            ],
+        }
+    )
+    tue_wed = frozenset({1, 2})
+    fay = Person("fay@x.org", "Fay", "Lead", working_days=tue_wed, facilitator=True)
+    staff = [
+        *(Person(f"t{i}@x.org", f"T {i}", "Nurse", working_days=frozenset({1})) for i in range(4)),
+        *(Person(f"w{i}@x.org", f"W {i}", "Nurse", working_days=frozenset({2})) for i in range(4)),
+    ]
+    led_elsewhere = Group("thu-lead-1", "Lead 1", 3, "Lead", "fay@x.org", ("ann@x.org",), "reflection")
+
+    alone = allocate_programme(teams, [fay, *staff])
+    assert sorted(g.weekday for g in alone.groups if g.facilitator == "fay@x.org") == [1, 2]
+
+    beside = allocate_programme(teams, [fay, *staff], current=[led_elsewhere])
+    assert [g.facilitator for g in beside.groups].count("fay@x.org") == 1
+    assert sum(beside.facilitators_needed.values()) == 1
+
+
 def test_each_programme_with_pairs_rotates_on_its_own_rotation_months(tmp_path: Path) -> None:
     programmes = parse_programmes(
         {
@@ -444,7 +473,7 @@ def test_each_programme_with_pairs_rotates_on_its_own_rotation_months(tmp_path: 
         services = build_services(store, clock, rows, programmes=programmes, allocate=False)
         for programme in ("quick", "slow"):
             services.programme.rotate_pairs(date(2026, 12, 1), programme)
-        scheduler = Scheduler(services, Invites(services.programme, services.outbox, clock, MailSettings()))
+        scheduler = Scheduler(services, Invites(services.sessions, services.outbox, MailSettings()))
         for month in range(1, 9):
             clock.now = datetime(2027, month, 1, 9, 30, tzinfo=UTC)
             scheduler.run_due(clock.now)

@@ -38,6 +38,7 @@ from programme.settings import ProgrammeSettings
 from service.commands import AttendanceCommand, RsvpCommand
 from service.invites import Invites, MailSettings
 from service.services import Services
+from service.sessions import Sessions
 from service.views import IntroductionView
 from store import Store
 from support.config import BotSettings
@@ -184,9 +185,8 @@ def test_every_n_weeks_skips_a_month_and_that_month_has_no_jobs_for_it(store: St
     practice_end = next(j for j in jobs if j.key == f"session_end:2027-02:{PRACTICE.id}")
     assert practice_end.due == wall(date(2027, 2, 25), 11) + timedelta(minutes=30)
     # March's invites are the reflection group's only.
-    invites = Invites(
-        services.programme, services.outbox, lambda: datetime(2027, 2, 20, tzinfo=UTC), MailSettings()
-    )
+    later = Sessions(services.programme, clock_at(datetime(2027, 2, 20, tzinfo=UTC)))
+    invites = Invites(later, services.outbox, MailSettings())
     assert invites.sync_month("2027-03") == 1
     (recipient,) = [doc["recipient"] for doc in services.outbox.records("2027-03").values()]
     assert recipient == f"group:{REFLECTION.id}"
@@ -203,7 +203,7 @@ def test_every_weeks_below_five_is_refused_with_the_reason() -> None:
 
 def test_the_in_person_request_carries_the_place_and_no_teams_meeting(store: Store, tmp_path: Path) -> None:
     services = two_programmes(store)
-    invites = Invites(services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org"))
+    invites = Invites(services.sessions, services.outbox, MailSettings("reflect@x.org"))
     assert invites.sync_month("2027-01") == 2
     deliver(services, tmp_path / "mail", NOW)
     found = calendars(tmp_path / "mail")
@@ -229,7 +229,7 @@ async def test_graph_is_asked_for_a_teams_meeting_only_for_the_online_programme(
 ) -> None:
     with Store(tmp_path / "reflect.json") as store:
         services = two_programmes(store)
-        invites = Invites(services.programme, services.outbox, lambda: NOW, MailSettings("reflect@x.org"))
+        invites = Invites(services.sessions, services.outbox, MailSettings("reflect@x.org"))
         assert invites.sync_month("2027-01") == 2
         async with FakeGraph() as fake, graph_mailer(fake) as mailer:
             async with outbox_drainer(services, BotSettings(), mailer, sender="reflect@x.org") as drainer:
@@ -248,7 +248,8 @@ def test_every_n_weeks_invites_keep_their_wall_time_across_dst(store: Store, tmp
         ("2027-02", datetime(2027, 2, 10, tzinfo=UTC)),
         ("2027-04", datetime(2027, 3, 25, tzinfo=UTC)),
     ):
-        invites = Invites(services.programme, services.outbox, clock_at(now), MailSettings("reflect@x.org"))
+        then = Sessions(services.programme, clock_at(now))
+        invites = Invites(then, services.outbox, MailSettings("reflect@x.org"))
         invites.sync_month(month)
     deliver(services, tmp_path / "mail", datetime(2027, 3, 25, tzinfo=UTC))
     found = calendars(tmp_path / "mail")

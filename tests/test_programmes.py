@@ -166,6 +166,10 @@ def _error(table: dict[str, Any], shared: dict[str, Any] | None = None) -> str:
             '"p": membership: formation = "topic" is opt-in',
         ),
         ({"id": "p", "topics": ["Grief"]}, '"p": topics: only for formation = "topic"'),
+        (
+            {"id": "p", "formation": "topic", "membership": "opt-in", "topics": ["Grief", "x" * 201]},
+            '"p": topics: too long (201 characters, at most 200)',
+        ),
         ({"id": "p", "minimum_to_meet": 3}, '"p": minimum_to_meet: only for formation = "topic"'),
         (
             {"id": "p", "formation": "topic", "membership": "opt-in", "topics": ["G"], "minimum_to_meet": 1},

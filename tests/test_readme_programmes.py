@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from programme.errors import SettingsError
 from programme.programmes import CadenceKind, Facilitation, Formation, MembershipMode
+from service.gatherings import PER_PAGE
 from support.config import load_settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -30,3 +34,17 @@ def test_the_readme_writes_the_four_seed_programmes_as_valid_settings(tmp_path: 
     assert practice.cadence.kind is CadenceKind.EVERY_N_WEEKS and practice.cadence.every_weeks == 6
     assert peers.has_pairs and not peers.has_groups
     assert {p.settings.timezone for p in (reflection, gatherings, practice, peers)} == {"Europe/London"}
+
+
+def test_the_readme_says_how_the_gatherings_card_pages_and_how_long_a_topic_may_be(tmp_path: Path) -> None:
+    section = README.read_text(encoding="utf-8").split("## Programmes\n", 1)[1].split("\n## ", 1)[0]
+    (per_page,) = re.findall(r"shows (\d+) a page", section)
+    assert int(per_page) == PER_PAGE
+    (longest,) = re.findall(r"each at most (\d+) characters", section)
+    path = tmp_path / "reflect.toml"
+    gatherings = '[[programmes]]\nid = "g"\nformation = "topic"\nmembership = "opt-in"\n'
+    path.write_text(gatherings + f'topics = ["{"x" * int(longest)}"]\n', encoding="utf-8")
+    assert len(load_settings(path).programmes[0].topics[0]) == int(longest)
+    path.write_text(gatherings + f'topics = ["{"x" * (int(longest) + 1)}"]\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="topics: too long"):
+        load_settings(path)

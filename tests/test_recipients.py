@@ -137,7 +137,7 @@ def world(store: Store) -> Iterator[World]:
     services.programme.import_roster(
         roster_csv(r for r in ROSTER if r.key != LEAVER), "roster.csv", clock.now
     )
-    invites = Invites(services.programme, services.outbox, clock, MailSettings("reflect@x.org"))
+    invites = Invites(services.sessions, services.outbox, MailSettings("reflect@x.org"))
     yield World(services, clock, BotDriver(services), Scheduler(services, invites))
 
 

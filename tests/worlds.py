@@ -68,6 +68,29 @@ class Row:
         )
 
 
+def gatherings_settings(facilitated: str = "reflection") -> str:
+    """Two programmes as settings: staff-facilitated groups with themes (id `facilitated`), and the
+    opt-in gatherings of seed 001 (id "gatherings": two topics, meets from 3, Wednesdays 12:30-13:30,
+    a member keeps time). Shared by the gatherings tests in-process and in the Playground."""
+    return f"""
+[[programmes]]
+id = "{facilitated}"
+name = "Peer reflection"
+themes = ["Workload", "Referrals", "Training"]
+
+[[programmes]]
+id = "gatherings"
+name = "Co-reflection gatherings"
+formation = "topic"
+membership = "opt-in"
+topics = ["Bereavement", "Caring for someone"]
+minimum_to_meet = 3
+weekday = "Wednesday"
+time = "12:30"
+duration_minutes = 60
+"""
+
+
 # The coaches most use-case tests start from: Fay facilitates, Di coordinates, all on weekdays.
 COACHES = (
     Row("fay", facilitator=True, hours=37.5),

@@ -40,7 +40,7 @@ from tests.e2e.conftest import (  # noqa: E402
     groups,
 )
 from tests.e2e.playground import playground_available  # noqa: E402
-from tests.worlds import place_groups  # noqa: E402
+from tests.worlds import gatherings_settings, place_groups  # noqa: E402
 
 _reason = playground_available()
 if _reason:
@@ -49,27 +49,8 @@ if _reason:
 pytestmark = pytest.mark.timeout(120)
 
 Run = Callable[..., None]
-PROGRAMMES = parse_programmes(
-    tomllib.loads(
-        """
-[[programmes]]
-id = "main"
-name = "Peer reflection"
-themes = ["Workload", "Referrals", "Training"]
-
-[[programmes]]
-id = "gatherings"
-name = "Co-reflection gatherings"
-formation = "topic"
-membership = "opt-in"
-topics = ["Bereavement", "Caring for someone"]
-minimum_to_meet = 3
-weekday = "Wednesday"
-time = "12:30"
-duration_minutes = 60
-"""
-    )
-)
+# "main": the facilitated groups of tests/e2e/conftest.py.
+PROGRAMMES = parse_programmes(tomllib.loads(gatherings_settings("main")))
 GATHERINGS = PROGRAMMES[1]
 
 
@@ -125,7 +106,7 @@ def test_a_staff_member_joins_a_gathering_and_after_the_allocation_gets_its_invi
         assert set(received) == {PAT.name, QUINN.name, RIA.name}
 
         # And its meeting request: one, to the gathering's three members (no facilitator).
-        invites = Invites(w.services.programme, w.services.outbox, w.clock, MailSettings("reflect@x.org"))
+        invites = Invites(w.services.sessions, w.services.outbox, MailSettings("reflect@x.org"))
         month = session.start.strftime("%Y-%m")
         assert await asyncio.to_thread(invites.sync_month, month, GATHERINGS.id) == 1
         requests = [
