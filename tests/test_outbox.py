@@ -7,7 +7,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,6 +97,26 @@ def test_due_returns_oldest_first_up_to_the_limit(store: Store) -> None:
     outbox.enqueue([message("early@x.org")], T0)
     assert [e.message.recipient for e in outbox.due(T0 + timedelta(minutes=1), 1)] == ["early@x.org"]
     assert outbox.due(T0 - timedelta(seconds=1), 10) == []
+
+
+def test_due_picks_a_lane_by_channel_and_skips_what_is_in_flight(tmp_path: Path, store: Store) -> None:
+    outbox = Outbox(store)
+    mail = replace(message("mail@x.org"), key="mail:1", channel="email", card=None, data={"type": "mail"})
+    outbox.enqueue([mail], T0)
+    outbox.enqueue([message("a@x.org"), message("b@x.org")], T0 + timedelta(seconds=1))
+    later = T0 + timedelta(minutes=1)
+    teams = outbox.due(later, 10, channels=lambda channel: channel != "email")
+    assert [e.message.recipient for e in teams] == ["a@x.org", "b@x.org"]
+    assert [e.message.key for e in outbox.due(later, 10, channels=lambda channel: channel == "email")] == [
+        "mail:1"
+    ]
+    in_flight = {("2026-11", message("a@x.org").key), ("2026-11", "mail:1")}
+    assert [e.message.recipient for e in outbox.due(later, 10, skip=in_flight)] == ["b@x.org"]
+    # Another process's index learns the channel from the records.
+    with Store(tmp_path / "reflect.json") as other_process:
+        assert [e.message.key for e in Outbox(other_process).due(later, 10, channels="email".__eq__)] == [
+            "mail:1"
+        ]
 
 
 def test_marks_are_durable_and_keep_no_content(tmp_path: Path) -> None:
