@@ -276,6 +276,37 @@ def test_every_n_weeks_invites_keep_their_wall_time_across_dst(store: Store, tmp
     assert b"BEGIN:VTIMEZONE" in found[f"reflect-{PRACTICE.id}-2027-04-08@reflect.local"].to_ical()
 
 
+def test_a_weekly_programme_keeps_its_wall_time_across_dst(store: Store, tmp_path: Path) -> None:
+    # The practice programme weekly: every Thursday from 14 January, each session its own meeting.
+    weekly = parse_programmes(tomllib.loads(PROGRAMMES_TOML.replace("every_weeks = 6", "every_weeks = 1")))
+    services = Services.build(
+        store, ProgrammeSettings(), lambda: NOW, messages=CardMessages(), programmes=weekly
+    )
+    services.programme.import_roster(roster_csv(ROSTER), "roster.csv", NOW)
+    place_groups(store, [REFLECTION, PRACTICE], NOW)
+    then = Sessions(services.programme, clock_at(datetime(2027, 2, 20, tzinfo=UTC)))
+    invites = Invites(then, services.outbox, MailSettings("reflect@x.org"))
+    for month in ("2027-03", "2027-04"):
+        invites.sync_month(month)
+    deliver(services, tmp_path / "mail", datetime(2027, 2, 20, tzinfo=UTC))
+    found = calendars(tmp_path / "mail")
+    thursdays = [date(2027, 3, 4) + timedelta(weeks=n) for n in range(9)]  # 4 March to 29 April
+    # The UK changes to BST on 28 March; reflection's second Thursdays (11 March, 8 April) move
+    # practice to the Tuesday of those weeks, under the same period.
+    for thursday in thursdays:
+        event = event_of(found[f"reflect-{PRACTICE.id}-{thursday.isoformat()}@reflect.local"])
+        start = event["DTSTART"].dt
+        day = thursday - timedelta(days=2) if thursday in (date(2027, 3, 11), date(2027, 4, 8)) else thursday
+        assert (start.date(), start.time(), event["DTSTART"].params["TZID"]) == (
+            day,
+            time(10, 0),
+            "Europe/London",
+        )
+        assert start.astimezone(UTC).hour == (10 if day < date(2027, 3, 28) else 9)
+        assert event["DTEND"].dt - start == timedelta(minutes=90)
+    assert len({u for u in found if u.startswith(f"reflect-{PRACTICE.id}-")}) == len(thursdays)
+
+
 def test_cards_say_where_an_in_person_session_is(store: Store) -> None:
     services = two_programmes(store)
     ed = actor(services, "ed")
@@ -314,9 +345,7 @@ def test_the_report_has_a_section_per_programme_each_suppressed_on_its_own(store
     now[0] = wall(date(2027, 1, 12), 11)
     services.register.record(
         actor(services, "gil"),
-        AttendanceCommand(
-            PRACTICE.id, "2027-01-14", frozenset({address("ann")}), frozenset({address("ed")})
-        ),
+        AttendanceCommand(PRACTICE.id, "2027-01-14", frozenset({address("ann")}), frozenset({address("ed")})),
     )
     now[0] = wall(date(2027, 1, 14), 11)
     services.register.record(
