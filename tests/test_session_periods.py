@@ -323,3 +323,22 @@ def test_the_report_of_a_month_with_two_sessions_counts_both(store: Store) -> No
     # February's two sessions give four registrations, but of two people: hidden, total too.
     assert rows[("2027-02", pair.id)].suppressed and rows[("2027-02", pair.id)].value is None
     assert totals["2027-02"].suppressed
+
+
+def test_the_schedule_and_the_month_plan_hold_every_session_of_the_month(store: Store) -> None:
+    services = build(store, Clock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+    schedule = services.sessions.schedule(date(2027, 1, 1), 2)
+    assert [(s.group_id, s.period) for s in schedule] == [
+        (group.id, period) for period in PERIODS for group in (NORTH, ROTA)
+    ]
+    assert [s.start for s in schedule if s.group_id == NORTH.id] == [wall(p) for p in PERIODS]
+    plan = services.sessions.month_sessions("2027-01")
+    assert {g: [s.period for s in found] for g, found in plan.items()} == {
+        NORTH.id: list(JANUARY),
+        ROTA.id: list(JANUARY),
+    }
+    # A period that is not one of the group's sessions has no session.
+    assert services.sessions.session_of_period(NORTH, "2027-01-14") is None
+    assert services.sessions.session_of_period(NORTH, "2027-01") is None
+    session = services.sessions.session_of_period(NORTH, "2027-01-21")
+    assert session is not None and session.start == wall("2027-01-21")
