@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -77,6 +78,8 @@ _REFERENCE = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 # Programme months and quarters are this century's: a year like 0000 or 9999 is forged (and
 # out of range for date arithmetic).
 _MONTH = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
+# A session's period (programme.sessions): its month, or an every-N-weeks session's date.
+_PERIOD = re.compile(r"20\d\d-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
 _QUARTER = re.compile(r"20\d\d-Q[1-4]")
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
 _GOAL_TEXT_KEY = re.compile(r"goal(\d+)_text")
@@ -105,12 +108,12 @@ def _rsvp(data: Mapping[str, Any]) -> RsvpCommand:
     answer = _choice(data, DATA_ANSWER, RsvpAnswer, "The answer")
     if answer is not RsvpAnswer.NOT_ATTENDING:
         # The reason inputs are not on the clicked button's card, and reasons belong to absences only.
-        return RsvpCommand(_reference(data, DATA_GROUP, "group"), _month(data), answer, None, "")
+        return RsvpCommand(_reference(data, DATA_GROUP, "group"), _period(data), answer, None, "")
     if not _text(data, RSVP_REASON, "The reason"):
         raise BadActionError("Please choose a reason for not attending.")
     return RsvpCommand(
         _reference(data, DATA_GROUP, "group"),
-        _month(data),
+        _period(data),
         answer,
         _choice(data, RSVP_REASON, AbsenceReason, "The reason"),
         _text(data, RSVP_NOTE, "The note"),
@@ -118,7 +121,7 @@ def _rsvp(data: Mapping[str, Any]) -> RsvpCommand:
 
 
 def _attendance(data: Mapping[str, Any]) -> AttendanceCommand:
-    group, month = _reference(data, DATA_GROUP, "group"), _month(data)
+    group, month = _reference(data, DATA_GROUP, "group"), _period(data)
     present: set[str] = set()
     absent: set[str] = set()
     for key, value in data.items():
@@ -138,7 +141,7 @@ def _attendance(data: Mapping[str, Any]) -> AttendanceCommand:
 def _checkout(data: Mapping[str, Any]) -> CheckoutCommand:
     return CheckoutCommand(
         _reference(data, DATA_GROUP, "group"),
-        _month(data),
+        _period(data),
         _text(data, CHECKOUT_HELPFUL, "What was helpful"),
         _text(data, CHECKOUT_NOT_HELPFUL, "What was not helpful"),
         _integer(data, CHECKOUT_RATING, "The rating", 1, 5),
@@ -254,7 +257,7 @@ def _page(data: Mapping[str, Any], default: int | None = None) -> int:
 
 
 def _themes(data: Mapping[str, Any]) -> ThemesCommand:
-    group, month = _reference(data, DATA_GROUP, "group"), _month(data)
+    group, month = _reference(data, DATA_GROUP, "group"), _period(data)
     chosen: list[str] = []
     toggles = 0
     for key, value in data.items():
@@ -318,6 +321,25 @@ def _month(data: Mapping[str, Any]) -> str:
     if not isinstance(value, str) or not _MONTH.fullmatch(value):
         raise BadActionError("The card's month is missing or not valid (expected YYYY-MM).")
     return value
+
+
+def _period(data: Mapping[str, Any]) -> str:
+    """A session card's period, carried in its `month` field (cards sent before keep working)."""
+    value = data.get(DATA_MONTH)
+    if isinstance(value, str) and _PERIOD.fullmatch(value) and (len(value) == 7 or _is_date(value)):
+        return value
+    raise BadActionError(
+        "The card's month is missing or not valid (expected YYYY-MM, or YYYY-MM-DD for a session of a "
+        "group meeting every few weeks)."
+    )
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)  # "2027-02-30" is no session's date
+    except ValueError:
+        return False
+    return True
 
 
 def _choice(data: Mapping[str, Any], key: str, kind: type[_E], label: str) -> _E:

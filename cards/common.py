@@ -8,9 +8,11 @@ would not.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any, Literal
 
 from programme.answers import FLAG_LABELS
+from programme.model import WEEKDAY_NAMES
 
 CardJson = dict[str, Any]
 
@@ -226,6 +228,16 @@ def month_label(month: str) -> str:
     """ "2026-11" as "November 2026"."""
     year, number = month.split("-")
     return f"{_MONTHS[int(number) - 1]} {year}"
+
+
+def period_label(period: str) -> str:
+    """A session's period as people say it: "November 2026" for a monthly session, "Thursday 12
+    November 2026" for one of a group meeting every few weeks (a month name alone would not say
+    which of its sessions)."""
+    if len(period) == 7:
+        return month_label(period)
+    day = date.fromisoformat(period)
+    return f"{WEEKDAY_NAMES[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 _MONTHS = (

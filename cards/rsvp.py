@@ -16,8 +16,8 @@ from cards.common import (
     execute,
     facts,
     heading,
-    month_label,
     open_url,
+    period_label,
     show_card,
     text,
     text_input,
@@ -60,7 +60,7 @@ def build_rsvp_card(view: RsvpView, *, reminder: bool = False) -> CardJson:
             )
         ]
     else:
-        title = f"{session.group_name}: {month_label(session.month)}"
+        title = f"{session.group_name}: {period_label(session.month)}"
         lead = []
     body, actions = _rsvp_section(view)
     return card(

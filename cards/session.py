@@ -14,7 +14,7 @@ from cards.common import (
     facts,
     flag_choices,
     heading,
-    month_label,
+    period_label,
     show_card,
     text,
     text_input,
@@ -139,7 +139,7 @@ def _reason_text(entry: RosterEntry) -> str:
 def build_attendance_card(view: AttendanceView) -> CardJson:
     """The register: a toggle per member, pre-ticked from RSVPs; once saved, correctable until a deadline."""
     session = view.session
-    title = f"Register: {session.group_name}, {month_label(session.month)}"
+    title = f"Register: {session.group_name}, {period_label(session.month)}"
     fallback = f"{title}. Open this message in Teams to take the register."
     if not view.recorded:
         body = [
@@ -153,7 +153,7 @@ def build_attendance_card(view: AttendanceView) -> CardJson:
     present = [m.name for m in view.members if _ticked(m)]
     absent = [m.name for m in view.members if not _ticked(m)]
     body = [
-        heading(f"Register saved: {session.group_name}, {month_label(session.month)}"),
+        heading(f"Register saved: {session.group_name}, {period_label(session.month)}"),
         text(session.when, subtle=True),
         text(f"Present ({len(present)})", bold=True, separator=True),
         text(", ".join(present) or "Nobody"),

@@ -11,7 +11,7 @@ from cards.common import (
     execute,
     facts,
     heading,
-    month_label,
+    period_label,
     text,
     text_input,
     toggle,
@@ -39,7 +39,7 @@ MAX_NOTES = 5
 def build_themes_card(view: ThemesFormView) -> CardJson:
     """The themes of a session: open for recording (and correcting), or closed and read-only."""
     session = view.session
-    title = f"Themes of {session.group_name}: {month_label(session.month)}"
+    title = f"Themes of {session.group_name}: {period_label(session.month)}"
     body: list[CardJson] = [heading(title), session_facts(session)]
     if view.recorded:
         body.append(text("Recorded. Thank you.", color="good", bold=True, separator=True))

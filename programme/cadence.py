@@ -14,7 +14,7 @@ elapsed hours. End times are start plus the duration in elapsed time (added in U
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from programme.calendar import main_session_date, month_sequence
@@ -31,6 +31,9 @@ class ProgrammeSession:
     group_id: str
     start: datetime
     end: datetime
+    # The programme-weekday date this session is for (before a fallback day or closure moved it):
+    # an every-N-weeks session's period is this date. Not part of equality: where it meets is.
+    main: date | None = field(default=None, compare=False)
 
     def overlaps(self, other: ProgrammeSession) -> bool:
         """Half-open intervals: a session ending at 11:00 does not clash with one starting at 11:00."""
@@ -65,13 +68,15 @@ def on_weekday(main: date, weekday: int, settings: ProgrammeSettings) -> date:
     return day
 
 
-def session_on(definition: ProgrammeDefinition, group_id: str, day: date) -> ProgrammeSession:
-    """The session of a group on a date, at the programme's local time."""
+def session_on(
+    definition: ProgrammeDefinition, group_id: str, day: date, main: date | None = None
+) -> ProgrammeSession:
+    """The session of a group on a date (for the main date `main`), at the programme's local time."""
     settings = definition.settings
     # zoneinfo resolves the offset for that date, so the wall-clock time holds across DST.
     start = datetime.combine(day, settings.session_time, tzinfo=settings.zone)
     end = (start.astimezone(UTC) + timedelta(minutes=settings.duration_minutes)).astimezone(settings.zone)
-    return ProgrammeSession(definition.id, group_id, start, end)
+    return ProgrammeSession(definition.id, group_id, start, end, main)
 
 
 def group_occurrences(
@@ -103,7 +108,8 @@ def group_sessions(
 ) -> list[ProgrammeSession]:
     """A group's sessions for main dates from `first` to `last`, in time order."""
     return [
-        session_on(definition, group.id, day) for day in group_dates(definition, group.weekday, first, last)
+        session_on(definition, group.id, day, main)
+        for main, day in group_occurrences(definition, group.weekday, first, last)
     ]
 
 

@@ -94,10 +94,12 @@ def schedule_programmes(
             others = [d for d in settings.session_weekdays if d != group.weekday]
             usable = [d for d in others if all(_works(roster, e, d) for e in attendees)]
             for main, planned in group_occurrences(definition, group.weekday, first, last):
-                session = session_on(definition, group.id, planned)
+                session = session_on(definition, group.id, planned, main)
                 if _busy(session, attendees, booked):
                     for weekday in usable:
-                        candidate = session_on(definition, group.id, on_weekday(main, weekday, settings))
+                        candidate = session_on(
+                            definition, group.id, on_weekday(main, weekday, settings), main
+                        )
                         if not _busy(candidate, attendees, booked):
                             moved.append(Moved(definition.id, group.id, planned, candidate.start.date()))
                             session = candidate

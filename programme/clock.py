@@ -3,6 +3,13 @@
 Every job has a key that names its one occurrence (e.g. "rsvp_reminder:2026-12:thu-coach-1");
 the shell runs a due job only if its key has no recorded run, so after downtime each missed job
 runs once and a second process finds nothing left to do.
+
+A group's session jobs are keyed by the session's period (`programme.sessions`): the month for a
+monthly programme, as v1 keyed them, and the session's date for an every-N-weeks one, so a
+weekly group has a reminder and an end-of-session job per session. Invites stay one job per month:
+it sends or updates the meeting requests of every session whose period falls in the month, and is
+due `invite_days_before` the month's first session, so each later session of the month has its
+request at least that long before it, too.
 """
 
 from __future__ import annotations
@@ -44,8 +51,14 @@ class Job:
     key: str
     kind: JobKind
     due: datetime
-    month: str | None = None
+    month: str | None = None  # the programme month the job belongs to (its runs are filed by it)
     group_id: str | None = None
+    period: str | None = None  # a session job's session period (None: the month's, for monthly)
+
+    @property
+    def session_period(self) -> str | None:
+        """The period of the session a group job is about."""
+        return self.period or self.month
 
 
 def _at(day: date, settings: ProgrammeSettings) -> datetime:
@@ -81,9 +94,9 @@ def jobs_between(
         key = f"{year:04d}-{month:02d}"
         sessions = planner.month_sessions(groups, key)
         meeting = [
-            (group, sessions[group.id], planner.settings_of(group))
+            (group, session, planner.settings_of(group))
             for group in groups
-            if group.id in sessions
+            for session in sessions.get(group.id, ())
         ]
         if meeting:
             invite_at = min(
@@ -93,16 +106,24 @@ def jobs_between(
             jobs.append(Job(f"invites:{key}", JobKind.INVITES, invite_at, key))
         for group, session, own in meeting:
             remind_day = session.start.astimezone(own.zone).date() - timedelta(days=own.reminder_days_before)
+            # Monthly: the month itself (v1's keys); every N weeks: the session's date.
+            period = session.period
+            keyed = period or key
             jobs.append(
                 Job(
-                    f"rsvp_reminder:{key}:{group.id}",
+                    f"rsvp_reminder:{keyed}:{group.id}",
                     JobKind.RSVP_REMINDER,
                     _at(remind_day, own),
                     key,
                     group.id,
+                    period,
                 )
             )
-            jobs.append(Job(f"session_end:{key}:{group.id}", JobKind.SESSION_END, session.end, key, group.id))
+            jobs.append(
+                Job(
+                    f"session_end:{keyed}:{group.id}", JobKind.SESSION_END, session.end, key, group.id, period
+                )
+            )
         if last_round_start is not None:
             jobs.append(
                 Job(
@@ -151,7 +172,11 @@ def _session_ahead(
     """Whether any group's session of `month` ("YYYY-MM") has not begun at `now`."""
     if month is None:
         return False
-    return any(session.start > now for session in planner.month_sessions(groups, month).values())
+    return any(
+        session.start > now
+        for sessions in planner.month_sessions(groups, month).values()
+        for session in sessions
+    )
 
 
 def due_jobs(

@@ -136,6 +136,8 @@ class Session:
     group_id: str
     start: datetime
     end: datetime
-    # The programme month the session belongs to, when it is not the month of its start: an
-    # every-N-weeks session is keyed by the month of its programme-weekday date.
-    month: str | None = None
+    # The session's *period*, the key of everything about it (answers, registers, meetings, jobs):
+    # None for a monthly programme's session, whose period is the programme month of its start
+    # ("2027-03", as v1 keyed it); an every-N-weeks session's programme-weekday date ("2027-03-11")
+    # before a fallback day or closure moved it (`programme.sessions`).
+    period: str | None = None

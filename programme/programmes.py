@@ -35,8 +35,8 @@ its time, a later one moves to its fallback weekday)::
     venue = "teams"          # "teams" (default), or the name of a place to meet in person
     themes = ["Workload"]    # systemic themes facilitators can record after a session
     cadence = "monthly"      # "monthly" (the Nth weekday, week_of_month) or "every_n_weeks"
-    every_weeks = 6          # cadence = "every_n_weeks": weeks between sessions (5-12: at most
-                             #     one session per calendar month, which keys its answers)
+    every_weeks = 6          # cadence = "every_n_weeks": weeks between sessions, 1 (weekly) to
+                             #     12; each session is keyed by its date ("2027-03-11")
     anchor = 2027-01-14      # cadence = "every_n_weeks": the first session, on `weekday`
     weekday = "Thursday"     # ... and any ProgrammeSettings key (weekday, fallback_weekdays,
     duration_minutes = 90    #     time, timezone, max_group_size, min_group_size, ...),
@@ -67,7 +67,7 @@ _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 ONLINE_VENUE = "teams"
 _E = TypeVar("_E", bound=StrEnum)
 MAX_THEMES = 30
-MIN_EVERY_WEEKS = 5  # at most one session per calendar month (35 days > 31)
+MAX_EVERY_WEEKS = 12
 
 
 class Kind(StrEnum):
@@ -367,12 +367,12 @@ def _cadence(table: Mapping[str, Any], settings: ProgrammeSettings) -> Cadence:
     if "week_of_month" in table:
         raise SettingsError('week_of_month: only with cadence = "monthly"')
     every = table.get("every_weeks")
-    # Answers, registers, check-outs, meetings and jobs are keyed by the programme month, so a
-    # programme meets at most once per calendar month: at least 5 weeks (35 days) apart.
-    if isinstance(every, bool) or not isinstance(every, int) or not MIN_EVERY_WEEKS <= every <= 12:
+    # Each session is keyed by its own date (its *period*, programme.sessions), so a month may hold
+    # several: weekly (1) to quarterly-ish (12).
+    if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= MAX_EVERY_WEEKS:
         raise SettingsError(
-            f"every_weeks: expected a whole number from {MIN_EVERY_WEEKS} to 12 (sessions are kept "
-            f"per calendar month, so at most one a month), got {every!r}"
+            f"every_weeks: expected a whole number of weeks from 1 (weekly) to {MAX_EVERY_WEEKS}, "
+            f"got {every!r}"
         )
     if "anchor" not in table:
         raise SettingsError('anchor: cadence = "every_n_weeks" needs the date of the first session')

@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from programme.model import PairRound
-from programme.sessions import month_key, parse_month
+from programme.sessions import month_key, month_of_period, parse_month
 
 MIN_PEOPLE = 3
 SUPPRESSED_MARK = "[c]"  # as in UK official statistics: "confidential", hidden to protect small numbers
@@ -144,7 +144,8 @@ def _union(populations: Iterable[Collection[str]]) -> set[str]:
 
 @dataclass(frozen=True)
 class Register:
-    """One group's attendance register for one programme month."""
+    """One group's attendance register for one session in a programme month (a group meeting every
+    N weeks may have several registers in a month)."""
 
     month: str
     group_id: str
@@ -165,6 +166,13 @@ class RsvpRecord:
     email: str
     answer: str  # "attending" | "not_attending" | "maybe"
     reason: str | None
+    # The session's period when it is not the month itself (every N weeks: "2026-11-12").
+    period: str | None = None
+
+    @property
+    def session(self) -> str:
+        """The period of the session answered."""
+        return self.period or self.month
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,8 @@ class ReportInputs:
     months: tuple[str, ...]  # "2026-11", oldest first
     group_names: Mapping[str, str]  # group id -> name (current and retired groups)
     registers: tuple[Register, ...]
-    invited: Mapping[tuple[str, str], frozenset[str]]  # (month, group id) -> members invited
+    # (session period, group id) -> members invited; a monthly session's period is its month.
+    invited: Mapping[tuple[str, str], frozenset[str]]
     rsvps: tuple[RsvpRecord, ...]
     rounds: tuple[PairRound, ...]
     peer_records: tuple[PeerRecord, ...]
@@ -282,8 +291,9 @@ def month_range(until: str, count: int) -> tuple[str, ...]:
 
 
 def quarter_of(month: str) -> str:
-    """ "2026-11" -> "2026-Q4" (calendar quarters, as goals are kept)."""
-    year, number = parse_month(month)
+    """ "2026-11" -> "2026-Q4" (calendar quarters, as goals are kept); a session period such as
+    "2026-11-12" is in the quarter of its month."""
+    year, number = parse_month(month_of_period(month))
     return f"{year:04d}-Q{(number - 1) // 3 + 1}"
 
 
@@ -309,25 +319,27 @@ def attendance_figures(
     A group's figure is hidden when fewer than 3 were registered, and complementary suppression
     applies across a month's groups, since the month's total is shown.
     """
-    by_month: dict[str, dict[str, Register]] = {}
+    by_month: dict[str, dict[str, list[Register]]] = {}
     for register in registers:
-        by_month.setdefault(register.month, {})[register.group_id] = register
+        by_month.setdefault(register.month, {}).setdefault(register.group_id, []).append(register)
     rows: list[GroupAttendance] = []
     totals: list[MonthRate] = []
     for month in months:
         month_registers = by_month.get(month, {})
         if not month_registers:
             continue
-        ordered = sorted(
-            month_registers.values(), key=lambda r: (group_names.get(r.group_id, ""), r.group_id)
-        )
-        hidden, total_hidden = suppress_row([r.registered for r in ordered])
-        for register, hide in zip(ordered, hidden, strict=True):
-            rate = HIDDEN_RATE if hide else Rate(len(register.present), len(register.registered))
-            name = group_names.get(register.group_id, register.group_id)
-            rows.append(GroupAttendance(month, register.group_id, name, rate))
-        present = sum(len(r.present) for r in ordered)
-        registered = sum(len(r.registered) for r in ordered)
+        ordered = sorted(month_registers.items(), key=lambda item: (group_names.get(item[0], ""), item[0]))
+        # A group's month is all its sessions that month: present / registered over them, about the
+        # people registered at any of them.
+        populations = [_union(r.registered for r in group_registers) for _, group_registers in ordered]
+        hidden, total_hidden = suppress_row(populations)
+        present = registered = 0
+        for (group_id, group_registers), hide in zip(ordered, hidden, strict=True):
+            group_present = sum(len(r.present) for r in group_registers)
+            group_registered = sum(len(r.registered) for r in group_registers)
+            present, registered = present + group_present, registered + group_registered
+            rate = HIDDEN_RATE if hide else Rate(group_present, group_registered)
+            rows.append(GroupAttendance(month, group_id, group_names.get(group_id, group_id), rate))
         totals.append(MonthRate(month, HIDDEN_RATE if total_hidden else Rate(present, registered)))
     return tuple(rows), tuple(totals)
 
@@ -335,17 +347,18 @@ def attendance_figures(
 def rsvp_figures(
     months: Sequence[str], invited: Mapping[tuple[str, str], frozenset[str]], rsvps: Iterable[RsvpRecord]
 ) -> tuple[MonthRate, ...]:
-    """RSVP response rate per month: answers from invited members / invited members, over all groups.
+    """RSVP response rate per month: answers from invited members / invited members, over all groups
+    and every session whose period falls in the month.
 
-    Counted per invitation (a person in two groups is invited twice); hidden when fewer than 3
-    distinct people were invited that month.
+    Counted per invitation (a person in two groups, or at two sessions, is invited twice); hidden
+    when fewer than 3 distinct people were invited that month.
     """
     answered: dict[tuple[str, str], set[str]] = {}
     for rsvp in rsvps:
-        answered.setdefault((rsvp.month, rsvp.group_id), set()).add(rsvp.email)
+        answered.setdefault((rsvp.session, rsvp.group_id), set()).add(rsvp.email)
     figures: list[MonthRate] = []
     for month in months:
-        keys = [key for key in invited if key[0] == month]
+        keys = [key for key in invited if month_of_period(key[0]) == month]
         if not keys:
             continue
         people = _union(invited[key] for key in keys)

@@ -1,12 +1,20 @@
-"""Which session is current for a group, and which answers are still open at a moment.
+"""Which sessions a group has, which is current, and which answers are still open at a moment.
 
 Each group meets on its programme's cadence (`programme.cadence`): monthly on the Nth weekday as
-in v1, or every N weeks from an anchor. Answers, registers, check-outs, meetings and jobs are kept
-per *programme month* ("2027-03"), so a programme meets at most once per calendar month
-(`every_weeks >= 5`, which the settings enforce): an every-N-weeks session belongs to the month of
-its programme-weekday date (`Session.month`), and a month without one has no session at all.
+in v1, or every N weeks (1 to 12) from an anchor. Everything about a session (RSVP answers,
+registers, check-outs, introductions, meetings, timekeepers, themes, the clock's job keys, the
+`month` field of its cards) is keyed by its *period* (`Session.period`):
 
-`SessionPlanner` gives every group's session of a month across the deployment's programmes. With
+* a monthly programme's session: the programme month, "2027-03", exactly as v1 keyed it;
+* an every-N-weeks session: its date on the programme weekday ("2027-03-11", the main date before a
+  fallback day or closure moves it), so a month may hold several sessions of one group. (Until
+  every-N-weeks met at most monthly these were keyed by month; that never shipped in a release,
+  so there is no data to migrate.)
+
+Whatever walks the calendar by month (the clock, reports, the schedule) asks for the sessions *of
+a month*; `month_of_period` is the one place that maps a period to its month.
+
+`SessionPlanner` gives every group's sessions of a month across the deployment's programmes. With
 groups of several programmes it schedules them with `programme.clashes.schedule_programmes`, so
 nobody is booked twice at once (a later programme's group moves to a fallback day for that
 session); with one programme's groups it is exactly the v1 calendar.
@@ -14,9 +22,11 @@ session); with one programme's groups it is exactly the v1 calendar.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from programme.answers import RsvpAnswer
 from programme.cadence import group_occurrences, session_on
@@ -28,6 +38,8 @@ from programme.programmes import CadenceKind, ProgrammeDefinition
 from programme.settings import ProgrammeSettings
 
 ATTENDANCE_CORRECTION_DAYS = 7
+_MONTH_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_DATE_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 
 
 def month_key(day: date) -> str:
@@ -39,6 +51,28 @@ def parse_month(month: str) -> tuple[int, int]:
     """(year, month) of a "2026-11" month key."""
     year, number = month.split("-")
     return int(year), int(number)
+
+
+def month_of_period(period: str) -> str:
+    """The programme month a session period falls in: "2027-03" for "2027-03" and for "2027-03-11"."""
+    return period[:7]
+
+
+def period_date(period: str) -> date | None:
+    """The date of an every-N-weeks period ("2027-03-11"); None for a month or anything malformed."""
+    if not _DATE_PERIOD.fullmatch(period):
+        return None
+    try:
+        return date.fromisoformat(period)
+    except ValueError:  # "2027-02-30"
+        return None
+
+
+def session_period(session: Session, zone: ZoneInfo) -> str:
+    """A session's period: its own (every N weeks), else the programme month of its start in `zone`."""
+    if session.period is not None:
+        return session.period
+    return month_key(session.start.astimezone(zone).date())
 
 
 def session_in_month(group: Group, month: str, settings: ProgrammeSettings) -> Session:
@@ -70,14 +104,41 @@ def next_month(month: str) -> str:
     return f"{year + 1:04d}-01" if number == 12 else f"{year:04d}-{number + 1:02d}"
 
 
-def programme_session_in_month(group: Group, month: str, definition: ProgrammeDefinition) -> Session | None:
-    """The group's session in a programme month on its programme's cadence (None: no session that month)."""
+def programme_sessions_in_month(
+    group: Group, month: str, definition: ProgrammeDefinition
+) -> tuple[Session, ...]:
+    """The group's sessions whose period falls in a programme month, in time order (monthly: one;
+    every N weeks: none, one or several)."""
     if definition.cadence.kind is CadenceKind.MONTHLY:
-        return session_in_month(group, month, definition.settings)
+        return (session_in_month(group, month, definition.settings),)
     first, last = month_bounds(month)
-    for _, day in group_occurrences(definition, group.weekday, first, last):
+    sessions = []
+    for main, day in group_occurrences(definition, group.weekday, first, last):
         timed = session_on(definition, group.id, day)
-        return Session(group.id, timed.start, timed.end, month)
+        sessions.append(Session(group.id, timed.start, timed.end, main.isoformat()))
+    return tuple(sessions)
+
+
+def valid_period(period: str, definition: ProgrammeDefinition) -> bool:
+    """Whether `period` has the shape of its programme's periods (a month, or a date)."""
+    if definition.cadence.kind is CadenceKind.MONTHLY:
+        return _MONTH_PERIOD.fullmatch(period) is not None
+    return period_date(period) is not None
+
+
+def programme_session_of_period(group: Group, period: str, definition: ProgrammeDefinition) -> Session | None:
+    """The group's session of a period on its programme's cadence; None for a period that is not one of
+    its sessions (malformed, off the cadence, or dropped for a closure)."""
+    if not valid_period(period, definition):
+        return None
+    if definition.cadence.kind is CadenceKind.MONTHLY:
+        return session_in_month(group, period, definition.settings)
+    main = period_date(period)
+    assert main is not None  # valid_period checked it
+    for occurrence, day in group_occurrences(definition, group.weekday, main, main):
+        if occurrence == main:
+            timed = session_on(definition, group.id, day)
+            return Session(group.id, timed.start, timed.end, period)
     return None
 
 
@@ -92,16 +153,16 @@ def programme_next_session(group: Group, now: datetime, definition: ProgrammeDef
     if definition.cadence.anchor is not None:
         month = max(month, month_key(definition.cadence.anchor))
     for _ in range(6):
-        session = programme_session_in_month(group, month, definition)
-        if session is not None and session.end > now:
-            return session
+        for session in programme_sessions_in_month(group, month, definition):
+            if session.end > now:
+                return session
         month = next_month(month)
     raise NotFoundError(f"group {group.id} has no session ahead")  # only with closures on every date
 
 
 @dataclass(frozen=True)
 class SessionPlanner:
-    """Every group's session of a programme month, on each programme's cadence and without clashes."""
+    """Every group's sessions of a programme month, on each programme's cadence and without clashes."""
 
     programmes: tuple[ProgrammeDefinition, ...]
     # The roster by email: a clash move avoids a weekday a member does not work.
@@ -120,24 +181,24 @@ class SessionPlanner:
         """The settings a group's sessions run on."""
         return self.definition(group).settings
 
-    def month_sessions(self, groups: Sequence[Group], month: str) -> dict[str, Session]:
-        """Group id -> its session of `month`, for the groups that meet that month."""
+    def month_sessions(self, groups: Sequence[Group], month: str) -> dict[str, tuple[Session, ...]]:
+        """Group id -> its sessions whose period falls in `month`, in time order (groups that do not
+        meet that month left out)."""
         known = [g for g in groups if any(p.id == g.programme for p in self.programmes)]
         if len({g.programme for g in known}) <= 1:
-            sessions = {g.id: programme_session_in_month(g, month, self.definition(g)) for g in known}
-            return {group_id: s for group_id, s in sessions.items() if s is not None}
+            sessions = {g.id: programme_sessions_in_month(g, month, self.definition(g)) for g in known}
+            return {group_id: found for group_id, found in sessions.items() if found}
         by_programme: dict[str, list[Group]] = {}
         for group in known:
             by_programme.setdefault(group.programme, []).append(group)
         first, last = month_bounds(month)
         planned = schedule_programmes(self.programmes, by_programme, first, last, self.people)
         every_n_weeks = {p.id for p in self.programmes if p.cadence.kind is CadenceKind.EVERY_N_WEEKS}
-        return {
-            s.group_id: Session(
-                s.group_id, s.start, s.end, month if s.programme_id in every_n_weeks else None
-            )
-            for s in planned.sessions
-        }
+        plan: dict[str, list[Session]] = {}
+        for s in planned.sessions:  # in time order
+            period = s.main.isoformat() if s.programme_id in every_n_weeks and s.main is not None else None
+            plan.setdefault(s.group_id, []).append(Session(s.group_id, s.start, s.end, period))
+        return {group_id: tuple(found) for group_id, found in plan.items()}
 
 
 def rsvp_open(session: Session, now: datetime) -> bool:
@@ -155,13 +216,21 @@ def attendance_deadline(session: Session) -> datetime:
     return session.end + timedelta(days=ATTENDANCE_CORRECTION_DAYS)
 
 
-def session_leader(group: Group, month: str) -> str | None:
-    """Who runs a session: the facilitator, or in a rotating group the member whose turn it is."""
+def session_leader(group: Group, period: str, every_weeks: int | None = None) -> str | None:
+    """Who runs a session: the facilitator, or in a rotating group the member whose turn it is.
+
+    Turns go by month for a monthly period ("2027-03"), and by session for an every-N-weeks one
+    (`every_weeks` apart): consecutive sessions have consecutive turns either way.
+    """
     if group.facilitator is not None:
         return group.facilitator
     if not group.members:
         return None
-    year, number = parse_month(month)
+    day = period_date(period)
+    if day is not None:
+        turn = (day.toordinal() // 7) // (every_weeks or 1)
+        return group.members[turn % len(group.members)]
+    year, number = parse_month(period)
     return group.members[(year * 12 + number) % len(group.members)]
 
 

@@ -31,7 +31,8 @@ from programme.roster import character_problem
 
 ALL_PROGRAMMES = "all"
 NOTE_COLUMN = "note"  # the roster's text limit (200 characters) bounds a note
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# A session period (programme.sessions): a month, or an every-N-weeks session's date.
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 _EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
 
 
@@ -65,7 +66,9 @@ def record_themes(
     if not definition.themes:
         raise ThemeError(f"the {definition.name} programme has no themes to record")
     if not _MONTH.match(month):
-        raise ThemeError(f'month: expected a month like "2027-03", got {month!r}')
+        raise ThemeError(
+            f'month: expected a month like "2027-03" (or a session date like "2027-03-11"), got {month!r}'
+        )
     listed = {theme.casefold(): theme for theme in definition.themes}
     themes: list[str] = []
     for raw in chosen:

@@ -13,7 +13,9 @@ stored order, so it survives people joining and leaving:
    that does not change when someone else joins or leaves (unlike a position in the member list),
    and does not always favour the same letters of the alphabet in every group.
 
-Asking again for a month already decided returns the same person while they are present.
+Asking again for a month already decided returns the same person while they are present. "Month"
+here is the session's period (`programme.sessions`): for a group meeting every N weeks, the
+session's date, so turns go session by session; periods sort in time order as strings.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """What people answered, per period: RSVPs, registers, check-outs, peer meetings and goals.
 
-Each is a log partitioned by month (goals: by quarter) and sharded by key, so recording one answer
-rewrites a few hundred of that period's records, whatever the size of the organisation. These
-classes are the only code that knows the logs' names and key formats.
+Each is a log partitioned by period and sharded by key, so recording one answer rewrites a few
+hundred of that period's records, whatever the size of the organisation. RSVPs, registers and
+check-outs are partitioned by session period (`programme.sessions`: the month, "2027-03", for a
+monthly programme; the session's date, "2027-03-11", every N weeks), peer meetings by month, goals
+by quarter. These classes are the only code that knows the logs' names and key formats.
 """
 
 from __future__ import annotations

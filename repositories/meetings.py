@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from programme.records import Meeting, MeetingStatus, SessionInvite
+from programme.sessions import month_of_period
 from repositories.cached import CachedCollection
 from repositories.personal import PersonalTable, Subject
 from store import Store
@@ -110,6 +111,15 @@ class MeetingsRepository:
             key[: -len(suffix)]: meeting
             for key, meeting in self._cache.current().items()
             if key.endswith(suffix)
+        }
+
+    def of_month_sessions(self, month: str) -> dict[tuple[str, str], Meeting]:
+        """The meetings of every session whose period falls in `month` ("2027-03": the monthly
+        "2027-03" and every-N-weeks "2027-03-11" alike), by (group id, period)."""
+        return {
+            (group_id, period): meeting
+            for (group_id, period), meeting in self.all().items()
+            if month_of_period(period) == month
         }
 
     def all(self) -> dict[tuple[str, str], Meeting]:

@@ -10,14 +10,14 @@ from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Session, without_leavers
 from programme.policies import Actor, Permission, require
 from programme.records import Checkout
-from programme.sessions import checkout_recipients, month_key
+from programme.sessions import checkout_recipients, month_of_period
 from repositories.answers import CheckoutsRepository, RegistersRepository
 from service.commands import CheckoutCommand
 from service.escalations import Escalations
 from service.messages import Messages
 from service.outbox import Outbox
 from service.rsvps import Rsvps
-from service.sessions import Sessions, previous_month_key, recent_months
+from service.sessions import Sessions, recent_months
 from service.views import CheckoutPrompt, CheckoutReceipt, SessionInfo
 
 
@@ -43,26 +43,25 @@ class Checkouts:
         if not actor.member_of:
             raise NotFoundError("You're not in a reflection group yet.")
         group = actor.member_of[0]
-        now = self.sessions.clock()
-        this_month = month_key(now.astimezone(self.sessions.definition(group).settings.zone).date())
-        session = self.sessions.session_in_month(group, this_month)
-        if session is None or session.start > now:
-            # Not started (or none this month, on an every-N-weeks cadence): last month's.
-            session = self.sessions.session_in_month(group, previous_month_key(this_month))
-        if session is None:
+        # The latest session that has started, this month or last (none this month, on an
+        # every-N-weeks cadence, or this month's not begun yet).
+        started = self.sessions.recent_sessions(group, self.sessions.clock())
+        if not started:
             raise NotFoundError("There is no session to check out from yet.")
-        return self.sessions.session_info(group, session, actor.person)
+        return self.sessions.session_info(group, started[0], actor.person)
 
     def submit(self, actor: Actor, command: CheckoutCommand) -> CheckoutReceipt:
         """Keep the check-out in confidence; flags open an escalation for coordinators only."""
         group = self.sessions.group(command.group)
         require(Permission.MEMBER, actor, group)
         now = self.sessions.clock()
-        # Only the sessions `form` offers (this month's, last month's): a forged month must not file
-        # answers, or queue escalation messages, under periods far from now.
-        if command.month not in recent_months(now, self.sessions.definition(group).settings.zone):
+        # Only the sessions `form` offers (of this month or last month): a forged period must not file
+        # answers, or queue escalation messages, under periods far from now. The card's `month`
+        # field carries the session's period.
+        zone = self.sessions.definition(group).settings.zone
+        if month_of_period(command.month) not in recent_months(now, zone):
             raise ClosedError("The check-out for that session is closed.")
-        session = self.sessions.session_in_month(group, command.month)
+        session = self.sessions.session_of_period(group, command.month)
         if session is None:
             raise ClosedError("The check-out for that session is closed.")
         if now < session.start:
@@ -77,7 +76,12 @@ class Checkouts:
             )
             if command.flags:
                 self.escalations.escalate(
-                    source_key, actor.email, actor.email, "checkout", command.flags, command.month
+                    source_key,
+                    actor.email,
+                    actor.email,
+                    "checkout",
+                    command.flags,
+                    month_of_period(command.month),  # the outbox partitions by month
                 )
         info = self.sessions.session_info(group, session, actor.person)
         return CheckoutReceipt(info, flagged=bool(command.flags))
@@ -91,7 +95,7 @@ class Checkouts:
             messages.append(
                 self.messages.checkout_prompt(info).message(
                     key=f"checkout:{info.month}:{group.id}:{email}",
-                    period=info.month,
+                    period=month_of_period(info.month),  # the outbox partitions by month
                     recipient=email,
                     kind="checkout",
                 )
@@ -100,9 +104,9 @@ class Checkouts:
 
     def recipients(self, group: Group, session: Session) -> tuple[list[str], bool]:
         """Who the check-out is for (programme.sessions.checkout_recipients), and whether by register."""
-        month = self.sessions.month_of(session)
-        register = self._registers.get(month, group.id)
-        answers = {email: rsvp.answer.value for email, rsvp in self.rsvps.answers(month, group).items()}
+        period = self.sessions.period_of(session)
+        register = self._registers.get(period, group.id)
+        answers = {email: rsvp.answer.value for email, rsvp in self.rsvps.answers(period, group).items()}
         present = sorted(register.present) if register else None
         members = without_leavers(group, self.sessions.people()).members  # nobody who left
         return checkout_recipients(members, present, answers), register is not None

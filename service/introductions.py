@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from programme.model import without_leavers
 from programme.policies import Actor, Permission, require
 from programme.records import Introduction
+from programme.sessions import month_of_period
 from repositories.escalations import IntroductionsRepository
 from service.commands import IntroSendCommand
 from service.messages import Messages
@@ -55,11 +56,11 @@ class Introductions:
         with self.sessions.store.transaction():
             for group in actor.facilitates:
                 session = self.sessions.next_session(group, now)
-                month = self.sessions.month_of(session)
-                record = self._introductions.get(group.id, month)
+                period = self.sessions.period_of(session)
+                record = self._introductions.get(group.id, period)
                 before = record.sends if record else 0
                 sends = before + 1 if (command.again or before == 0) else before
-                self._introductions.put(group.id, month, Introduction(actor.email, command.message, sends))
+                self._introductions.put(group.id, period, Introduction(actor.email, command.message, sends))
                 suffix = "" if sends == 1 else f":again{sends}"
                 for email in without_leavers(group, people).members:
                     rsvp = self.rsvps.view(group, session, people.get(email), email)
@@ -68,8 +69,8 @@ class Introductions:
                     )
                     messages.append(
                         self.messages.introduction(view).message(
-                            key=f"intro:{month}:{group.id}:{email}{suffix}",
-                            period=month,
+                            key=f"intro:{period}:{group.id}:{email}{suffix}",
+                            period=month_of_period(period),  # the outbox partitions by month
                             recipient=email,
                             kind="intro",
                         )

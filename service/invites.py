@@ -1,8 +1,11 @@
-"""Monthly meeting requests: one per group session, updated when time or membership change.
+"""Meeting requests: one per group session, updated when time or membership change.
 
 The meeting's identity (iCalendar UID, SEQUENCE, the backend's item id and Teams link) lives in
-the `meetings` collection. Each version of a meeting is one outbox entry keyed by UID and
-SEQUENCE, so syncing the same month twice sends nothing and a change sends exactly one update.
+the `meetings` collection, keyed by group and session period (`programme.sessions`: the month for
+a monthly programme, the session's date every N weeks, so a weekly group has a meeting per
+session, each with its own UID). A month's sync handles every session whose period falls in it.
+Each version of a meeting is one outbox entry keyed by UID and SEQUENCE, so syncing the same
+month twice sends nothing and a change sends exactly one update.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from zoneinfo import ZoneInfo
 from programme.model import Group, Person, Session, has_left, without_leavers
 from programme.programmes import LEGACY_NAME, CadenceKind, ProgrammeDefinition
 from programme.records import Meeting, MeetingStatus, SessionInvite
+from programme.sessions import month_of_period
 from repositories.meetings import invite_to_doc
 from service.outbox import OutboundMessage, Outbox
 from service.sessions import Sessions, when_text
@@ -85,20 +89,20 @@ class Invites:
     mail: MailSettings
 
     def desired(
-        self, group: Group, month: str, people: Mapping[str, Person], session: Session | None = None
+        self, group: Group, period: str, people: Mapping[str, Person], session: Session | None = None
     ) -> SessionInvite:
-        """The invite this group's session should have now (`session`: the month's, when known), with
-        its first version's sequence."""
+        """The invite this group's session of `period` should have now (`session`: that session, when
+        known), with its first version's sequence."""
         definition: ProgrammeDefinition = self.sessions.definition(group)
         settings = definition.settings
-        session = session or self.sessions.require_session(group, month)
+        session = session or self.sessions.require_session(group, period)
         group = without_leavers(group, people)  # leavers are taken off the meeting at once
         place = definition.venue.place
         attendees = ([group.facilitator] if group.facilitator else []) + list(group.members)
         # An external facilitator (off the roster) is named by the facilitators list.
         facilitator = self.sessions.programme.display_name(group.facilitator) if group.facilitator else None
         return SessionInvite(
-            uid=f"reflect-{group.id}-{month}@{self.mail.domain}",
+            uid=f"reflect-{group.id}-{period}@{self.mail.domain}",
             organizer=self.mail.mailbox,
             subject=f"{definition.name}: {group.name}",
             body_text=invite_body(group, session, settings.zone, facilitator, place, _heading(definition)),
@@ -115,8 +119,9 @@ class Invites:
     def sync_month(self, month: str, programme_id: str | None = None) -> int:
         """Queue new invites, updates and cancellations for a month; returns how many were queued.
 
-        Only groups with a session that month get one (an every-N-weeks programme skips months);
-        `programme_id` limits it to that programme's groups.
+        Every session whose period falls in the month gets one (an every-N-weeks programme skips
+        some months, and has several sessions in others); `programme_id` limits it to that
+        programme's groups.
         """
         programme = self.sessions.programme
         store = programme.store
@@ -128,35 +133,40 @@ class Invites:
             groups = {
                 g.id: g for g in programme.groups() if g.id in planned and programme_id in (None, g.programme)
             }
+            wanted = {
+                (group_id, self.sessions.period_of(session)): session
+                for group_id in groups
+                for session in planned[group_id]
+            }
             stored = {
-                group_id: meeting
-                for group_id, meeting in programme.meetings_repo.of_month(month).items()
+                at: meeting
+                for at, meeting in programme.meetings_repo.of_month_sessions(month).items()
                 if meeting.invite is not None
             }
             # One write for the whole month: every meeting's new version and the invite it sent (kept
             # so a later cancellation can repeat its time and attendees).
             changed: dict[tuple[str, str], Meeting] = {}
-            for group_id, group in groups.items():
-                if planned[group_id].start <= now:
+            for (group_id, period), session in wanted.items():
+                if session.start <= now:
                     continue  # a session that has begun keeps the meeting it had
-                invite = self.desired(group, month, people, planned[group_id])
+                invite = self.desired(groups[group_id], period, people, session)
                 fingerprint = _fingerprint(invite)
-                current = stored.get(group_id)
+                current = stored.get((group_id, period))
                 active = current is not None and current.status is MeetingStatus.ACTIVE
                 if current and active and current.fingerprint == fingerprint:
                     continue
                 sent = current.invite if current else None
                 invite = replace(invite, sequence=sent.sequence + 1 if sent else 0)
-                changed[(group_id, month)] = Meeting(invite, fingerprint, MeetingStatus.ACTIVE)
+                changed[(group_id, period)] = Meeting(invite, fingerprint, MeetingStatus.ACTIVE)
                 # Exchange tells attendees taken off a meeting that it is cancelled for them; the
                 # pickup backend writes them that cancellation itself (`removed`, message only).
                 before = sent.attendees if sent and active else ()
                 removed = [a for a in before if a not in invite.attendees]
-                messages.append(self._message(INVITE, group_id, month, invite, removed))
+                messages.append(self._message(INVITE, group_id, period, invite, removed))
             others = {g.id for g in programme.groups() if programme_id not in (None, g.programme)}
-            for group_id, current in stored.items():
+            for (group_id, period), current in stored.items():
                 sent = current.invite
-                if sent is None or group_id in groups or current.status is not MeetingStatus.ACTIVE:
+                if sent is None or (group_id, period) in wanted or current.status is not MeetingStatus.ACTIVE:
                     continue
                 if group_id in others:
                     continue  # another programme's meetings are not this sync's to cancel
@@ -165,29 +175,29 @@ class Invites:
                 # Not to people who left since the last version: they get no programme mail.
                 attendees = tuple(a for a in sent.attendees if not has_left(a, people))
                 cancelled = replace(sent, sequence=sent.sequence + 1, attendees=attendees)
-                changed[(group_id, month)] = replace(
+                changed[(group_id, period)] = replace(
                     current, invite=cancelled, status=MeetingStatus.CANCELLED
                 )
                 if attendees:
-                    messages.append(self._message(CANCEL, group_id, month, cancelled))
+                    messages.append(self._message(CANCEL, group_id, period, cancelled))
             if changed:
                 programme.meetings_repo.save_versions(changed)
             return len(self.outbox.enqueue(messages, now, immediate=True))
 
     @staticmethod
     def _message(
-        action: str, group_id: str, month: str, invite: SessionInvite, removed: list[str] | None = None
+        action: str, group_id: str, period: str, invite: SessionInvite, removed: list[str] | None = None
     ) -> OutboundMessage:
         data = invite_data(invite)
         if removed is not None:  # an invite names who was taken off; a cancellation does not
             data["removed"] = removed
         return OutboundMessage(
             key=f"{action}:{invite.uid}:{invite.sequence}",
-            period=month,
+            period=month_of_period(period),  # the outbox partitions by month
             recipient=f"group:{group_id}",
             kind=action,
             channel="email",
-            data={"type": action, "meeting": f"{group_id}:{month}", "invite": data},
+            data={"type": action, "meeting": f"{group_id}:{period}", "invite": data},
         )
 
     def mail_message(

@@ -21,8 +21,8 @@ class MeetingLinks:
     def link(self, actor: Actor, conversation_id: str, group_id: str | None = None) -> MeetingLinked:
         """Tie a Teams meeting chat to the next session of a group the actor leads (for meeting-end)."""
         group, session = self.sessions.led_session(actor, group_id, started=False)
-        month = self.sessions.month_of(session)
-        self.sessions.programme.meetings_repo.link_chat(group.id, month, conversation_id)
+        period = self.sessions.period_of(session)
+        self.sessions.programme.meetings_repo.link_chat(group.id, period, conversation_id)
         return MeetingLinked(group.name, when_text(session, self.sessions.zone(actor.person)))
 
     def meeting_ended(self, conversation_id: str) -> int | None:
@@ -30,7 +30,7 @@ class MeetingLinks:
         found = self.sessions.programme.meetings_repo.by_chat(conversation_id)
         if found is None:
             return None
-        group_id, month = found
+        group_id, period = found
         group = self.sessions.group(group_id)
-        session = self.sessions.session_in_month(group, month)
+        session = self.sessions.session_of_period(group, period)
         return 0 if session is None else self.checkouts.send_prompts(group, session)

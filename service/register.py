@@ -13,6 +13,7 @@ from programme.sessions import (
     attendance_deadline,
     attendance_open,
     checkout_recipients,
+    month_of_period,
     session_leader,
 )
 from repositories.answers import RegistersRepository
@@ -68,7 +69,7 @@ class Register:
         """Record the register (corrections allowed for 7 days) and prompt attendees to check out."""
         group = self.sessions.group(command.group)
         require(Permission.LEADER, actor, group)
-        session = self.sessions.session_in_month(group, command.month)
+        session = self.sessions.session_of_period(group, command.month)
         now = self.sessions.clock()
         if session is None or not attendance_open(session, now):
             raise ClosedError(
@@ -95,10 +96,12 @@ class Register:
     def send_prompt(self, group: Group, session: Session) -> int:
         """At a session's end, the register to whoever ran it (facilitator, the gathering's timekeeper,
         or the rotating member)."""
-        month = self.sessions.month_of(session)
+        period = self.sessions.period_of(session)
         people = self.sessions.people()
-        # In a gathering whose programme rotates facilitation, the month's timekeeper (as their cards say).
-        leader = self.sessions.timekeeping.keeper(group, month) or session_leader(group, month)
+        # In a gathering whose programme rotates facilitation, the session's timekeeper (as their cards
+        # say); else the facilitator, or the rotating member whose turn it is.
+        every_weeks = self.sessions.definition(group).cadence.every_weeks
+        leader = self.sessions.timekeeping.keeper(group, period) or session_leader(group, period, every_weeks)
         if leader is None:
             return 0
         external = self.sessions.programme.facilitators_repo.get(leader) if leader not in people else None
@@ -109,6 +112,9 @@ class Register:
             return 0
         view = self.view(group, session, reader)
         message = self.messages.register_prompt(view).message(
-            key=f"attendance:{month}:{group.id}", period=month, recipient=leader, kind="attendance"
+            key=f"attendance:{period}:{group.id}",
+            period=month_of_period(period),  # the outbox partitions by month
+            recipient=leader,
+            kind="attendance",
         )
         return len(self.outbox.enqueue([message], self.sessions.clock()))

@@ -25,7 +25,7 @@ from programme.reports import (
     month_range,
     quarters_of,
 )
-from programme.sessions import month_key, parse_month
+from programme.sessions import month_key, month_of_period, parse_month
 from repositories.answers import GoalsRepository, PeerRecordsRepository, RegistersRepository, RsvpsRepository
 from service.programme_service import ProgrammeService
 from service.sessions import Clock
@@ -66,15 +66,33 @@ def _invited(
     return frozenset(members | respondents)
 
 
+def _sessions_of(periods: Sequence[str], month: str) -> list[str]:
+    """The session periods of a month with records: the month itself (monthly programmes) and every
+    every-N-weeks session date in it."""
+    return [p for p in periods if month_of_period(p) == month]
+
+
 def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: datetime) -> ReportInputs:
-    """The records of `months` (and their quarters), and the escalations, as plain report inputs."""
+    """The records of `months` (and their quarters), and the escalations, as plain report inputs.
+
+    A month's records are those of every session period in it (`programme.sessions`): a group that
+    meets every week or two has a register and answers per session."""
     store = service.store
     with store.transaction():  # one consistent view of every record read
         groups: dict[str, Group] = service.groups_repo.retired()
         groups.update({g.id: g for g in service.current_allocation().groups})
         registers_repo, rsvps_repo = RegistersRepository(store), RsvpsRepository(store)
-        registers_by_month = {month: registers_repo.of_month(month) for month in months}
-        rsvps_by_month = {month: rsvps_repo.of_month(month) for month in months}
+        register_periods, rsvp_periods = registers_repo.periods(), rsvps_repo.periods()
+        registers_by_period = {
+            period: registers_repo.of_month(period)
+            for month in months
+            for period in _sessions_of(register_periods, month)
+        }
+        rsvps_by_period = {
+            period: rsvps_repo.of_month(period)
+            for month in months
+            for period in _sessions_of(rsvp_periods, month)
+        }
         peers_repo = PeerRecordsRepository(store)
         peers_by_month = {month: peers_repo.of_month(month) for month in months}
         goals_repo = GoalsRepository(store)
@@ -88,24 +106,28 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
     invited: dict[tuple[str, str], frozenset[str]] = {}
     peer_records: list[PeerRecord] = []
     for month in months:
-        month_registers = registers_by_month.get(month, {})
-        for group_id, register in month_registers.items():
-            registers.append(Register(month, group_id, register.present, register.absent))
-        respondents: dict[str, set[str]] = {}
-        for group_id, email, rsvp in rsvps_by_month.get(month, []):
-            respondents.setdefault(group_id, set()).add(email)
-            reason = rsvp.reason.value if rsvp.reason else None
-            rsvps.append(RsvpRecord(month, group_id, email, rsvp.answer.value, reason))
-        meeting_groups = {group_id for group_id, meeting_month in meetings if meeting_month == month}
-        for group_id in sorted(set(month_registers) | set(respondents) | meeting_groups):
-            members = _invited(
-                month_registers.get(group_id),
-                meetings.get((group_id, month)),
-                respondents.get(group_id, set()),
-                groups.get(group_id),
-            )
-            if members:
-                invited[(month, group_id)] = members
+        recorded = [*registers_by_period, *rsvps_by_period, *(p for _, p in meetings)]
+        for period in sorted(set(_sessions_of(recorded, month))):
+            # A monthly period is the month itself; an every-N-weeks record keeps its session's date.
+            own = None if period == month else period
+            period_registers = registers_by_period.get(period, {})
+            for group_id, register in period_registers.items():
+                registers.append(Register(month, group_id, register.present, register.absent))
+            respondents: dict[str, set[str]] = {}
+            for group_id, email, rsvp in rsvps_by_period.get(period, []):
+                respondents.setdefault(group_id, set()).add(email)
+                reason = rsvp.reason.value if rsvp.reason else None
+                rsvps.append(RsvpRecord(month, group_id, email, rsvp.answer.value, reason, own))
+            meeting_groups = {group_id for group_id, meeting_period in meetings if meeting_period == period}
+            for group_id in sorted(set(period_registers) | set(respondents) | meeting_groups):
+                members = _invited(
+                    period_registers.get(group_id),
+                    meetings.get((group_id, period)),
+                    respondents.get(group_id, set()),
+                    groups.get(group_id),
+                )
+                if members:
+                    invited[(period, group_id)] = members
         for (number, email), peer_record in peers_by_month.get(month, {}).items():
             peer_records.append(PeerRecord(month, number, email, peer_record.met))
 

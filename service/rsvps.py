@@ -9,7 +9,7 @@ from programme.errors import ClosedError, NotFoundError
 from programme.model import Group, Person, Session, without_leavers
 from programme.policies import Actor, Permission, led_groups, require
 from programme.records import Rsvp
-from programme.sessions import rsvp_open
+from programme.sessions import month_of_period, rsvp_open
 from repositories.answers import RsvpsRepository
 from repositories.escalations import IntroductionsRepository
 from service.commands import RsvpCommand
@@ -39,9 +39,9 @@ class Rsvps:
         object.__setattr__(self, "_answers", RsvpsRepository(self.sessions.store))
         object.__setattr__(self, "_introductions", IntroductionsRepository(self.sessions.store))
 
-    def answers(self, month: str, group: Group) -> dict[str, Rsvp]:
-        """The stored answers of the group's members for a month, by email."""
-        return self._answers.of_members(month, group.id, group.members)
+    def answers(self, period: str, group: Group) -> dict[str, Rsvp]:
+        """The stored answers of the group's members for a session period, by email."""
+        return self._answers.of_members(period, group.id, group.members)
 
     def view(self, group: Group, session: Session, reader: Person | None, email: str) -> RsvpView:
         """A person's own RSVP for a session."""
@@ -68,10 +68,11 @@ class Rsvps:
         require(Permission.MEMBER, actor, group)
         now = self.sessions.clock()
         # Only the sessions a card can offer (the group's next one, or the one after it for a card
-        # sent early): a forged month must not file answers under periods far from now.
-        if command.month not in self.sessions.rsvp_months(group, now):
+        # sent early): a forged period must not file answers under periods far from now. The card's
+        # `month` field carries the session's period.
+        if command.month not in self.sessions.rsvp_periods(group, now):
             raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
-        session = self.sessions.session_in_month(group, command.month)
+        session = self.sessions.session_of_period(group, command.month)
         if session is None:
             raise ClosedError("That session is not open for answers; type 'rsvp' for your next one.")
         if not rsvp_open(session, now):
@@ -129,16 +130,16 @@ class Rsvps:
         now = self.sessions.clock()
         if not rsvp_open(session, now):
             return 0
-        month = self.sessions.month_of(session)
-        answers = self.answers(month, group)
+        period = self.sessions.period_of(session)
+        answers = self.answers(period, group)
         # The email says when in the programme's zone; the card, in the reader's.
         email_when = when_text(session, self.sessions.definition(group).settings.zone)
         messages = [
             self.messages.rsvp_reminder(
                 self.view(group, session, people.get(email), email), email_when
             ).message(
-                key=f"rsvp_reminder:{month}:{group.id}:{email}",
-                period=month,
+                key=f"rsvp_reminder:{period}:{group.id}:{email}",
+                period=month_of_period(period),  # the outbox partitions by month
                 recipient=email,
                 kind="rsvp_reminder",
             )

@@ -157,11 +157,12 @@ class Scheduler:
             return JobReport(job, self.invites.sync_month(job.month))
         if job.kind in (JobKind.RSVP_REMINDER, JobKind.SESSION_END):
             group = services.programme.group(job.group_id or "")
-            if group is None or job.month is None:
+            period = job.session_period
+            if group is None or period is None:
                 return JobReport(job, 0, "group no longer exists")
-            session = self.invites.sessions.session_in_month(group, job.month)
+            session = self.invites.sessions.session_of_period(group, period)
             if session is None:
-                return JobReport(job, 0, "no session this month")
+                return JobReport(job, 0, "no session then")
             if job.kind is JobKind.RSVP_REMINDER:
                 return JobReport(job, services.rsvps.send_reminders(group, session))
             queued = services.register.send_prompt(group, session)

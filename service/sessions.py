@@ -1,7 +1,11 @@
-"""What the month's capabilities share: people and groups looked up, sessions as a reader sees them,
-the session a facilitator command is about, and month keys.
+"""What the session capabilities share: people and groups looked up, sessions as a reader sees them,
+the session a facilitator command is about, and session periods.
 
-Nothing here writes, except that the month's timekeeper of a rotating group is remembered once
+A session's records are keyed by its period (`programme.sessions`: "2027-03" for a monthly
+programme, the session's date "2027-03-11" for an every-N-weeks one); what walks the calendar by
+month asks for a month's sessions, of which a group may have several.
+
+Nothing here writes, except that a session's timekeeper of a rotating group is remembered once
 decided (service/timekeeping.py); each capability (introductions, RSVPs, the register, check-outs,
 escalations, meeting links) owns its own records and builds on these lookups.
 """
@@ -22,9 +26,13 @@ from programme.sessions import (
     SessionPlanner,
     attendance_open,
     month_key,
+    month_of_period,
     next_month,
     programme_next_session,
-    programme_session_in_month,
+    programme_session_of_period,
+    programme_sessions_in_month,
+    session_period,
+    valid_period,
 )
 from programme.settings import ProgrammeSettings
 from service.programme_service import ProgrammeService
@@ -68,7 +76,7 @@ class Sessions:
     clock: Clock
     timekeeping: Timekeeping = field(init=False, repr=False)
     # Month -> (the groups and roster it was planned from, the plan): planned again when either changes.
-    _plans: dict[str, tuple[object, object, Mapping[str, Session]]] = field(
+    _plans: dict[str, tuple[object, object, Mapping[str, tuple[Session, ...]]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -90,8 +98,9 @@ class Sessions:
     def _several(self) -> bool:
         return sum(1 for p in self.programme.programmes if p.has_groups) > 1
 
-    def month_sessions(self, month: str) -> Mapping[str, Session]:
-        """Every current group's session of a programme month (groups with none that month left out)."""
+    def month_sessions(self, month: str) -> Mapping[str, tuple[Session, ...]]:
+        """Every current group's sessions whose period falls in a programme month, in time order
+        (groups with none that month left out)."""
         groups, people = self.programme.groups(), self.programme.people()
         cached = self._plans.get(month)
         if cached is not None and cached[0] is groups and cached[1] is people:
@@ -102,20 +111,29 @@ class Sessions:
         self._plans[month] = (groups, people, plan)
         return plan
 
-    def session_in_month(self, group: Group, month: str) -> Session | None:
-        """The group's session of a programme month, None when its cadence has none that month.
-
-        With several programmes' groups, the clash-free plan (`SessionPlanner`) decides.
-        """
+    def sessions_in_month(self, group: Group, month: str) -> tuple[Session, ...]:
+        """The group's sessions whose period falls in a programme month (none, one, or several for a
+        group meeting every few weeks). With several programmes' groups, the clash-free plan decides."""
         if self._several() and self.programme.group(group.id) is not None:
-            return self.month_sessions(month).get(group.id)
-        return programme_session_in_month(group, month, self.definition(group))
+            return self.month_sessions(month).get(group.id, ())
+        return programme_sessions_in_month(group, month, self.definition(group))
 
-    def require_session(self, group: Group, month: str) -> Session:
-        """The group's session of a month, or NotFoundError when it has none that month."""
-        session = self.session_in_month(group, month)
+    def session_of_period(self, group: Group, period: str) -> Session | None:
+        """The group's session of a period; None when the period is not one of its sessions (malformed,
+        off its cadence, or a forged card's)."""
+        definition = self.definition(group)
+        if not valid_period(period, definition):
+            return None
+        if self._several() and self.programme.group(group.id) is not None:
+            found = self.month_sessions(month_of_period(period)).get(group.id, ())
+            return next((s for s in found if self.period_of(s) == period), None)
+        return programme_session_of_period(group, period, definition)
+
+    def require_session(self, group: Group, period: str) -> Session:
+        """The group's session of a period, or NotFoundError when it has none."""
+        session = self.session_of_period(group, period)
         if session is None:
-            raise NotFoundError(f"{group.name} has no session in {month}.")
+            raise NotFoundError(f"{group.name} has no session for {period}.")
         return session
 
     def next_session(self, group: Group, now: datetime) -> Session:
@@ -123,33 +141,46 @@ class Sessions:
         upcoming = programme_next_session(group, now, self.definition(group))
         if not self._several():
             return upcoming
-        month = self.month_of(upcoming)
-        for _ in range(4):
-            # A clash can move the month's session earlier in its week: it may be over already.
-            session = self.session_in_month(group, month)
-            if session is not None and session.end > now:
-                return session
+        month = month_of_period(self.period_of(upcoming))
+        # A month before too: a clash can move a session earlier in its week.
+        month = previous_month_key(month)
+        for _ in range(5):
+            for session in self.sessions_in_month(group, month):
+                if session.end > now:
+                    return session
             month = next_month(month)
         return upcoming
 
     def schedule(self, first: date, months: int, programme_id: str | None = None) -> list[Session]:
-        """Sessions of the current groups (of one programme, or all) for `months` months from the
-        month of `first`, in time order; with several programmes, as the clash-free plan places them."""
+        """Sessions of the current groups (of one programme, or all) whose periods fall in `months`
+        months from the month of `first`, in time order; with several programmes, as the clash-free
+        plan places them."""
         groups = [g for g in self.programme.groups() if programme_id in (None, g.programme)]
         sessions: list[Session] = []
         for year, number in month_sequence(first, months):
             month = f"{year:04d}-{number:02d}"
             for group in groups:
-                session = self.session_in_month(group, month)
-                if session is not None:
-                    sessions.append(session)
+                sessions.extend(self.sessions_in_month(group, month))
         return sorted(sessions, key=lambda s: (s.start, s.group_id))
 
-    def rsvp_months(self, group: Group, now: datetime) -> tuple[str, str]:
-        """The months whose session an RSVP card can be about: the group's next session's, and the one
+    def rsvp_periods(self, group: Group, now: datetime) -> tuple[str, str]:
+        """The periods whose session an RSVP card can be about: the group's next session's, and the one
         after it (a card sent early)."""
         upcoming = self.next_session(group, now)
-        return self.month_of(upcoming), self.month_of(self.next_session(group, upcoming.end))
+        return self.period_of(upcoming), self.period_of(self.next_session(group, upcoming.end))
+
+    def recent_sessions(self, group: Group, now: datetime) -> list[Session]:
+        """The group's sessions of this programme month and the one before that have started by
+        `now`, latest first: those a check-out or register can still be about."""
+        zone = self.definition(group).settings.zone
+        this_month = month_key(now.astimezone(zone).date())
+        found = [
+            session
+            for month in (this_month, previous_month_key(this_month))
+            for session in self.sessions_in_month(group, month)
+            if session.start <= now
+        ]
+        return sorted(found, key=lambda s: s.start, reverse=True)
 
     @property
     def settings(self) -> ProgrammeSettings:
@@ -178,16 +209,16 @@ class Sessions:
             return ZoneInfo(person.timezone)
         return self.settings.zone
 
-    def month_of(self, session: Session) -> str:
-        """The programme month a session belongs to."""
-        if session.month is not None:
-            return session.month
+    def period_of(self, session: Session) -> str:
+        """The period a session is keyed by (`programme.sessions.session_period`)."""
+        if session.period is not None:
+            return session.period
         programmes = self.programme.programmes
         zone = programmes[0].settings.zone
         if len(programmes) > 1:  # each programme may keep its own time zone
             group = self.programme.group(session.group_id)
             zone = self.definition(group).settings.zone if group is not None else self.settings.zone
-        return month_key(session.start.astimezone(zone).date())
+        return session_period(session, zone)
 
     def place(self, group: Group) -> str:
         """Where the group meets in person; empty when it meets online in Teams."""
@@ -195,14 +226,14 @@ class Sessions:
 
     def session_info(self, group: Group, session: Session, reader: Person | None) -> SessionInfo:
         """A session as the reader sees it, with the Teams link once the meeting exists."""
-        month = self.month_of(session)
-        meeting = self.programme.meetings_repo.get(group.id, month)
+        period = self.period_of(session)
+        meeting = self.programme.meetings_repo.get(group.id, period)
         place = self.place(group)
-        keeper = self.timekeeping.keeper(group, month)
+        keeper = self.timekeeping.keeper(group, period)
         return SessionInfo(
             group_id=group.id,
             group_name=group.name,
-            month=month,
+            month=period,
             # The reader's zone, else the programme's (not the shared settings'): its sessions' own.
             when=when_text(
                 session,
@@ -243,12 +274,11 @@ class Sessions:
         for group in candidates:
             if started:
                 # The register is for the latest session that has started and can still be corrected.
-                zone = self.definition(group).settings.zone
-                this_month = month_key(now.astimezone(zone).date())
-                for month in (this_month, previous_month_key(this_month)):
-                    session = self.session_in_month(group, month)
-                    if session is not None and attendance_open(session, now):
-                        options.append((group, session))
+                options.extend(
+                    (group, session)
+                    for session in self.recent_sessions(group, now)
+                    if attendance_open(session, now)
+                )
             else:
                 options.append((group, self.next_session(group, now)))
         if not options:

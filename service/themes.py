@@ -84,7 +84,7 @@ class Themes:
         group = self.sessions.group(command.group)
         require(Permission.LEADER, actor, group)
         definition = self.sessions.definition(group)
-        session = self.sessions.session_in_month(group, command.month)
+        session = self.sessions.session_of_period(group, command.month)
         now = self.sessions.clock()
         if session is None or not attendance_open(session, now):
             raise ClosedError(_NOT_OPEN)

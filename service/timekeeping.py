@@ -1,8 +1,9 @@
-"""Who keeps time this month in a group whose programme rotates facilitation (seed 001).
+"""Who keeps time at a session of a group whose programme rotates facilitation (seed 001).
 
 `programme.timekeeping.timekeeper` decides from the members expected (active, not answered "can't
-attend") and the group's past timekeepers; the decision is stored, so the month's timekeeper stays
-the same on every card while they are coming, and the next months take turns fairly. A group with a
+attend") and the group's past timekeepers; the decision is stored per session period (the month,
+or the session's date every N weeks), so a session's timekeeper stays the same on every card while
+they are coming, and the next sessions take turns fairly. A group with a
 facilitator, or of a programme that does not rotate (a v1 group that lost its facilitator), has no
 timekeeper: nothing changes for it.
 """

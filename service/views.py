@@ -28,7 +28,7 @@ class SessionInfo:
 
     group_id: str
     group_name: str
-    month: str  # "2026-11"
+    month: str  # the session's period (programme.sessions): "2026-11", or "2026-11-12" every N weeks
     when: str  # e.g. "Thursday 12 November 2026, 10:00-11:30"
     place: str = ""  # in-person location; empty for online sessions
     teams_link: str | None = None

@@ -29,6 +29,7 @@ from cards.rsvp import build_introduction_card, build_rsvp_card
 from cards.session import build_session_roster_card
 from mailers.pickup import PickupMailer
 from programme.answers import RsvpAnswer
+from programme.cadence import main_dates
 from programme.clock import JobKind, jobs_between
 from programme.errors import ClosedError, SettingsError
 from programme.model import Group
@@ -148,9 +149,8 @@ def event_of(calendar: icalendar.Calendar) -> Any:
 def test_a_later_programme_moves_to_its_fallback_day_so_nobody_is_booked_twice(store: Store) -> None:
     services = two_programmes(store)
     sessions = services.sessions
-    reflection = sessions.session_in_month(REFLECTION, "2027-01")
-    practice = sessions.session_in_month(PRACTICE, "2027-01")
-    assert reflection is not None and practice is not None
+    (reflection,) = sessions.sessions_in_month(REFLECTION, "2027-01")
+    (practice,) = sessions.sessions_in_month(PRACTICE, "2027-01")
     # Reflection (defined first) keeps Thursday 14th; practice moves to Tuesday 12th, same week and time.
     assert reflection.start == wall(date(2027, 1, 14))
     assert practice.start == wall(date(2027, 1, 12))
@@ -171,9 +171,10 @@ def test_a_later_programme_moves_to_its_fallback_day_so_nobody_is_booked_twice(s
 def test_every_n_weeks_skips_a_month_and_that_month_has_no_jobs_for_it(store: Store) -> None:
     services = two_programmes(store)
     # 14 Jan, 25 Feb, 8 Apr: March has no practice session.
-    assert services.sessions.session_in_month(PRACTICE, "2027-03") is None
-    february = services.sessions.session_in_month(PRACTICE, "2027-02")
-    assert february is not None and february.start == wall(date(2027, 2, 25)) and february.month == "2027-02"
+    assert services.sessions.sessions_in_month(PRACTICE, "2027-03") == ()
+    (february,) = services.sessions.sessions_in_month(PRACTICE, "2027-02")
+    # An every-N-weeks session's period is its programme-weekday date.
+    assert february.start == wall(date(2027, 2, 25)) and february.period == "2027-02-25"
     planner = SessionPlanner(PROGRAMMES, services.programme.people())
     start, end = datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 4, 30, tzinfo=UTC)
     jobs = jobs_between([REFLECTION, PRACTICE], ProgrammeSettings(), start, end, None, planner)
@@ -182,7 +183,7 @@ def test_every_n_weeks_skips_a_month_and_that_month_has_no_jobs_for_it(store: St
     }
     assert (("2027-03", PRACTICE.id)) not in group_jobs
     assert {("2027-02", PRACTICE.id), ("2027-04", PRACTICE.id), ("2027-03", REFLECTION.id)} <= group_jobs
-    practice_end = next(j for j in jobs if j.key == f"session_end:2027-02:{PRACTICE.id}")
+    practice_end = next(j for j in jobs if j.key == f"session_end:2027-02-25:{PRACTICE.id}")
     assert practice_end.due == wall(date(2027, 2, 25), 11) + timedelta(minutes=30)
     # March's invites are the reflection group's only.
     later = Sessions(services.programme, clock_at(datetime(2027, 2, 20, tzinfo=UTC)))
@@ -192,10 +193,21 @@ def test_every_n_weeks_skips_a_month_and_that_month_has_no_jobs_for_it(store: St
     assert recipient == f"group:{REFLECTION.id}"
 
 
-def test_every_weeks_below_five_is_refused_with_the_reason() -> None:
-    table = PROGRAMMES_TOML.replace("every_weeks = 6", "every_weeks = 2")
-    with pytest.raises(SettingsError, match="at most one a month"):
+@pytest.mark.parametrize("weeks", [1, 2, 12])
+def test_every_weeks_from_one_to_twelve_is_accepted(weeks: int) -> None:
+    table = PROGRAMMES_TOML.replace("every_weeks = 6", f"every_weeks = {weeks}")
+    assert parse_programmes(tomllib.loads(table))[1].cadence.every_weeks == weeks
+
+
+@pytest.mark.parametrize("weeks", [0, 13, -1])
+def test_every_weeks_outside_one_to_twelve_is_refused_with_the_range(weeks: int) -> None:
+    table = PROGRAMMES_TOML.replace("every_weeks = 6", f"every_weeks = {weeks}")
+    with pytest.raises(SettingsError) as caught:
         parse_programmes(tomllib.loads(table))
+    assert str(caught.value) == (
+        f'[[programmes]] "practice": every_weeks: expected a whole number of weeks from 1 (weekly) to 12, '
+        f"got {weeks}"
+    )
 
 
 # ---- venues and meeting requests --------------------------------------------------------------------
@@ -208,7 +220,7 @@ def test_the_in_person_request_carries_the_place_and_no_teams_meeting(store: Sto
     deliver(services, tmp_path / "mail", NOW)
     found = calendars(tmp_path / "mail")
     online = event_of(found[f"reflect-{REFLECTION.id}-2027-01@reflect.local"])
-    in_person = event_of(found[f"reflect-{PRACTICE.id}-2027-01@reflect.local"])
+    in_person = event_of(found[f"reflect-{PRACTICE.id}-2027-01-14@reflect.local"])
     assert str(online["LOCATION"]) == "Microsoft Teams meeting"
     assert str(in_person["LOCATION"]) == PLACE
     assert f"In person at {PLACE}." in str(in_person["DESCRIPTION"])
@@ -253,15 +265,46 @@ def test_every_n_weeks_invites_keep_their_wall_time_across_dst(store: Store, tmp
         invites.sync_month(month)
     deliver(services, tmp_path / "mail", datetime(2027, 3, 25, tzinfo=UTC))
     found = calendars(tmp_path / "mail")
-    february = event_of(found[f"reflect-{PRACTICE.id}-2027-02@reflect.local"])
-    april = event_of(found[f"reflect-{PRACTICE.id}-2027-04@reflect.local"])
+    february = event_of(found[f"reflect-{PRACTICE.id}-2027-02-25@reflect.local"])
+    april = event_of(found[f"reflect-{PRACTICE.id}-2027-04-08@reflect.local"])
     for event, day in ((february, date(2027, 2, 25)), (april, date(2027, 4, 6))):
         start = event["DTSTART"].dt
         assert event["DTSTART"].params["TZID"] == "Europe/London"
         assert (start.date(), start.time()) == (day, time(10, 0))
         assert event["DTEND"].dt - start == timedelta(minutes=90)
     assert february["DTSTART"].dt.astimezone(UTC).hour == 10 and april["DTSTART"].dt.astimezone(UTC).hour == 9
-    assert b"BEGIN:VTIMEZONE" in found[f"reflect-{PRACTICE.id}-2027-04@reflect.local"].to_ical()
+    assert b"BEGIN:VTIMEZONE" in found[f"reflect-{PRACTICE.id}-2027-04-08@reflect.local"].to_ical()
+
+
+def test_a_weekly_programme_keeps_its_wall_time_across_dst(store: Store, tmp_path: Path) -> None:
+    # The practice programme weekly: every Thursday from 14 January, each session its own meeting.
+    weekly = parse_programmes(tomllib.loads(PROGRAMMES_TOML.replace("every_weeks = 6", "every_weeks = 1")))
+    services = Services.build(
+        store, ProgrammeSettings(), lambda: NOW, messages=CardMessages(), programmes=weekly
+    )
+    services.programme.import_roster(roster_csv(ROSTER), "roster.csv", NOW)
+    place_groups(store, [REFLECTION, PRACTICE], NOW)
+    then = Sessions(services.programme, clock_at(datetime(2027, 2, 20, tzinfo=UTC)))
+    invites = Invites(then, services.outbox, MailSettings("reflect@x.org"))
+    for month in ("2027-03", "2027-04"):
+        invites.sync_month(month)
+    deliver(services, tmp_path / "mail", datetime(2027, 2, 20, tzinfo=UTC))
+    found = calendars(tmp_path / "mail")
+    thursdays = [date(2027, 3, 4) + timedelta(weeks=n) for n in range(9)]  # 4 March to 29 April
+    # The UK changes to BST on 28 March; reflection's second Thursdays (11 March, 8 April) move
+    # practice to the Tuesday of those weeks, under the same period.
+    for thursday in thursdays:
+        event = event_of(found[f"reflect-{PRACTICE.id}-{thursday.isoformat()}@reflect.local"])
+        start = event["DTSTART"].dt
+        day = thursday - timedelta(days=2) if thursday in (date(2027, 3, 11), date(2027, 4, 8)) else thursday
+        assert (start.date(), start.time(), event["DTSTART"].params["TZID"]) == (
+            day,
+            time(10, 0),
+            "Europe/London",
+        )
+        assert start.astimezone(UTC).hour == (10 if day < date(2027, 3, 28) else 9)
+        assert event["DTEND"].dt - start == timedelta(minutes=90)
+    assert len({u for u in found if u.startswith(f"reflect-{PRACTICE.id}-")}) == len(thursdays)
 
 
 def test_cards_say_where_an_in_person_session_is(store: Store) -> None:
@@ -302,7 +345,7 @@ def test_the_report_has_a_section_per_programme_each_suppressed_on_its_own(store
     now[0] = wall(date(2027, 1, 12), 11)
     services.register.record(
         actor(services, "gil"),
-        AttendanceCommand(PRACTICE.id, "2027-01", frozenset({address("ann")}), frozenset({address("ed")})),
+        AttendanceCommand(PRACTICE.id, "2027-01-14", frozenset({address("ann")}), frozenset({address("ed")})),
     )
     now[0] = wall(date(2027, 1, 14), 11)
     services.register.record(
@@ -380,7 +423,8 @@ def test_invites_send_and_report_name_the_programme(
     assert (sent["programme"], sent["queued"]) == ("practice", 1)
     # Only the practice group's request, and delivered: the reflection group's month is not sent.
     (uid,) = calendars(tmp_path / "mail")
-    assert uid == f"reflect-{PRACTICE.id}-2099-01@reflect.local"
+    (main,) = main_dates(PROGRAMMES[1], date(2099, 1, 1), date(2099, 1, 31))
+    assert uid == f"reflect-{PRACTICE.id}-{main.isoformat()}@reflect.local"
     assert str(event_of(calendars(tmp_path / "mail")[uid])["LOCATION"]) == PLACE
     code, out, _ = run(capsys, "report", "--json", "--until", "2027-01", "--months", "1", *base)
     assert code == 0
@@ -402,7 +446,7 @@ def test_before_an_every_n_weeks_programme_begins_its_next_session_is_the_anchor
     upcoming = services.sessions.next_session(PRACTICE, datetime(2026, 3, 1, tzinfo=UTC))
     assert upcoming.start == wall(date(2027, 1, 12))  # the anchor's week, moved off reflection's Thursday
     after = services.sessions.next_session(PRACTICE, upcoming.end)
-    assert (after.start, after.month) == (wall(date(2027, 2, 25)), "2027-02")
+    assert (after.start, after.period) == (wall(date(2027, 2, 25)), "2027-02-25")
 
 
 def test_use_cases_follow_the_every_n_weeks_cadence(store: Store) -> None:
@@ -410,17 +454,18 @@ def test_use_cases_follow_the_every_n_weeks_cadence(store: Store) -> None:
     services = two_programmes(store, lambda: now[0])
     ed, gil = actor(services, "ed"), actor(services, "gil")
     # The check-out form is for the latest session that started: February's.
-    assert services.checkouts.form(ed).month == "2027-02"
-    # The next session (RSVP) is April's, moved to Tuesday 6th off reflection's Thursday 8th.
+    assert services.checkouts.form(ed).month == "2027-02-25"
+    # The next session (RSVP) is April's, moved to Tuesday 6th off reflection's Thursday 8th: its
+    # period is still the programme-weekday date.
     mine = services.rsvps.mine(ed)
-    assert (mine.session.month, mine.session.when[:24]) == ("2027-04", "Tuesday 6 April 2027, 10")
+    assert (mine.session.month, mine.session.when[:24]) == ("2027-04-08", "Tuesday 6 April 2027, 10")
     # A register for March is refused: there is no session that month.
     with pytest.raises(ClosedError):
         services.register.record(
             gil, AttendanceCommand(PRACTICE.id, "2027-03", frozenset(PRACTICE.members), frozenset())
         )
     # An answer for April is taken; none for March exists to give.
-    services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-04", RsvpAnswer.ATTENDING, None, ""))
+    services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-04-08", RsvpAnswer.ATTENDING, None, ""))
     with pytest.raises(ClosedError):
         services.rsvps.answer(ed, RsvpCommand(PRACTICE.id, "2027-03", RsvpAnswer.ATTENDING, None, ""))
 
@@ -439,8 +484,7 @@ def test_a_programme_in_another_time_zone_meets_at_its_own_local_time(store: Sto
     services.programme.import_roster(roster_csv(ROSTER), "roster.csv", NOW)
     place_groups(store, [REFLECTION, PRACTICE], NOW)
     # 10:00 in New York is 15:00 in London: no overlap with reflection's 10:00-11:30, so no move.
-    practice = services.sessions.session_in_month(PRACTICE, "2027-01")
-    assert practice is not None
+    (practice,) = services.sessions.sessions_in_month(PRACTICE, "2027-01")
     assert practice.start == datetime(2027, 1, 14, 10, tzinfo=ZoneInfo("America/New_York"))
     assert (
         services.rsvps.mine(actor(services, "ed")).session.when == "Thursday 14 January 2027, 10:00-11:30 EST"

@@ -185,12 +185,15 @@ def _error(table: dict[str, Any], shared: dict[str, Any] | None = None) -> str:
         ({"id": "p", "every_weeks": 2}, '"p": every_weeks: only with cadence = "every_n_weeks"'),
         (
             {"id": "p", "cadence": "every_n_weeks", "anchor": date(2027, 1, 14)},
-            '"p": every_weeks: expected a whole number from 5 to 12 (sessions are kept per calendar '
-            "month, so at most one a month), got None",
+            '"p": every_weeks: expected a whole number of weeks from 1 (weekly) to 12, got None',
         ),
         (
-            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 4, "anchor": date(2027, 1, 14)},
-            '"p": every_weeks: expected a whole number from 5 to 12',
+            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 13, "anchor": date(2027, 1, 14)},
+            '"p": every_weeks: expected a whole number of weeks from 1 (weekly) to 12, got 13',
+        ),
+        (
+            {"id": "p", "cadence": "every_n_weeks", "every_weeks": 0, "anchor": date(2027, 1, 14)},
+            '"p": every_weeks: expected a whole number of weeks from 1 (weekly) to 12, got 0',
         ),
         (
             {"id": "p", "cadence": "every_n_weeks", "every_weeks": 6},

@@ -48,3 +48,23 @@ def test_the_readme_says_how_the_gatherings_card_pages_and_how_long_a_topic_may_
     path.write_text(gatherings + f'topics = ["{"x" * (int(longest) + 1)}"]\n', encoding="utf-8")
     with pytest.raises(SettingsError, match="topics: too long"):
         load_settings(path)
+
+
+def test_the_readme_states_the_every_weeks_range_the_settings_enforce(tmp_path: Path) -> None:
+    section = README.read_text(encoding="utf-8").split("## Programmes\n", 1)[1].split("\n## ", 1)[0]
+    ((low, high),) = re.findall(r"`every_weeks` of (\d+) \(weekly\) to (\d+)", section)
+    path = tmp_path / "reflect.toml"
+
+    def programme(weeks: int) -> None:
+        path.write_text(
+            '[[programmes]]\nid = "p"\ncadence = "every_n_weeks"\nanchor = 2027-01-14\nweekday = "Thursday"\n'
+            f"every_weeks = {weeks}\n",
+            encoding="utf-8",
+        )
+        load_settings(path)
+
+    for weeks in (int(low), int(high)):
+        programme(weeks)
+    for weeks in (int(low) - 1, int(high) + 1):
+        with pytest.raises(SettingsError, match="every_weeks: expected a whole number of weeks"):
+            programme(weeks)
