@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 from datetime import UTC, datetime
 from pathlib import Path
 
-import icalendar
-
-from app import outbox_drainer, wiring
-from mailers.pickup import PickupMailer
+from app import wiring
 from service.invites import Invites, MailSettings
-from service.services import Services
 from store import Store
-from support.config import BotSettings
+from tests.pickup_mail import calendars, deliver
 from tests.worlds import Row, actor, build_services, place_groups
 
 ROSTER = (Row("fay", facilitator=True), Row("ann"), Row("bo"), Row("cy"))
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-def calendars(mail: Path) -> list[icalendar.Calendar]:
-    found = []
-    for path in sorted(mail.glob("*.eml")):
-        for part in email.message_from_bytes(path.read_bytes()).walk():
-            if part.get_content_type() == "text/calendar":
-                found.append(icalendar.Calendar.from_ical(part.get_payload(decode=True)))
-    return found
-
-
-def deliver(services: Services, mail: Path) -> None:
-    async def run() -> None:
-        mailer = PickupMailer(mail, clock=lambda: NOW)
-        async with outbox_drainer(services, BotSettings(), mailer, sender="reflect@x.org") as drainer:
-            await drainer.drain_once(NOW)
-        await mailer.close()
-
-    asyncio.run(run())
 
 
 def test_a_removed_group_has_its_meeting_cancelled(store: Store, tmp_path: Path) -> None:
@@ -46,16 +22,16 @@ def test_a_removed_group_has_its_meeting_cancelled(store: Store, tmp_path: Path)
     invites = Invites(services.sessions, services.outbox, MailSettings("reflect@x.org"))
     assert invites.sync_month("2026-12") == 1
     assert invites.sync_month("2026-12") == 0  # nothing changed: nothing new
-    deliver(services, mail)
+    deliver(services, mail, NOW)
     (group,) = services.programme.groups()
     place_groups(store, [], NOW)  # the group is gone (e.g. everyone left)
     assert invites.sync_month("2026-12") == 1
-    deliver(services, mail)
+    deliver(services, mail, NOW)
     # The group coming back re-invites once (a higher SEQUENCE), then nothing more.
     place_groups(store, [group], NOW)
     assert invites.sync_month("2026-12") == 1
     assert invites.sync_month("2026-12") == 0
-    deliver(services, mail)
+    deliver(services, mail, NOW)
     request, cancel, again = calendars(mail)
     assert [c["METHOD"] for c in (request, cancel, again)] == ["REQUEST", "CANCEL", "REQUEST"]
     first, last, back = (next(iter(c.walk("VEVENT"))) for c in (request, cancel, again))
@@ -85,7 +61,7 @@ def test_people_the_bot_cannot_reach_get_announcements_by_email(tmp_path: Path) 
                 "Room change", "We meet in room 4 this month.", AudienceKind.EVERYONE, "", preview=False
             ),
         )
-        deliver(services, mail)  # nobody has a Teams chat with the bot yet
+        deliver(services, mail, NOW)  # nobody has a Teams chat with the bot yet
         statuses = {doc["recipient"]: doc["status"] for doc in services.outbox.records("2026-11").values()}
     assert set(statuses.values()) == {"sent"}
     received = {}

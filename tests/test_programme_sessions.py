@@ -8,8 +8,6 @@ Ann is in one group of each, and both programmes' January sessions fall on Thurs
 
 from __future__ import annotations
 
-import asyncio
-import email
 import json
 import tomllib
 from collections.abc import Callable
@@ -27,7 +25,6 @@ from cards.outbound import CardMessages
 from cards.reports import build_report_card, report_card_view
 from cards.rsvp import build_introduction_card, build_rsvp_card
 from cards.session import build_session_roster_card
-from mailers.pickup import PickupMailer
 from programme.answers import RsvpAnswer
 from programme.cadence import main_dates
 from programme.clock import JobKind, jobs_between
@@ -45,6 +42,8 @@ from store import Store
 from support.config import BotSettings
 from tests.cli_run import run
 from tests.fakes.graph_server import FakeGraph
+from tests.pickup_mail import calendars as pickup_calendars
+from tests.pickup_mail import deliver
 from tests.test_mailer_graph import graph_mailer
 from tests.worlds import Row, actor, place_groups, roster_csv
 from tests.worlds import email as address
@@ -113,25 +112,10 @@ def two_programmes(store: Store, clock: Callable[[], datetime] = lambda: NOW) ->
 def calendars(mail: Path) -> dict[str, icalendar.Calendar]:
     """The pickup folder's meeting requests parsed back, by the group id in their UID."""
     found = {}
-    for path in sorted(mail.glob("*.eml")):
-        for part in email.message_from_bytes(path.read_bytes()).walk():
-            if part.get_content_type() == "text/calendar":
-                payload = part.get_payload(decode=True)
-                assert isinstance(payload, bytes)
-                calendar = icalendar.Calendar.from_ical(payload)
-                (event,) = calendar.walk("VEVENT")
-                found[str(event["UID"])] = calendar
+    for calendar in pickup_calendars(mail):
+        (event,) = calendar.walk("VEVENT")
+        found[str(event["UID"])] = calendar
     return found
-
-
-def deliver(services: Services, mail: Path, now: datetime) -> None:
-    async def drain() -> None:
-        mailer = PickupMailer(mail, clock=lambda: now)
-        async with outbox_drainer(services, BotSettings(), mailer, sender="reflect@x.org") as drainer:
-            await drainer.drain_once(now)
-        await mailer.close()
-
-    asyncio.run(drain())
 
 
 def clock_at(moment: datetime) -> Callable[[], datetime]:

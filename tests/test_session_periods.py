@@ -9,20 +9,14 @@ cards carry that period in their `month` field.
 
 from __future__ import annotations
 
-import asyncio
-import email as email_parser
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
-
-from app import outbox_drainer
 from cards.outbound import CardMessages
 from cards.protocol import Verb
-from mailers.pickup import PickupMailer
 from programme.answers import RsvpAnswer
 from programme.model import Group
 from programme.programmes import parse_programmes
@@ -35,10 +29,10 @@ from service.reports import programme_report
 from service.scheduler import Scheduler
 from service.services import Services
 from store import Store
-from support.config import BotSettings
 from tests.bot_driver import BotDriver, TeamsSender
 from tests.card_reading import actions, card_text, find_action, heading
 from tests.clocks import Clock
+from tests.pickup_mail import calendars, deliver
 from tests.worlds import Row, actor, email, place_groups, roster_csv
 
 LONDON = ZoneInfo("Europe/London")
@@ -91,37 +85,21 @@ class Request:
 def requests(mail: Path) -> list[Request]:
     """Every meeting request (METHOD:REQUEST) in the pickup folder, parsed back."""
     found = []
-    for path in sorted(mail.glob("*.eml")):
-        for part in email_parser.message_from_bytes(path.read_bytes()).walk():
-            if part.get_content_type() != "text/calendar":
-                continue
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            calendar = icalendar.Calendar.from_ical(payload)
-            if str(calendar.get("METHOD")) != "REQUEST":
-                continue
-            (event,) = calendar.walk("VEVENT")
-            attendees = event.get("ATTENDEE")
-            attendees = attendees if isinstance(attendees, list) else [attendees]
-            found.append(
-                Request(
-                    str(event["UID"]),
-                    int(event.get("SEQUENCE", 0)),
-                    event["DTSTART"].dt,
-                    frozenset(str(a).removeprefix("mailto:") for a in attendees),
-                )
+    for calendar in calendars(mail):
+        if str(calendar.get("METHOD")) != "REQUEST":
+            continue
+        (event,) = calendar.walk("VEVENT")
+        attendees = event.get("ATTENDEE")
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        found.append(
+            Request(
+                str(event["UID"]),
+                int(event.get("SEQUENCE", 0)),
+                event["DTSTART"].dt,
+                frozenset(str(a).removeprefix("mailto:") for a in attendees),
             )
+        )
     return found
-
-
-def deliver(services: Services, mail: Path, now: datetime) -> None:
-    async def drain() -> None:
-        mailer = PickupMailer(mail, clock=lambda: now)
-        async with outbox_drainer(services, BotSettings(), mailer, sender="reflect@x.org") as drainer:
-            await drainer.drain_once(now)
-        await mailer.close()
-
-    asyncio.run(drain())
 
 
 def build(store: Store, clock: Clock) -> Services:
