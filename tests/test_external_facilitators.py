@@ -34,7 +34,8 @@ from tests.bot_driver import TENANT, BotDriver, TeamsSender
 from tests.card_reading import card_text, heading
 from tests.cli_run import data_files, run
 from tests.clocks import Clock
-from tests.test_invites import NOW, calendars, deliver
+from tests.pickup_mail import calendars, deliver
+from tests.test_invites import NOW
 from tests.worlds import Row, actor, build_services, email, place_groups, roster_csv
 
 MONTH = "2026-11"
@@ -302,7 +303,7 @@ def test_the_meeting_request_goes_to_the_external_facilitator_and_names_them(
     mail = tmp_path / "mail"
     invites = Invites(world.services.sessions, world.services.outbox, MailSettings("reflect@x.org"))
     assert invites.sync_month("2026-12") == 2
-    deliver(world.services, mail)
+    deliver(world.services, mail, NOW)
     events = {str(e["SUMMARY"]): e for c in calendars(mail) for e in c.walk("VEVENT")}
     outreach = events["Peer reflection: Outreach"]
     attendees = {str(a).removeprefix("mailto:").lower() for a in outreach.get("ATTENDEE", [])}
