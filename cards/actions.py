@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -56,6 +55,7 @@ from cards.protocol import (
 from programme.announcements import AudienceKind
 from programme.answers import AbsenceReason, Flag, Goal, RsvpAnswer
 from programme.errors import BadActionError
+from programme.sessions import period_date
 from service.commands import (
     AnnounceCommand,
     AttendanceCommand,
@@ -326,20 +326,14 @@ def _month(data: Mapping[str, Any]) -> str:
 def _period(data: Mapping[str, Any]) -> str:
     """A session card's period, carried in its `month` field (cards sent before keep working)."""
     value = data.get(DATA_MONTH)
-    if isinstance(value, str) and _PERIOD.fullmatch(value) and (len(value) == 7 or _is_date(value)):
-        return value
+    if isinstance(value, str) and _PERIOD.fullmatch(value):
+        # A date must be a real one: "2027-02-30" is no session's date.
+        if len(value) == 7 or period_date(value) is not None:
+            return value
     raise BadActionError(
         "The card's month is missing or not valid (expected YYYY-MM, or YYYY-MM-DD for a session of a "
         "group meeting every few weeks)."
     )
-
-
-def _is_date(value: str) -> bool:
-    try:
-        date.fromisoformat(value)  # "2027-02-30" is no session's date
-    except ValueError:
-        return False
-    return True
 
 
 def _choice(data: Mapping[str, Any], key: str, kind: type[_E], label: str) -> _E:

@@ -28,11 +28,10 @@ from programme.errors import ThemeError
 from programme.programmes import ProgrammeDefinition
 from programme.reports import HIDDEN_COUNT, MIN_PEOPLE, Count, quarter_of, suppress_row
 from programme.roster import character_problem
+from programme.sessions import valid_period
 
 ALL_PROGRAMMES = "all"
 NOTE_COLUMN = "note"  # the roster's text limit (200 characters) bounds a note
-# A session period (programme.sessions): a month, or an every-N-weeks session's date.
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
 _EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]+")
 
 
@@ -65,7 +64,7 @@ def record_themes(
     """A validated record; `names` are the group's people's names, which the note must not contain."""
     if not definition.themes:
         raise ThemeError(f"the {definition.name} programme has no themes to record")
-    if not _MONTH.match(month):
+    if not valid_period(month, definition):
         raise ThemeError(
             f'month: expected a month like "2027-03" (or a session date like "2027-03-11"), got {month!r}'
         )
