@@ -104,6 +104,12 @@ def next_month(month: str) -> str:
     return f"{year + 1:04d}-01" if number == 12 else f"{year:04d}-{number + 1:02d}"
 
 
+def previous_month(month: str) -> str:
+    """The programme month before `month`, "2026-10" for "2026-11"."""
+    year, number = parse_month(month)
+    return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
+
+
 def programme_sessions_in_month(
     group: Group, month: str, definition: ProgrammeDefinition
 ) -> tuple[Session, ...]:

@@ -28,6 +28,7 @@ from programme.sessions import (
     month_key,
     month_of_period,
     next_month,
+    previous_month,
     programme_next_session,
     programme_session_of_period,
     programme_sessions_in_month,
@@ -57,15 +58,8 @@ def when_text_date(moment: datetime, zone: ZoneInfo) -> str:
 
 def recent_months(now: datetime, zone: ZoneInfo) -> tuple[str, str]:
     """This programme month and the one before, e.g. ("2026-11", "2026-10")."""
-    day = now.astimezone(zone).date()
-    year, month = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
-    return month_key(day), f"{year:04d}-{month:02d}"
-
-
-def previous_month_key(month: str) -> str:
-    """The month before a programme month, "2026-10" for "2026-11"."""
-    year, number = (int(part) for part in month.split("-"))
-    return f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
+    this_month = month_key(now.astimezone(zone).date())
+    return this_month, previous_month(this_month)
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ class Sessions:
             return upcoming
         month = month_of_period(self.period_of(upcoming))
         # A month before too: a clash can move a session earlier in its week.
-        month = previous_month_key(month)
+        month = previous_month(month)
         for _ in range(5):
             for session in self.sessions_in_month(group, month):
                 if session.end > now:
@@ -172,11 +166,9 @@ class Sessions:
     def recent_sessions(self, group: Group, now: datetime) -> list[Session]:
         """The group's sessions of this programme month and the one before that have started by
         `now`, latest first: those a check-out or register can still be about."""
-        zone = self.definition(group).settings.zone
-        this_month = month_key(now.astimezone(zone).date())
         found = [
             session
-            for month in (this_month, previous_month_key(this_month))
+            for month in recent_months(now, self.definition(group).settings.zone)
             for session in self.sessions_in_month(group, month)
             if session.start <= now
         ]
