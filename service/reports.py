@@ -105,9 +105,15 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
     rsvps: list[RsvpRecord] = []
     invited: dict[tuple[str, str], frozenset[str]] = {}
     peer_records: list[PeerRecord] = []
+    # Indexed once: a report over many months reads every meeting ever held, once.
+    meeting_groups_of: dict[str, set[str]] = {}
+    for group_id, meeting_period in meetings:
+        meeting_groups_of.setdefault(meeting_period, set()).add(group_id)
+    periods_of: dict[str, list[str]] = {}
+    for period in sorted({*registers_by_period, *rsvps_by_period, *meeting_groups_of}):
+        periods_of.setdefault(month_of_period(period), []).append(period)
     for month in months:
-        recorded = [*registers_by_period, *rsvps_by_period, *(p for _, p in meetings)]
-        for period in sorted(set(_sessions_of(recorded, month))):
+        for period in periods_of.get(month, []):
             # A monthly period is the month itself; an every-N-weeks record keeps its session's date.
             own = None if period == month else period
             period_registers = registers_by_period.get(period, {})
@@ -118,7 +124,7 @@ def load_report_inputs(service: ProgrammeService, months: Sequence[str], as_of: 
                 respondents.setdefault(group_id, set()).add(email)
                 reason = rsvp.reason.value if rsvp.reason else None
                 rsvps.append(RsvpRecord(month, group_id, email, rsvp.answer.value, reason, own))
-            meeting_groups = {group_id for group_id, meeting_period in meetings if meeting_period == period}
+            meeting_groups = meeting_groups_of.get(period, set())
             for group_id in sorted(set(period_registers) | set(respondents) | meeting_groups):
                 members = _invited(
                     period_registers.get(group_id),
