@@ -104,23 +104,15 @@ class MeetingsRepository:
         """One meeting."""
         return self._cache.current().get(meeting_key(group_id, month))
 
-    def of_month(self, month: str) -> dict[str, Meeting]:
-        """The month's meetings by group id."""
-        suffix = f":{month}"
-        return {
-            key[: -len(suffix)]: meeting
-            for key, meeting in self._cache.current().items()
-            if key.endswith(suffix)
-        }
-
     def of_month_sessions(self, month: str) -> dict[tuple[str, str], Meeting]:
         """The meetings of every session whose period falls in `month` ("2027-03": the monthly
         "2027-03" and every-N-weeks "2027-03-11" alike), by (group id, period)."""
-        return {
-            (group_id, period): meeting
-            for (group_id, period), meeting in self.all().items()
-            if month_of_period(period) == month
-        }
+        meetings: dict[tuple[str, str], Meeting] = {}
+        for key, meeting in self._cache.current().items():
+            group_id, sep, period = key.rpartition(":")
+            if sep and month_of_period(period) == month:
+                meetings[(group_id, period)] = meeting
+        return meetings
 
     def all(self) -> dict[tuple[str, str], Meeting]:
         """Every meeting by (group id, month), for reports."""

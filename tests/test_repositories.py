@@ -558,7 +558,11 @@ def test_meetings_read_v1_documents_and_each_writer_merges_only_its_own_fields(t
             and (old.invite.location, old.invite.online) == ("", True)
         )
         assert meetings.by_chat("19:meeting_2") == ("g2", "2026-12")
-        assert set(meetings.of_month("2026-12")) == {"g1", "g2", "g3"}
+        assert set(meetings.of_month_sessions("2026-12")) == {
+            ("g1", "2026-12"),
+            ("g2", "2026-12"),
+            ("g3", "2026-12"),
+        }
 
         # A new version (the invite sync) keeps the delivery's and the chat's fields where they were.
         meetings.link_chat("g1", "2026-12", "19:meeting_1")
