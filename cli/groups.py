@@ -33,11 +33,6 @@ def _programme_argument(parser: argparse.ArgumentParser, help_text: str) -> None
     parser.add_argument("--programme", metavar="ID", help=help_text)
 
 
-def allocation_json(allocation: Allocation, programme: str = LEGACY_ID) -> dict[str, Any]:
-    """The `groups allocate|show --json` document of PRODUCT.md for one programme's allocation."""
-    return allocations_json({programme: allocation})
-
-
 def allocations_json(
     allocations: Mapping[str, Allocation], names: Mapping[str, str] | None = None
 ) -> dict[str, Any]:

@@ -73,12 +73,7 @@ class PeopleRepository:
     def __init__(self, store: Store) -> None:
         self._collection = store.collection(PEOPLE, shards=PEOPLE_SHARDS)
         self._cache = CachedCollection(self._collection, lambda _key, doc: person_from_doc(doc))
-        self._by_aad = DerivedIndex(
-            self._cache,
-            lambda people: {
-                p.aad_object_id.lower(): p for p in people.values() if p.aad_object_id and p.active
-            },
-        )
+        self._by_aad = DerivedIndex(self._cache, _active_by_aad_object_id)
 
     def all(self) -> Mapping[str, Person]:
         """Everyone ever imported (leavers included), by email. Read-only."""
